@@ -1,0 +1,55 @@
+package v1alpha1
+
+// Condition types shared by the kinds of this API.
+const (
+	// ConditionReady is True when the object is fully reconciled.
+	ConditionReady = "Ready"
+	// ConditionDatabaseReachable is True when a TenantApp's database answers.
+	ConditionDatabaseReachable = "DatabaseReachable"
+)
+
+// Labels and annotations the operator sets and reads.
+const (
+	// LabelEndpoint names the ScimEndpoint (in the same namespace) that owns a
+	// ScimUser, ScimGroup, ScimMembership or ScimClaim.
+	LabelEndpoint = "scim.scim-operator.io/endpoint"
+	// LabelGroup names the ScimGroup a ScimMembership shard belongs to.
+	LabelGroup = "scim.scim-operator.io/group"
+	// LabelManagedBy marks objects the operator created and owns.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedByValue is the value of LabelManagedBy on objects the operator owns.
+	ManagedByValue = "scim-operator"
+)
+
+// SecretKeyReference points at one key of a Secret in the referencing object's namespace.
+type SecretKeyReference struct {
+	// Name of the Secret, in the same namespace as the referencing object.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// Key within the Secret's data.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key"`
+}
+
+// GroupReference selects one ScimGroup of an endpoint, by its SCIM displayName
+// (how a platform engineer knows it) or by its SCIM id (its metadata.name).
+// Once a displayName is resolved the id is remembered in status, so a later
+// rename in the identity provider does not move the grant.
+// +kubebuilder:validation:XValidation:rule="has(self.displayName) != has(self.id)",message="set exactly one of displayName or id"
+type GroupReference struct {
+	// DisplayName of the group as the identity provider pushed it (compared case-insensitively).
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	DisplayName string `json:"displayName,omitempty"`
+
+	// ID is the SCIM id of the group, which is also the ScimGroup's metadata.name.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	ID string `json:"id,omitempty"`
+}

@@ -1,0 +1,125 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// CompatibilityMode says how forgiving the SCIM server is with requests that
+// bend RFC 7644 the way real identity providers do.
+// +kubebuilder:validation:Enum=Lenient;Strict
+type CompatibilityMode string
+
+const (
+	// CompatibilityLenient accepts the documented quirks of Okta, Entra ID,
+	// JumpCloud and OneLogin (string booleans, dotted no-path keys, ...). Default.
+	CompatibilityLenient CompatibilityMode = "Lenient"
+	// CompatibilityStrict rejects anything RFC 7644 does not allow.
+	CompatibilityStrict CompatibilityMode = "Strict"
+)
+
+// ScimEndpointSpec configures one SCIM service-provider endpoint.
+type ScimEndpointSpec struct {
+	// TokenSecretRefs lists the Secret keys holding bearer tokens the identity
+	// provider may present. Every listed token is valid at once, so a token is
+	// rotated by adding the new one, switching the IdP, then removing the old one.
+	// Changes take effect without a restart.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=atomic
+	TokenSecretRefs []SecretKeyReference `json:"tokenSecretRefs"`
+
+	// Compatibility selects Lenient (accept known IdP quirks) or Strict (RFC 7644 only).
+	// +kubebuilder:default=Lenient
+	// +optional
+	Compatibility CompatibilityMode `json:"compatibility,omitempty"`
+
+	// RateLimit bounds the requests per second this endpoint accepts; excess
+	// requests are answered 429 with Retry-After, which Okta and Entra honour.
+	// +kubebuilder:default={requestsPerSecond: 50, burst: 100}
+	// +optional
+	RateLimit RateLimit `json:"rateLimit,omitempty"`
+
+	// MaxPageSize caps the count of a list request (advertised as filter.maxResults).
+	// +kubebuilder:default=1000
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000
+	// +optional
+	MaxPageSize int32 `json:"maxPageSize,omitempty"`
+}
+
+// RateLimit is a token bucket per endpoint.
+type RateLimit struct {
+	// RequestsPerSecond is the sustained rate. Entra ID gallery apps need at least 25.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	// +kubebuilder:default=50
+	// +optional
+	RequestsPerSecond int32 `json:"requestsPerSecond,omitempty"`
+
+	// Burst is the number of requests accepted at once above the sustained rate.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	// +kubebuilder:default=100
+	// +optional
+	Burst int32 `json:"burst,omitempty"`
+}
+
+// ScimEndpointStatus is the observed state of a ScimEndpoint.
+type ScimEndpointStatus struct {
+	// Conditions: Ready is True when at least one token Secret key resolves and the endpoint serves.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// ObservedGeneration is the generation the status was computed from.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Path is the path of the SCIM base URL, e.g. /scim/v2/<namespace>/<name>;
+	// prefix it with the externally reachable address of the SCIM Service.
+	// +optional
+	Path string `json:"path,omitempty"`
+
+	// Users is the number of ScimUsers of this endpoint.
+	// +optional
+	Users int32 `json:"users"`
+
+	// Groups is the number of ScimGroups of this endpoint.
+	// +optional
+	Groups int32 `json:"groups"`
+
+	// ValidTokens is the number of referenced token Secret keys that currently resolve.
+	// +optional
+	ValidTokens int32 `json:"validTokens"`
+}
+
+// ScimEndpoint is one SCIM 2.0 service-provider endpoint: one IdP app integration
+// (an Okta app, an Entra enterprise app). Its users and groups live in its namespace.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=scimep,categories=scim
+// +kubebuilder:printcolumn:name="Path",type=string,JSONPath=`.status.path`
+// +kubebuilder:printcolumn:name="Users",type=integer,JSONPath=`.status.users`
+// +kubebuilder:printcolumn:name="Groups",type=integer,JSONPath=`.status.groups`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type ScimEndpoint struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   ScimEndpointSpec   `json:"spec,omitempty"`
+	Status ScimEndpointStatus `json:"status,omitempty"`
+}
+
+// ScimEndpointList is a list of ScimEndpoints.
+// +kubebuilder:object:root=true
+type ScimEndpointList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []ScimEndpoint `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&ScimEndpoint{}, &ScimEndpointList{})
+}

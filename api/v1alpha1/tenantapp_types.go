@@ -1,0 +1,128 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// DeactivationPolicy says what happens to a tenant database row when its user is
+// deactivated or leaves the app's scope.
+// +kubebuilder:validation:Enum=Disable;Delete
+type DeactivationPolicy string
+
+const (
+	// DeactivationDisable keeps the row with active=false (default).
+	DeactivationDisable DeactivationPolicy = "Disable"
+	// DeactivationDelete removes the row.
+	DeactivationDelete DeactivationPolicy = "Delete"
+)
+
+// TenantDatabase says where a tenant application's PostgreSQL database is.
+type TenantDatabase struct {
+	// ConnectionSecretRef points at a Secret key holding a PostgreSQL connection
+	// string (postgres://user:password@host:5432/db?sslmode=require).
+	ConnectionSecretRef SecretKeyReference `json:"connectionSecretRef"`
+
+	// Schema is the PostgreSQL schema the operator owns and creates its tables in.
+	// +kubebuilder:default=scim
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z_][a-z0-9_]*$`
+	// +optional
+	Schema string `json:"schema,omitempty"`
+}
+
+// TenantScope limits which users an app receives, like assigning an Okta app to groups.
+type TenantScope struct {
+	// Groups lists displayNames of the endpoint's groups; only their members are
+	// provisioned. Empty means every user of the endpoint.
+	// +kubebuilder:validation:MaxItems=100
+	// +listType=set
+	// +optional
+	Groups []string `json:"groups,omitempty"`
+}
+
+// TenantAppSpec declares a tenant application whose database receives an
+// endpoint's users and groups.
+type TenantAppSpec struct {
+	// Endpoint is the name of the ScimEndpoint (same namespace) whose users are projected.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Endpoint string `json:"endpoint"`
+
+	// Database is the PostgreSQL database and schema to write.
+	Database TenantDatabase `json:"database"`
+
+	// Scope limits the projected users to members of some groups.
+	// +optional
+	Scope TenantScope `json:"scope,omitempty"`
+
+	// DeactivationPolicy is Disable (keep the row, active=false) or Delete.
+	// +kubebuilder:default=Disable
+	// +optional
+	DeactivationPolicy DeactivationPolicy `json:"deactivationPolicy,omitempty"`
+
+	// ResyncInterval is how often a full resync corrects drift in the tables.
+	// +kubebuilder:default="10m"
+	// +optional
+	ResyncInterval metav1.Duration `json:"resyncInterval,omitempty"`
+}
+
+// TenantAppStatus is the observed state of a TenantApp.
+type TenantAppStatus struct {
+	// Conditions: Ready, and DatabaseReachable.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// ObservedGeneration is the generation the status was computed from.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// SyncedUsers is the number of user rows after the last sync.
+	// +optional
+	SyncedUsers int32 `json:"syncedUsers"`
+
+	// SyncedGroups is the number of group rows after the last sync.
+	// +optional
+	SyncedGroups int32 `json:"syncedGroups"`
+
+	// LastFullSyncTime is when the last full resync finished.
+	// +optional
+	LastFullSyncTime *metav1.Time `json:"lastFullSyncTime,omitempty"`
+
+	// SchemaVersion is the version of the table contract applied to the database.
+	// +optional
+	SchemaVersion int32 `json:"schemaVersion,omitempty"`
+}
+
+// TenantApp is an in-cluster application whose PostgreSQL database receives the
+// users and groups of an endpoint: created, updated, deactivated and removed,
+// without the app implementing SCIM.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=tapp,categories=scim
+// +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpoint`
+// +kubebuilder:printcolumn:name="Users",type=integer,JSONPath=`.status.syncedUsers`
+// +kubebuilder:printcolumn:name="Groups",type=integer,JSONPath=`.status.syncedGroups`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type TenantApp struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   TenantAppSpec   `json:"spec,omitempty"`
+	Status TenantAppStatus `json:"status,omitempty"`
+}
+
+// TenantAppList is a list of TenantApps.
+// +kubebuilder:object:root=true
+type TenantAppList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []TenantApp `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&TenantApp{}, &TenantAppList{})
+}

@@ -1,0 +1,47 @@
+package controlplane
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+)
+
+// Scheme returns a scheme with the built-in kinds and the scim-operator API.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := scimv1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Client returns an uncached client for the control plane.
+func (c *ControlPlane) Client() (client.Client, error) {
+	return client.New(c.Config, client.Options{Scheme: Scheme()})
+}
+
+// RunTests is the body of a package's TestMain: it starts one control plane for
+// the package, stores it in *cp, runs the tests and stops it. Starting once per
+// package keeps suites fast; tests isolate themselves by namespace.
+func RunTests(m *testing.M, cp **ControlPlane) int {
+	started, err := Start(Options{AttachOutput: os.Getenv("SCIM_TEST_CONTROLPLANE_OUTPUT") != ""})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "control plane:", err)
+		return 1
+	}
+	*cp = started
+	code := m.Run()
+	if err := started.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping control plane:", err)
+	}
+	return code
+}
