@@ -1,0 +1,63 @@
+package tenantdb
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Defaults for Config; see its fields.
+const (
+	DefaultSchema    = "scim"
+	DefaultTimeout   = 10 * time.Second
+	DefaultBatchSize = 1000
+	DefaultMaxConns  = 4
+)
+
+// maxIdentifierLen is PostgreSQL's identifier limit (NAMEDATALEN-1); longer
+// names are silently truncated by the server, so they are refused instead.
+const maxIdentifierLen = 63
+
+// Config says which database and schema a Postgres client writes to.
+type Config struct {
+	// DSN is a libpq connection string or URL. It usually carries a password:
+	// it is never logged nor put into errors by this package.
+	DSN string
+	// Schema holds the operator's tables; default "scim". Any name is safe:
+	// it is always quoted as an identifier.
+	Schema string
+	// Timeout bounds every call; default 10 s. FullSync of a large tenant may
+	// need more.
+	Timeout time.Duration
+	// BatchSize is the number of rows per statement and transaction for
+	// ApplyUsers, ApplyGroups, DeleteUsers, DeleteGroups and (in member pairs)
+	// SetMembers; default 1000.
+	BatchSize int
+	// MaxConns caps the connection pool; default 4, since one tenant
+	// database is written by one reconciler at a time.
+	MaxConns int32
+}
+
+// withDefaults fills empty fields and rejects a schema name PostgreSQL would
+// mangle.
+func (c Config) withDefaults() (Config, error) {
+	if c.Schema == "" {
+		c.Schema = DefaultSchema
+	}
+	if len(c.Schema) > maxIdentifierLen {
+		return c, fmt.Errorf("%w: schema name is longer than %d bytes", ErrInvalid, maxIdentifierLen)
+	}
+	if strings.ContainsRune(c.Schema, 0) {
+		return c, fmt.Errorf("%w: schema name contains a NUL byte", ErrInvalid)
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	return c, nil
+}

@@ -1,0 +1,49 @@
+package tenantdb
+
+import (
+	"context"
+	"fmt"
+)
+
+// groupColumnsOf returns the unnest parameters for groups, in groupColumns order.
+func groupColumnsOf(groups []Group) []any {
+	ids, externalIDs, displayNames := make([]string, len(groups)), make([]string, len(groups)), make([]string, len(groups))
+	versions := make([]int64, len(groups))
+	for i, g := range groups {
+		ids[i], externalIDs[i], displayNames[i], versions[i] = g.ID, g.ExternalID, g.DisplayName, g.Version
+	}
+	return []any{ids, externalIDs, displayNames, versions}
+}
+
+// ApplyGroups upserts groups, one statement (and so one transaction) per batch.
+func (p *Postgres) ApplyGroups(ctx context.Context, groups []Group) error {
+	groups, err := normalizeGroups(groups)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := p.withTimeout(ctx)
+	defer cancel()
+	for _, b := range batches(len(groups), p.batchSize) {
+		if _, err := p.pool.Exec(ctx, p.sql.upsertGroups, groupColumnsOf(groups[b[0]:b[1]])...); err != nil {
+			return fmt.Errorf("upserting groups: %w", err)
+		}
+	}
+	return nil
+}
+
+// DeleteGroups deletes groups by id in batches; their memberships go with
+// them (ON DELETE CASCADE).
+func (p *Postgres) DeleteGroups(ctx context.Context, ids []string) error {
+	ids, err := normalizeIDs("group", ids)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := p.withTimeout(ctx)
+	defer cancel()
+	for _, b := range batches(len(ids), p.batchSize) {
+		if _, err := p.pool.Exec(ctx, p.sql.deleteGroups, ids[b[0]:b[1]]); err != nil {
+			return fmt.Errorf("deleting groups: %w", err)
+		}
+	}
+	return nil
+}
