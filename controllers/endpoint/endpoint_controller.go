@@ -1,0 +1,140 @@
+// Package endpoint reconciles the status of ScimEndpoints: the base URL path,
+// how many of the referenced tokens resolve, and user and group counts.
+package endpoint
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/scimserver"
+)
+
+// Condition reasons of ScimEndpoint.
+const (
+	ReasonServing       = "Serving"
+	ReasonNoValidTokens = "NoValidTokens"
+)
+
+// Reconciler writes ScimEndpoint status. It runs on the leader only.
+type Reconciler struct {
+	Client    client.Client
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+}
+
+// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimendpoints,verbs=get;list;watch
+// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimendpoints/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimusers;scimgroups,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile computes and writes one endpoint's status.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var ep scimv1.ScimEndpoint
+	if err := r.Client.Get(ctx, req.NamespacedName, &ep); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	tokens, err := scimserver.LoadTokens(ctx, r.APIReader, &ep)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	var users scimv1.ScimUserList
+	if err := r.Client.List(ctx, &users, client.InNamespace(ep.Namespace),
+		client.MatchingFields{scimserver.IndexUserEndpoint: ep.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		return ctrl.Result{}, fmt.Errorf("listing users of %s: %w", req.NamespacedName, err)
+	}
+	var groups scimv1.ScimGroupList
+	if err := r.Client.List(ctx, &groups, client.InNamespace(ep.Namespace),
+		client.MatchingFields{scimserver.IndexGroupEndpoint: ep.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		return ctrl.Result{}, fmt.Errorf("listing groups of %s: %w", req.NamespacedName, err)
+	}
+
+	before := ep.Status.DeepCopy()
+	ep.Status.Path = scimserver.PathPrefix + ep.Namespace + "/" + ep.Name
+	ep.Status.Users = int32(len(users.Items))
+	ep.Status.Groups = int32(len(groups.Items))
+	ep.Status.ValidTokens = int32(len(tokens))
+	ep.Status.ObservedGeneration = ep.Generation
+	cond := readyCondition(&ep)
+	transitioned := meta.SetStatusCondition(&ep.Status.Conditions, cond)
+	if transitioned && r.Recorder != nil {
+		kind := corev1.EventTypeNormal
+		if cond.Status != metav1.ConditionTrue {
+			kind = corev1.EventTypeWarning
+		}
+		r.Recorder.Eventf(&ep, nil, kind, cond.Reason, "Reconcile", cond.Message)
+	}
+	if !apiequal(before, &ep.Status) {
+		if err := r.Client.Status().Update(ctx, &ep); err != nil {
+			if apierrors.IsConflict(err) {
+				return ctrl.Result{Requeue: true}, nil
+			}
+			return ctrl.Result{}, fmt.Errorf("updating ScimEndpoint %s status: %w", req.NamespacedName, err)
+		}
+	}
+	// Counts change with every provisioning action; refresh them periodically
+	// rather than on every ScimUser event.
+	return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+}
+
+// readyCondition is Ready=True when at least one referenced token resolves.
+func readyCondition(ep *scimv1.ScimEndpoint) metav1.Condition {
+	c := metav1.Condition{Type: scimv1.ConditionReady, ObservedGeneration: ep.Generation}
+	if ep.Status.ValidTokens == 0 {
+		c.Status, c.Reason = metav1.ConditionFalse, ReasonNoValidTokens
+		c.Message = fmt.Sprintf("none of the %d referenced Secret keys holds a token of at least %d bytes",
+			len(ep.Spec.TokenSecretRefs), scimserver.MinTokenLength)
+		return c
+	}
+	c.Status, c.Reason = metav1.ConditionTrue, ReasonServing
+	c.Message = fmt.Sprintf("serving at %s with %d valid token(s)", ep.Status.Path, ep.Status.ValidTokens)
+	return c
+}
+
+func apiequal(a, b *scimv1.ScimEndpointStatus) bool {
+	if a.Path != b.Path || a.Users != b.Users || a.Groups != b.Groups || a.ValidTokens != b.ValidTokens ||
+		a.ObservedGeneration != b.ObservedGeneration || len(a.Conditions) != len(b.Conditions) {
+		return false
+	}
+	for i := range a.Conditions {
+		x, y := a.Conditions[i], b.Conditions[i]
+		if x.Type != y.Type || x.Status != y.Status || x.Reason != y.Reason || x.Message != y.Message ||
+			x.ObservedGeneration != y.ObservedGeneration {
+			return false
+		}
+	}
+	return true
+}
+
+// SetupWithManager registers the reconciler, watching endpoints and the
+// metadata of the Secrets they reference.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("scimendpoint-status").
+		For(&scimv1.ScimEndpoint{}).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(
+			func(ctx context.Context, o client.Object) []reconcile.Request {
+				var eps scimv1.ScimEndpointList
+				if err := r.Client.List(ctx, &eps, client.InNamespace(o.GetNamespace()),
+					client.MatchingFields{scimserver.IndexTokenSecret: o.GetName()}); err != nil {
+					return nil
+				}
+				var reqs []reconcile.Request
+				for _, ep := range eps.Items {
+					reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ep)})
+				}
+				return reqs
+			})).
+		Complete(r)
+}

@@ -1,0 +1,102 @@
+// Package operator wires the manager: scheme, cache indexes, the SCIM server
+// (on every replica) and the reconcilers (on the leader). main.go, the local
+// mode and the end-to-end tests all build the operator through New, so they
+// run the same thing.
+package operator
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/scim-operator/scim-operator/controllers/endpoint"
+	"github.com/scim-operator/scim-operator/internal/controlplane"
+	"github.com/scim-operator/scim-operator/scimserver"
+)
+
+// Options configures the operator.
+type Options struct {
+	// MetricsAddr serves Prometheus metrics; "0" disables it.
+	MetricsAddr string
+	// ProbeAddr serves /healthz and /readyz; "0" disables it.
+	ProbeAddr string
+	// LeaderElection enables leader election for the reconcilers.
+	LeaderElection bool
+	// LeaderElectionNamespace holds the Lease; required outside a cluster.
+	LeaderElectionNamespace string
+	// LeaderElectionID names the Lease.
+	LeaderElectionID string
+	// SCIM configures the SCIM server.
+	SCIM scimserver.Options
+	// Logger is the root logger.
+	Logger logr.Logger
+}
+
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+
+// Operator is a configured manager plus handles the callers need.
+type Operator struct {
+	Manager manager.Manager
+	SCIM    *scimserver.Server
+}
+
+// New builds the manager and registers everything on it. Start it with Manager.Start.
+func New(cfg *rest.Config, opts Options) (*Operator, error) {
+	if opts.LeaderElectionID == "" {
+		opts.LeaderElectionID = "scim-operator.scim.scim-operator.io"
+	}
+	cfg = rest.CopyConfig(cfg)
+	controlplane.Tune(cfg)
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        controlplane.Scheme(),
+		Logger:                        opts.Logger,
+		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:        opts.ProbeAddr,
+		LeaderElection:                opts.LeaderElection,
+		LeaderElectionID:              opts.LeaderElectionID,
+		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       ptrDuration(15 * time.Second),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the manager: %w", err)
+	}
+	ctx := context.Background()
+	if err := scimserver.RegisterIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		return nil, err
+	}
+	registry := scimserver.NewRegistry()
+	loader := &scimserver.RegistryReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Registry: registry}
+	if err := loader.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the SCIM registry: %w", err)
+	}
+	opts.SCIM.Preload = loader.LoadAll
+	server := scimserver.New(opts.SCIM, mgr.GetClient(), mgr.GetAPIReader(), mgr.GetCache(), registry, opts.Logger)
+	if err := mgr.Add(server); err != nil {
+		return nil, fmt.Errorf("adding the SCIM server: %w", err)
+	}
+	if err := (&endpoint.Reconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		Recorder: mgr.GetEventRecorder("scim-operator"),
+	}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the ScimEndpoint controller: %w", err)
+	}
+	if opts.ProbeAddr != "0" {
+		if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+			return nil, err
+		}
+		if err := mgr.AddReadyzCheck("scim", server.ReadyCheck); err != nil {
+			return nil, err
+		}
+	}
+	return &Operator{Manager: mgr, SCIM: server}, nil
+}
+
+func ptrDuration(d time.Duration) *time.Duration { return &d }

@@ -1,0 +1,51 @@
+// Command scim-operator runs the scim-operator manager: the embedded SCIM 2.0
+// server that identity providers provision, and the reconcilers that project
+// ScimUsers and ScimGroups into RBAC and tenant databases.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"go.uber.org/zap/zapcore"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/scim-operator/scim-operator/internal/operator"
+	"github.com/scim-operator/scim-operator/scimserver"
+)
+
+func main() {
+	var opts operator.Options
+	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", `Address of the metrics endpoint; "0" disables it.`)
+	flag.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
+	flag.BoolVar(&opts.LeaderElection, "leader-elect", true, "Elect a leader so only one replica reconciles; every replica serves SCIM.")
+	flag.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
+	flag.StringVar(&opts.SCIM.Addr, "scim-bind-address", ":8443", "Address the SCIM server listens on.")
+	flag.StringVar(&opts.SCIM.ExternalURL, "scim-external-url", "", "scheme://host[:port] the IdP reaches the SCIM server at; used in meta.location (default: the request's Host).")
+	flag.Int64Var(&opts.SCIM.MaxBodyBytes, "scim-max-body-bytes", 1<<20, "Largest SCIM request body accepted (413 above).")
+	zapOpts := zap.Options{Development: false, TimeEncoder: zapcore.ISO8601TimeEncoder}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+
+	opts.Logger = zap.New(zap.UseFlagOptions(&zapOpts))
+	ctrl.SetLogger(opts.Logger)
+	log := opts.Logger.WithName("setup")
+
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "scim-operator: no Kubernetes configuration found:", err)
+		os.Exit(1)
+	}
+	op, err := operator.New(cfg, opts)
+	if err != nil {
+		log.Error(err, "setting up the operator")
+		os.Exit(1)
+	}
+	log.Info("starting", "scimPathPrefix", scimserver.PathPrefix)
+	if err := op.Manager.Start(ctrl.SetupSignalHandler()); err != nil {
+		log.Error(err, "manager stopped with an error")
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,122 @@
+package scimserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"syscall"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/scim-operator/scim-operator/scimserver/schema"
+)
+
+// scimType values of RFC 7644 §3.12.
+const (
+	scimInvalidFilter = "invalidFilter"
+	scimTooMany       = "tooMany"
+	scimUniqueness    = "uniqueness"
+	scimMutability    = "mutability"
+	scimInvalidSyntax = "invalidSyntax"
+	scimInvalidPath   = "invalidPath"
+	scimNoTarget      = "noTarget"
+	scimInvalidValue  = "invalidValue"
+	scimInvalidVers   = "invalidVers"
+)
+
+// Error is a SCIM error response (RFC 7644 §3.12). Its Detail is always safe
+// to show a client: it never carries internal errors, tokens or attribute values.
+type Error struct {
+	Status     int
+	ScimType   string
+	Detail     string
+	RetryAfter int // seconds; sets Retry-After when > 0
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.ScimType, e.Detail) }
+
+func errorf(status int, scimType, format string, args ...any) *Error {
+	return &Error{Status: status, ScimType: scimType, Detail: fmt.Sprintf(format, args...)}
+}
+
+func notFound(resource, id string) *Error {
+	return errorf(http.StatusNotFound, "", "%s %q not found", resource, id)
+}
+
+// body renders the Error schema; status is a string as RFC 7644 requires.
+func (e *Error) body() map[string]any {
+	b := map[string]any{
+		"schemas": []string{schema.ErrorURN},
+		"status":  strconv.Itoa(e.Status),
+		"detail":  e.Detail,
+	}
+	if e.ScimType != "" {
+		b["scimType"] = e.ScimType
+	}
+	return b
+}
+
+// translate maps any error from the layers below into a SCIM Error. It is the
+// one place where Kubernetes API errors become client-visible responses; an
+// error it does not recognise becomes a generic 500 without its text.
+func translate(err error) *Error {
+	var se *Error
+	if errors.As(err, &se) {
+		return se
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return &Error{Status: http.StatusServiceUnavailable, Detail: "the request timed out; retry later", RetryAfter: 5}
+	case apierrors.IsNotFound(err):
+		return errorf(http.StatusNotFound, "", "resource not found")
+	case apierrors.IsAlreadyExists(err):
+		return errorf(http.StatusConflict, scimUniqueness, "the resource already exists")
+	case apierrors.IsConflict(err):
+		return errorf(http.StatusConflict, "", "the resource was modified concurrently; retry")
+	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
+		return errorf(http.StatusBadRequest, scimInvalidValue, "%s", invalidDetail(err))
+	case apierrors.IsRequestEntityTooLargeError(err):
+		return errorf(http.StatusRequestEntityTooLarge, "", "the resource is too large")
+	case apierrors.IsTooManyRequests(err), apierrors.IsServerTimeout(err), apierrors.IsTimeout(err),
+		apierrors.IsServiceUnavailable(err), apierrors.IsUnexpectedServerError(err), isConnectionError(err):
+		retry := 5
+		if s, ok := apierrors.SuggestsClientDelay(err); ok && s > 0 {
+			retry = s
+		}
+		return &Error{Status: http.StatusServiceUnavailable, Detail: "the identity store is temporarily unavailable; retry later", RetryAfter: retry}
+	}
+	return &Error{Status: http.StatusInternalServerError, Detail: "internal error"}
+}
+
+// invalidDetail lists the fields the API server rejected, without their values.
+func invalidDetail(err error) string {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		if d := status.Status().Details; d != nil && len(d.Causes) > 0 {
+			msg := "invalid value for"
+			for i, c := range d.Causes {
+				if i > 0 {
+					msg += ","
+				}
+				msg += " " + c.Field
+			}
+			return msg
+		}
+	}
+	return "invalid attribute value"
+}
+
+// isConnectionError reports errors of a client that cannot reach the API server.
+func isConnectionError(err error) bool {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return false
+	}
+	var netErr interface{ Timeout() bool }
+	return errors.As(err, &netErr) || errors.Is(err, errConnRefused)
+}
+
+// errConnRefused is what a client sees while kube-apiserver is down.
+var errConnRefused = syscall.ECONNREFUSED

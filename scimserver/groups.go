@@ -1,0 +1,291 @@
+package scimserver
+
+import (
+	"context"
+	"net/http"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/scimserver/patch"
+	"github.com/scim-operator/scim-operator/scimserver/projection"
+	"github.com/scim-operator/scim-operator/scimserver/schema"
+)
+
+var groupRT = schema.GroupResourceType
+
+func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request, req *request) {
+	var (
+		status = http.StatusOK
+		body   any
+		err    error
+		g      *scimv1.ScimGroup
+	)
+	switch {
+	case req.id == "" && r.Method == http.MethodGet:
+		body, err = s.listGroups(r, req)
+	case req.id == "" && r.Method == http.MethodPost:
+		g, err = s.createGroup(r, req)
+		status = http.StatusCreated
+	case req.id != "" && r.Method == http.MethodGet:
+		g, err = s.store.GetGroup(r.Context(), req.ep.Key, req.id)
+	case req.id != "" && r.Method == http.MethodPut:
+		g, err = s.replaceGroup(r, req)
+	case req.id != "" && r.Method == http.MethodPatch:
+		g, err = s.patchGroup(r, req)
+	case req.id != "" && r.Method == http.MethodDelete:
+		err = s.deleteGroup(r, req)
+		status = http.StatusNoContent
+	default:
+		err = errorf(http.StatusMethodNotAllowed, "", "method %s is not allowed here", r.Method)
+	}
+	if r.Method != http.MethodGet {
+		id := req.id
+		if g != nil {
+			id = g.Name
+		}
+		s.auditWrite(r, req, "Group", id, err)
+	}
+	if err != nil {
+		writeError(w, translate(libraryError(err)))
+		return
+	}
+	switch {
+	case status == http.StatusNoContent:
+		w.WriteHeader(status)
+	case g != nil:
+		q := r.URL.Query()
+		attrs, excl := attrList(q.Get("attributes")), attrList(q.Get("excludedAttributes"))
+		res, rerr := s.renderGroup(r.Context(), req, g, wantsMembers(attrs, excl))
+		if rerr != nil {
+			writeError(w, translate(rerr))
+			return
+		}
+		w.Header().Set("ETag", etag(g.ResourceVersion))
+		if status == http.StatusCreated {
+			w.Header().Set("Location", req.baseURL+"/Groups/"+g.Name)
+		}
+		writeJSON(w, status, projection.Project(groupRT, res, attrs, excl))
+	default:
+		writeJSON(w, status, body)
+	}
+}
+
+// wantsMembers reports whether a response includes members, so that
+// excludedAttributes=members costs nothing however large the group is.
+func wantsMembers(attrs, excl []string) bool {
+	for _, a := range excl {
+		if p, err := groupRT.Resolve(a); err == nil && p.Attr.Name == "members" && p.Sub == nil {
+			return false
+		}
+	}
+	if len(attrs) == 0 {
+		return true
+	}
+	for _, a := range attrs {
+		if p, err := groupRT.Resolve(a); err == nil && p.Attr.Name == "members" {
+			return true
+		}
+	}
+	return false
+}
+
+// renderGroup renders a group, with its members when withMembers.
+func (s *Server) renderGroup(ctx context.Context, req *request, g *scimv1.ScimGroup, withMembers bool) (map[string]any, error) {
+	if !withMembers {
+		return groupToSCIM(g, nil, req.baseURL), nil
+	}
+	members, err := s.store.Members(ctx, req.ep.Key, g.Name)
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]memberRef, 0, len(members))
+	for _, m := range members {
+		ref := memberRef{Value: m.Value, Type: m.Type}
+		if ref.Type == "" {
+			ref.Type = "User"
+		}
+		if ref.Type == "Group" {
+			ref.Ref = req.baseURL + "/Groups/" + m.Value
+			if mg, err := s.store.GetGroup(ctx, req.ep.Key, m.Value); err == nil {
+				ref.Display = mg.Spec.DisplayName
+			}
+		} else {
+			ref.Ref = req.baseURL + "/Users/" + m.Value
+			if u, err := s.store.GetUser(ctx, req.ep.Key, m.Value); err == nil {
+				ref.Display = u.Spec.DisplayName
+				if ref.Display == "" {
+					ref.Display = u.Spec.UserName
+				}
+			}
+		}
+		refs = append(refs, ref)
+	}
+	return groupToSCIM(g, refs, req.baseURL), nil
+}
+
+func (s *Server) listGroups(r *http.Request, req *request) (any, error) {
+	p, e := parseListParams(r, req.ep.MaxPageSize)
+	if e != nil {
+		return nil, e
+	}
+	f, err := s.parseFilter(groupRT, p.filter)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	var groups []*scimv1.ScimGroup
+	switch field, value := candidateIndex(groupRT, f); field {
+	case "id":
+		if g, err := s.store.GetGroup(ctx, req.ep.Key, value); err == nil {
+			groups = []*scimv1.ScimGroup{g}
+		}
+	default:
+		if groups, err = s.store.ListGroups(ctx, req.ep.Key, field, value); err != nil {
+			return nil, err
+		}
+	}
+	withMembers := wantsMembers(p.attributes, p.exclude) || (f != nil && filterMentions(p.filter, "members"))
+	return page(groupRT, p, f, len(groups), func(i int) (map[string]any, error) {
+		return s.renderGroup(ctx, req, groups[i], withMembers)
+	})
+}
+
+func (s *Server) groupFromBody(r *http.Request, req *request) (scimv1.ScimGroupSpec, []string, error) {
+	data, e := readBody(r, req.ep.Strict)
+	if e != nil {
+		return scimv1.ScimGroupSpec{}, nil, e
+	}
+	raw, e := decodeResource(data)
+	if e != nil {
+		return scimv1.ScimGroupSpec{}, nil, e
+	}
+	res, e := normalize(groupRT, raw, req.ep.Strict)
+	if e != nil {
+		return scimv1.ScimGroupSpec{}, nil, e
+	}
+	spec, members, e := groupFromSCIM(res)
+	if e != nil {
+		return spec, nil, e
+	}
+	return spec, members, nil
+}
+
+func (s *Server) createGroup(r *http.Request, req *request) (*scimv1.ScimGroup, error) {
+	spec, members, err := s.groupFromBody(r, req)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range members {
+		if _, err := s.store.memberType(r.Context(), req.ep.Key, id); err != nil {
+			return nil, err
+		}
+	}
+	return s.store.CreateGroup(r.Context(), req.ep.Key, spec, members)
+}
+
+func (s *Server) replaceGroup(r *http.Request, req *request) (*scimv1.ScimGroup, error) {
+	spec, members, err := s.groupFromBody(r, req)
+	if err != nil {
+		return nil, err
+	}
+	var changes []MemberChange
+	if members != nil {
+		changes = []MemberChange{{Kind: MemberReplace, IDs: members}}
+	}
+	return s.updateGroup(r, req, func(*scimv1.ScimGroup) (scimv1.ScimGroupSpec, []MemberChange, error) {
+		return spec, changes, nil
+	})
+}
+
+func (s *Server) patchGroup(r *http.Request, req *request) (*scimv1.ScimGroup, error) {
+	data, e := readBody(r, req.ep.Strict)
+	if e != nil {
+		return nil, e
+	}
+	opts := patch.Options{Strict: req.ep.Strict}
+	ops, err := patch.Decode(data, req.ep.Strict)
+	if err != nil {
+		return nil, err
+	}
+	memberOps, rest, err := patch.SplitMembers(groupRT, ops, opts)
+	if err != nil {
+		return nil, err
+	}
+	changes := make([]MemberChange, 0, len(memberOps))
+	for _, op := range memberOps {
+		switch op.Kind {
+		case patch.MemberAdd:
+			changes = append(changes, MemberChange{Kind: MemberAdd, IDs: op.Values})
+		case patch.MemberRemove:
+			changes = append(changes, MemberChange{Kind: MemberRemove, IDs: op.Values})
+		case patch.MemberReplace:
+			changes = append(changes, MemberChange{Kind: MemberReplace, IDs: op.Values})
+		case patch.MemberRemoveAll:
+			changes = append(changes, MemberChange{Kind: MemberReplace})
+		}
+	}
+	return s.updateGroup(r, req, func(cur *scimv1.ScimGroup) (scimv1.ScimGroupSpec, []MemberChange, error) {
+		if len(rest) == 0 {
+			return cur.Spec, changes, nil
+		}
+		res := groupToSCIM(cur, nil, req.baseURL)
+		if err := patch.Apply(groupRT, res, rest, opts); err != nil {
+			return scimv1.ScimGroupSpec{}, nil, err
+		}
+		delete(res, "members")
+		spec, _, e := groupFromSCIM(res)
+		if e != nil {
+			return spec, nil, e
+		}
+		return spec, changes, nil
+	})
+}
+
+// updateGroup writes a group's attributes (retrying conflicts unless If-Match
+// was given) and then its member changes.
+func (s *Server) updateGroup(r *http.Request, req *request,
+	next func(*scimv1.ScimGroup) (scimv1.ScimGroupSpec, []MemberChange, error)) (*scimv1.ScimGroup, error) {
+	ctx := r.Context()
+	cur, err := s.store.GetGroup(ctx, req.ep.Key, req.id)
+	for attempt := 0; ; attempt++ {
+		if err != nil {
+			return nil, err
+		}
+		if e := checkIfMatch(r, cur.ResourceVersion); e != nil {
+			return nil, e
+		}
+		spec, changes, err := next(cur)
+		if err != nil {
+			return nil, err
+		}
+		g, err := s.store.UpdateGroup(ctx, req.ep.Key, cur, spec)
+		if err == nil {
+			if len(changes) > 0 {
+				err = s.store.ApplyMembers(ctx, req.ep.Key, g, changes)
+			}
+			return g, err
+		}
+		if !apierrors.IsConflict(err) {
+			return nil, err
+		}
+		if r.Header.Get("If-Match") != "" {
+			return nil, errorf(http.StatusPreconditionFailed, "", "the resource has changed (ETag mismatch)")
+		}
+		if attempt >= 5 {
+			return nil, err
+		}
+		cur, err = s.store.liveGroup(ctx, req.ep.Key, req.id)
+	}
+}
+
+func (s *Server) deleteGroup(r *http.Request, req *request) error {
+	g, err := s.store.GetGroup(r.Context(), req.ep.Key, req.id)
+	if err != nil {
+		return err
+	}
+	if e := checkIfMatch(r, g.ResourceVersion); e != nil {
+		return e
+	}
+	return s.store.DeleteGroup(r.Context(), req.ep.Key, g)
+}

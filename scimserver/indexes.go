@@ -1,0 +1,79 @@
+package scimserver
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+)
+
+// Field indexes of the informer cache the SCIM server reads from. Values are
+// "<endpoint>/<value>"; the cache scopes them by namespace.
+const (
+	IndexUserEndpoint     = "scim.user.endpoint"
+	IndexUserName         = "scim.user.userName"
+	IndexUserExternalID   = "scim.user.externalId"
+	IndexGroupEndpoint    = "scim.group.endpoint"
+	IndexGroupDisplayName = "scim.group.displayName"
+	IndexGroupExternalID  = "scim.group.externalId"
+	IndexMembershipGroup  = "scim.membership.group"
+	IndexMembershipMember = "scim.membership.member"
+)
+
+func indexKey(endpoint, value string) string { return endpoint + "/" + value }
+
+// RegisterIndexes adds the SCIM server's field indexes to the manager's cache.
+// userName and displayName are indexed lower-cased: SCIM compares them
+// case-insensitively.
+func RegisterIndexes(ctx context.Context, indexer client.FieldIndexer) error {
+	type idx struct {
+		obj   client.Object
+		field string
+		fn    client.IndexerFunc
+	}
+	user := func(o client.Object) *scimv1.ScimUser { return o.(*scimv1.ScimUser) }
+	group := func(o client.Object) *scimv1.ScimGroup { return o.(*scimv1.ScimGroup) }
+	for _, i := range []idx{
+		{&scimv1.ScimUser{}, IndexUserEndpoint, func(o client.Object) []string { return []string{user(o).Spec.Endpoint} }},
+		{&scimv1.ScimUser{}, IndexUserName, func(o client.Object) []string {
+			u := user(o)
+			return []string{indexKey(u.Spec.Endpoint, strings.ToLower(u.Spec.UserName))}
+		}},
+		{&scimv1.ScimUser{}, IndexUserExternalID, func(o client.Object) []string {
+			if u := user(o); u.Spec.ExternalID != "" {
+				return []string{indexKey(u.Spec.Endpoint, u.Spec.ExternalID)}
+			}
+			return nil
+		}},
+		{&scimv1.ScimGroup{}, IndexGroupEndpoint, func(o client.Object) []string { return []string{group(o).Spec.Endpoint} }},
+		{&scimv1.ScimGroup{}, IndexGroupDisplayName, func(o client.Object) []string {
+			g := group(o)
+			return []string{indexKey(g.Spec.Endpoint, strings.ToLower(g.Spec.DisplayName))}
+		}},
+		{&scimv1.ScimGroup{}, IndexGroupExternalID, func(o client.Object) []string {
+			if g := group(o); g.Spec.ExternalID != "" {
+				return []string{indexKey(g.Spec.Endpoint, g.Spec.ExternalID)}
+			}
+			return nil
+		}},
+		{&scimv1.ScimMembership{}, IndexMembershipGroup, func(o client.Object) []string {
+			return []string{o.(*scimv1.ScimMembership).Spec.Group}
+		}},
+		{&scimv1.ScimMembership{}, IndexMembershipMember, func(o client.Object) []string {
+			m := o.(*scimv1.ScimMembership)
+			out := make([]string, len(m.Spec.Members))
+			for i, mem := range m.Spec.Members {
+				out[i] = mem.Value
+			}
+			return out
+		}},
+	} {
+		if err := indexer.IndexField(ctx, i.obj, i.field, i.fn); err != nil {
+			return fmt.Errorf("indexing %T by %s: %w", i.obj, i.field, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,105 @@
+package scimserver
+
+import (
+	"fmt"
+	"net/http"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/scim-operator/scim-operator/scimserver/filter"
+	"github.com/scim-operator/scim-operator/scimserver/projection"
+	"github.com/scim-operator/scim-operator/scimserver/schema"
+)
+
+// indexedAttrs maps the attributes a filter equality can use an index for to
+// the index: userName/displayName indexes hold lower-cased values.
+var indexedAttrs = map[string]struct {
+	field string
+	lower bool
+}{
+	"User/userName":     {IndexUserName, true},
+	"User/externalId":   {IndexUserExternalID, false},
+	"Group/displayName": {IndexGroupDisplayName, true},
+	"Group/externalId":  {IndexGroupExternalID, false},
+}
+
+// candidateIndex picks the index to narrow a filtered list with: the first
+// top-level equality on an indexed attribute. An "id eq" equality is returned
+// as field "id".
+func candidateIndex(rt *schema.ResourceType, f *filter.Filter) (field, value string) {
+	if f == nil {
+		return "", ""
+	}
+	for _, eq := range f.Equalities() {
+		if eq.Attr == "id" {
+			return "id", eq.Value
+		}
+		if ix, ok := indexedAttrs[rt.Name+"/"+eq.Attr]; ok {
+			v := eq.Value
+			if ix.lower {
+				v = strings.ToLower(v)
+			}
+			return ix.field, v
+		}
+	}
+	return "", ""
+}
+
+// page filters, sorts and pages rendered resources. render is called lazily so
+// only matching resources are rendered in full.
+func page(rt *schema.ResourceType, p listParams, f *filter.Filter, n int, render func(i int) (map[string]any, error)) (map[string]any, error) {
+	matched := make([]map[string]any, 0, min(n, 1024))
+	for i := 0; i < n; i++ {
+		res, err := render(i)
+		if err != nil {
+			return nil, err
+		}
+		if f == nil || f.Match(res) {
+			matched = append(matched, res)
+		}
+	}
+	if p.sortBy != "" {
+		if _, err := filter.ResolvePath(rt, p.sortBy); err != nil {
+			return nil, errorf(http.StatusBadRequest, scimInvalidPath, "sortBy names an unknown attribute")
+		}
+		keys := make([]string, len(matched))
+		for i, res := range matched {
+			keys[i] = sortKey(rt, res, p.sortBy)
+		}
+		idx := make([]int, len(matched))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool {
+			ka, kb := keys[idx[a]], keys[idx[b]]
+			if p.descending {
+				return ka > kb
+			}
+			return ka < kb
+		})
+		sorted := make([]map[string]any, len(matched))
+		for i, j := range idx {
+			sorted[i] = matched[j]
+		}
+		matched = sorted
+	}
+	total := len(matched)
+	start := min(p.startIndex-1, total)
+	end := min(start+p.count, total)
+	out := make([]map[string]any, 0, end-start)
+	for _, res := range matched[start:end] {
+		out = append(out, projection.Project(rt, res, p.attributes, p.exclude))
+	}
+	return listResponse(out, total, p.startIndex), nil
+}
+
+// sortKey is the lower-cased string form of the first value at path; resources
+// without a value sort last in ascending order (RFC 7644 §3.4.2.3).
+func sortKey(rt *schema.ResourceType, res map[string]any, path string) string {
+	vals, err := filter.Values(rt, res, path)
+	if err != nil || len(vals) == 0 || vals[0] == nil || reflect.ValueOf(vals[0]).IsZero() {
+		return "\U0010FFFF"
+	}
+	return strings.ToLower(fmt.Sprint(vals[0]))
+}

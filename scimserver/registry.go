@@ -1,0 +1,99 @@
+package scimserver
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Token is one valid bearer token of an endpoint, kept only as a SHA-256 hash.
+type Token struct {
+	// ID names where the token came from ("<secret>/<key>"); it is what audit
+	// logs record, never the token itself.
+	ID   string
+	Hash [sha256.Size]byte
+}
+
+// Endpoint is the serving configuration of one ScimEndpoint, as the registry
+// reconciler last loaded it.
+type Endpoint struct {
+	Key         types.NamespacedName
+	Tokens      []Token
+	Strict      bool
+	MaxPageSize int
+	limiter     *rate.Limiter
+}
+
+// authenticate returns the id of the token matching presented, comparing the
+// SHA-256 of both sides in constant time so neither content nor length leaks.
+// Every configured token is compared, whether or not an earlier one matched.
+func (e *Endpoint) authenticate(presented string) (string, bool) {
+	h := sha256.Sum256([]byte(presented))
+	id, found := "", false
+	for _, t := range e.Tokens {
+		if subtle.ConstantTimeCompare(h[:], t.Hash[:]) == 1 && !found {
+			id, found = t.ID, true
+		}
+	}
+	return id, found
+}
+
+// allow takes one request from the endpoint's token bucket, returning how long
+// the client should wait when the bucket is empty.
+func (e *Endpoint) allow(now time.Time) (time.Duration, bool) {
+	r := e.limiter.ReserveN(now, 1)
+	if !r.OK() {
+		return time.Second, false
+	}
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return d, false
+	}
+	return 0, true
+}
+
+// Registry holds the serving configuration of every ScimEndpoint. The SCIM
+// handlers read it on each request; the registry reconciler, which runs on
+// every replica, writes it whenever an endpoint or one of its Secrets changes,
+// so token rotation needs no restart.
+type Registry struct {
+	mu        sync.RWMutex
+	endpoints map[types.NamespacedName]*Endpoint
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{endpoints: map[types.NamespacedName]*Endpoint{}}
+}
+
+// Get returns the endpoint's configuration, or nil when it is not served.
+func (r *Registry) Get(key types.NamespacedName) *Endpoint {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.endpoints[key]
+}
+
+// Set installs or replaces an endpoint's configuration. The rate limiter keeps
+// its state when the limits did not change, so a Secret rotation does not
+// refill the bucket.
+func (r *Registry) Set(e *Endpoint, rps float64, burst int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old := r.endpoints[e.Key]; old != nil && old.limiter.Limit() == rate.Limit(rps) && old.limiter.Burst() == burst {
+		e.limiter = old.limiter
+	} else {
+		e.limiter = rate.NewLimiter(rate.Limit(rps), burst)
+	}
+	r.endpoints[e.Key] = e
+}
+
+// Delete stops serving an endpoint.
+func (r *Registry) Delete(key types.NamespacedName) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.endpoints, key)
+}

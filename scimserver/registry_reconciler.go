@@ -1,0 +1,153 @@
+package scimserver
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+)
+
+// IndexTokenSecret indexes ScimEndpoints by the names of the Secrets they reference.
+const IndexTokenSecret = "spec.tokenSecretRefs.name"
+
+// RegistryReconciler loads each ScimEndpoint's tokens and limits into the
+// Registry. It runs on every replica (not only the leader) because every
+// replica serves SCIM, and it writes nothing to the API server.
+//
+// Secrets are watched as metadata only, and read through the uncached
+// APIReader, so no token material sits in the informer cache.
+type RegistryReconciler struct {
+	Client    client.Client
+	APIReader client.Reader
+	Registry  *Registry
+}
+
+// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimendpoints,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+
+// LoadAll loads every endpoint from the cache. The SCIM server calls it once
+// before listening, so its first request never meets an empty registry.
+func (r *RegistryReconciler) LoadAll(ctx context.Context) error {
+	var eps scimv1.ScimEndpointList
+	if err := r.Client.List(ctx, &eps); err != nil {
+		return fmt.Errorf("listing ScimEndpoints: %w", err)
+	}
+	for _, ep := range eps.Items {
+		if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&ep)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Reconcile loads one endpoint's configuration.
+func (r *RegistryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var ep scimv1.ScimEndpoint
+	if err := r.Client.Get(ctx, req.NamespacedName, &ep); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Registry.Delete(req.NamespacedName)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("getting ScimEndpoint %s: %w", req.NamespacedName, err)
+	}
+	if !ep.DeletionTimestamp.IsZero() {
+		r.Registry.Delete(req.NamespacedName)
+		return ctrl.Result{}, nil
+	}
+	tokens, err := LoadTokens(ctx, r.APIReader, &ep)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	rl := ep.Spec.RateLimit
+	rps, burst := float64(rl.RequestsPerSecond), int(rl.Burst)
+	if rps <= 0 {
+		rps = 50
+	}
+	if burst <= 0 {
+		burst = 100
+	}
+	maxPage := int(ep.Spec.MaxPageSize)
+	if maxPage <= 0 {
+		maxPage = 1000
+	}
+	r.Registry.Set(&Endpoint{
+		Key:         req.NamespacedName,
+		Tokens:      tokens,
+		Strict:      ep.Spec.Compatibility == scimv1.CompatibilityStrict,
+		MaxPageSize: maxPage,
+	}, rps, burst)
+	return ctrl.Result{}, nil
+}
+
+// LoadTokens reads the bearer tokens an endpoint references and returns their
+// hashes. Missing Secrets or keys are skipped: the endpoint then accepts fewer
+// tokens (possibly none), which its status reports.
+func LoadTokens(ctx context.Context, reader client.Reader, ep *scimv1.ScimEndpoint) ([]Token, error) {
+	var tokens []Token
+	for _, ref := range ep.Spec.TokenSecretRefs {
+		var s corev1.Secret
+		err := reader.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: ref.Name}, &s)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("getting token Secret %s/%s: %w", ep.Namespace, ref.Name, err)
+		}
+		value := s.Data[ref.Key]
+		if len(value) < MinTokenLength {
+			continue
+		}
+		tokens = append(tokens, Token{ID: ref.Name + "/" + ref.Key, Hash: sha256.Sum256(value)})
+	}
+	return tokens, nil
+}
+
+// MinTokenLength is the shortest bearer token accepted; shorter values in a
+// Secret are ignored so a placeholder cannot become a guessable credential.
+const MinTokenLength = 16
+
+// SetupWithManager registers the reconciler; it watches ScimEndpoints and the
+// metadata of the Secrets they reference.
+func (r *RegistryReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	err := mgr.GetFieldIndexer().IndexField(context.Background(), &scimv1.ScimEndpoint{}, IndexTokenSecret,
+		func(o client.Object) []string {
+			var names []string
+			for _, ref := range o.(*scimv1.ScimEndpoint).Spec.TokenSecretRefs {
+				names = append(names, ref.Name)
+			}
+			return names
+		})
+	if err != nil {
+		return fmt.Errorf("indexing ScimEndpoints by Secret: %w", err)
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("scim-registry").
+		For(&scimv1.ScimEndpoint{}).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.endpointsForSecret)).
+		WithOptions(controller.Options{NeedLeaderElection: ptr.To(false)}).
+		Complete(r)
+}
+
+func (r *RegistryReconciler) endpointsForSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	var eps scimv1.ScimEndpointList
+	if err := r.Client.List(ctx, &eps, client.InNamespace(o.GetNamespace()),
+		client.MatchingFields{IndexTokenSecret: o.GetName()}); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(eps.Items))
+	for _, ep := range eps.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ep)})
+	}
+	return reqs
+}

@@ -1,0 +1,144 @@
+package scimserver
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// PathPrefix is the prefix of every endpoint's base URL: /scim/v2/<namespace>/<name>.
+const PathPrefix = "/scim/v2/"
+
+// request is what the routing layer learned about one authenticated request.
+type request struct {
+	ep       *Endpoint
+	tokenID  string
+	resource string // Users, Groups, ServiceProviderConfig, ResourceTypes, Schemas
+	id       string // resource id, or "" for the collection
+	baseURL  string // scheme://host/scim/v2/<ns>/<name>
+}
+
+// Handler returns the HTTP handler serving every endpoint.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(s.serveHTTP)
+}
+
+// route parses the escaped path. Percent-encoding never appears in a valid
+// path (namespaces, names and ids are DNS-style), so any '%' is refused: the
+// endpoint a request authenticates against is exactly the one it addresses.
+func route(escapedPath string) (key types.NamespacedName, resource, id string, ok bool) {
+	if !strings.HasPrefix(escapedPath, PathPrefix) || strings.ContainsAny(escapedPath, "%\\") {
+		return key, "", "", false
+	}
+	parts := strings.Split(strings.TrimSuffix(escapedPath[len(PathPrefix):], "/"), "/")
+	if len(parts) < 3 || len(parts) > 4 {
+		return key, "", "", false
+	}
+	if len(validation.IsDNS1123Label(parts[0])) > 0 || len(validation.IsDNS1123Subdomain(parts[1])) > 0 {
+		return key, "", "", false
+	}
+	key = types.NamespacedName{Namespace: parts[0], Name: parts[1]}
+	resource = parts[2]
+	if len(parts) == 4 {
+		id = parts[3]
+		if id == "" || id == "." || id == ".." {
+			return key, "", "", false
+		}
+	}
+	return key, resource, id, true
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	key, resource, id, ok := route(r.URL.EscapedPath())
+	if !ok {
+		writeError(w, errorf(http.StatusNotFound, "", "no such SCIM resource"))
+		return
+	}
+	ep := s.registry.Get(key)
+	tokenID, authed := "", false
+	if ep != nil {
+		tokenID, authed = ep.authenticate(bearer(r))
+	}
+	if !authed {
+		// An unknown endpoint and a wrong token look the same, so endpoints
+		// cannot be enumerated.
+		w.Header().Set("WWW-Authenticate", `Bearer realm="scim"`)
+		writeError(w, errorf(http.StatusUnauthorized, "", "authentication failed: a valid bearer token is required"))
+		return
+	}
+	if wait, ok := ep.allow(time.Now()); !ok {
+		writeError(w, &Error{Status: http.StatusTooManyRequests, Detail: "rate limit exceeded; retry later",
+			RetryAfter: int(wait/time.Second) + 1})
+		return
+	}
+	if r.ContentLength > s.opts.MaxBodyBytes {
+		writeError(w, errorf(http.StatusRequestEntityTooLarge, "", "request body exceeds %d bytes", s.opts.MaxBodyBytes))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+	defer cancel()
+	req := &request{ep: ep, tokenID: tokenID, resource: resource, id: id,
+		baseURL: s.baseURL(r) + PathPrefix + key.Namespace + "/" + key.Name}
+	s.dispatch(w, r.WithContext(ctx), req)
+}
+
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, req *request) {
+	switch req.resource {
+	case "Users":
+		s.serveUsers(w, r, req)
+	case "Groups":
+		s.serveGroups(w, r, req)
+	case "ServiceProviderConfig", "ResourceTypes", "Schemas":
+		if r.Method != http.MethodGet {
+			writeError(w, errorf(http.StatusMethodNotAllowed, "", "%s is read-only", req.resource))
+			return
+		}
+		s.serveDiscovery(w, req)
+	default:
+		writeError(w, errorf(http.StatusNotFound, "", "no such SCIM resource"))
+	}
+}
+
+// bearer returns the token of an "Authorization: Bearer <token>" header. The
+// scheme is matched case-insensitively (RFC 6750).
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+func (s *Server) baseURL(r *http.Request) string {
+	if s.opts.ExternalURL != "" {
+		return strings.TrimSuffix(s.opts.ExternalURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// writeJSON renders a SCIM response body.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/scim+json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError renders a SCIM Error response, with Retry-After when the client should retry.
+func writeError(w http.ResponseWriter, e *Error) {
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	writeJSON(w, e.Status, e.body())
+}

@@ -1,0 +1,191 @@
+package scimserver
+
+import (
+	"context"
+	"net/http"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/scimserver/patch"
+	"github.com/scim-operator/scim-operator/scimserver/projection"
+	"github.com/scim-operator/scim-operator/scimserver/schema"
+)
+
+var userRT = schema.UserResourceType
+
+func (s *Server) serveUsers(w http.ResponseWriter, r *http.Request, req *request) {
+	var (
+		status int
+		body   any
+		err    error
+		u      *scimv1.ScimUser
+	)
+	switch {
+	case req.id == "" && r.Method == http.MethodGet:
+		status, body, err = s.listUsers(r, req)
+	case req.id == "" && r.Method == http.MethodPost:
+		u, err = s.createUser(r, req)
+		status = http.StatusCreated
+	case req.id != "" && r.Method == http.MethodGet:
+		u, err = s.store.GetUser(r.Context(), req.ep.Key, req.id)
+		status = http.StatusOK
+	case req.id != "" && r.Method == http.MethodPut:
+		u, err = s.replaceUser(r, req)
+		status = http.StatusOK
+	case req.id != "" && r.Method == http.MethodPatch:
+		u, err = s.patchUser(r, req)
+		status = http.StatusOK
+	case req.id != "" && r.Method == http.MethodDelete:
+		err = s.deleteUser(r, req)
+		status = http.StatusNoContent
+	default:
+		err = errorf(http.StatusMethodNotAllowed, "", "method %s is not allowed here", r.Method)
+	}
+	if r.Method != http.MethodGet {
+		id := req.id
+		if u != nil {
+			id = u.Name
+		}
+		s.auditWrite(r, req, "User", id, err)
+	}
+	if err != nil {
+		writeError(w, translate(libraryError(err)))
+		return
+	}
+	switch {
+	case status == http.StatusNoContent:
+		w.WriteHeader(status)
+	case u != nil:
+		res, gerr := s.renderUser(r.Context(), req, u)
+		if gerr != nil {
+			writeError(w, translate(gerr))
+			return
+		}
+		w.Header().Set("ETag", etag(u.ResourceVersion))
+		if status == http.StatusCreated {
+			w.Header().Set("Location", req.baseURL+"/Users/"+u.Name)
+		}
+		q := r.URL.Query()
+		writeJSON(w, status, projection.Project(userRT, res, attrList(q.Get("attributes")), attrList(q.Get("excludedAttributes"))))
+	default:
+		writeJSON(w, status, body)
+	}
+}
+
+// renderUser renders a user with its groups.
+func (s *Server) renderUser(ctx context.Context, req *request, u *scimv1.ScimUser) (map[string]any, error) {
+	groups, err := s.store.GroupsOf(ctx, req.ep.Key, u.Name)
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]memberRef, 0, len(groups))
+	for _, g := range groups {
+		refs = append(refs, memberRef{Value: g.Name, Ref: req.baseURL + "/Groups/" + g.Name, Display: g.Spec.DisplayName, Type: "direct"})
+	}
+	return userToSCIM(u, refs, req.baseURL), nil
+}
+
+func (s *Server) userSpecFromBody(r *http.Request, req *request) (scimv1.ScimUserSpec, error) {
+	data, e := readBody(r, req.ep.Strict)
+	if e != nil {
+		return scimv1.ScimUserSpec{}, e
+	}
+	raw, e := decodeResource(data)
+	if e != nil {
+		return scimv1.ScimUserSpec{}, e
+	}
+	res, e := normalize(userRT, raw, req.ep.Strict)
+	if e != nil {
+		return scimv1.ScimUserSpec{}, e
+	}
+	spec, e := userFromSCIM(res)
+	if e != nil {
+		return spec, e
+	}
+	return spec, nil
+}
+
+func (s *Server) createUser(r *http.Request, req *request) (*scimv1.ScimUser, error) {
+	spec, err := s.userSpecFromBody(r, req)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.CreateUser(r.Context(), req.ep.Key, spec)
+}
+
+func (s *Server) replaceUser(r *http.Request, req *request) (*scimv1.ScimUser, error) {
+	spec, err := s.userSpecFromBody(r, req)
+	if err != nil {
+		return nil, err
+	}
+	return s.updateWithRetry(r, req, func(cur *scimv1.ScimUser) (scimv1.ScimUserSpec, error) { return spec, nil })
+}
+
+func (s *Server) patchUser(r *http.Request, req *request) (*scimv1.ScimUser, error) {
+	data, e := readBody(r, req.ep.Strict)
+	if e != nil {
+		return nil, e
+	}
+	ops, err := patch.Decode(data, req.ep.Strict)
+	if err != nil {
+		return nil, err
+	}
+	return s.updateWithRetry(r, req, func(cur *scimv1.ScimUser) (scimv1.ScimUserSpec, error) {
+		res := userToSCIM(cur, nil, req.baseURL)
+		delete(res, "groups")
+		if err := patch.Apply(userRT, res, ops, patch.Options{Strict: req.ep.Strict}); err != nil {
+			return scimv1.ScimUserSpec{}, err
+		}
+		spec, e := userFromSCIM(res)
+		if e != nil {
+			return spec, e
+		}
+		return spec, nil
+	})
+}
+
+// updateWithRetry reads the user, computes its next spec and writes it. With
+// If-Match the read version must match (else 412) and a concurrent write is
+// 412 too; without it, a conflict re-reads the live object and tries again.
+func (s *Server) updateWithRetry(r *http.Request, req *request, next func(*scimv1.ScimUser) (scimv1.ScimUserSpec, error)) (*scimv1.ScimUser, error) {
+	ctx := r.Context()
+	cur, err := s.store.GetUser(ctx, req.ep.Key, req.id)
+	for attempt := 0; ; attempt++ {
+		if err != nil {
+			return nil, err
+		}
+		if e := checkIfMatch(r, cur.ResourceVersion); e != nil {
+			return nil, e
+		}
+		spec, err := next(cur)
+		if err != nil {
+			return nil, err
+		}
+		if specEqual(cur.Spec, spec, req.ep.Key.Name) {
+			return cur, nil
+		}
+		u, err := s.store.UpdateUser(ctx, req.ep.Key, cur, spec)
+		if err == nil || !apierrors.IsConflict(err) {
+			return u, err
+		}
+		if r.Header.Get("If-Match") != "" {
+			return nil, errorf(http.StatusPreconditionFailed, "", "the resource has changed (ETag mismatch)")
+		}
+		if attempt >= 5 {
+			return nil, err
+		}
+		cur, err = s.store.liveUser(ctx, req.ep.Key, req.id)
+	}
+}
+
+func (s *Server) deleteUser(r *http.Request, req *request) error {
+	u, err := s.store.GetUser(r.Context(), req.ep.Key, req.id)
+	if err != nil {
+		return err
+	}
+	if e := checkIfMatch(r, u.ResourceVersion); e != nil {
+		return e
+	}
+	return s.store.DeleteUser(r.Context(), req.ep.Key, u)
+}
