@@ -65,6 +65,17 @@ controlplane: ## Build kube-apiserver, etcd and kubectl from the Go module proxy
 test: verify-generated lint controlplane ## Run every test against the real API server and PostgreSQL.
 	go test $(GO_TEST_FLAGS) ./...
 
+FUZZ_TIME ?= 30s
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZ_TIME (default 30s).
+	go test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZ_TIME) ./scimserver/filter
+	go test -run='^$$' -fuzz='^FuzzApply$$' -fuzztime=$(FUZZ_TIME) ./scimserver/patch
+
+.PHONY: test-scale
+test-scale: controlplane ## Run the slow scale tests (100,000-member group).
+	SCIM_SCALE=1 go test -count=1 -timeout=30m -run='Scale' -v ./test/scale 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
+
 .PHONY: dev
 dev: controlplane ## Run the operator locally on an embedded control plane and PostgreSQL (foreground).
 	go build -o $(LOCALBIN)/scim-operator-dev ./hack/dev

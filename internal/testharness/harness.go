@@ -1,0 +1,187 @@
+// Package testharness runs the whole operator (manager, SCIM server,
+// reconcilers) against a real control plane for end-to-end tests, and gives
+// tests a SCIM client bound to a freshly created endpoint.
+package testharness
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/controlplane"
+	"github.com/scim-operator/scim-operator/internal/operator"
+	"github.com/scim-operator/scim-operator/scimserver"
+)
+
+// Operator is a running operator against a control plane.
+type Operator struct {
+	CP     *controlplane.ControlPlane
+	Client client.Client // uncached admin client
+	Addr   string        // SCIM server address, host:port
+	stop   context.CancelFunc
+	done   chan error
+}
+
+// StartOperator starts an operator on cp with its SCIM server on a free
+// loopback port. leaderElection puts the reconcilers behind a Lease in
+// namespace default, so several operators can share one control plane.
+func StartOperator(cp *controlplane.ControlPlane, leaderElection bool) (*Operator, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	op, err := operator.New(cp.Config, operator.Options{
+		MetricsAddr: "0", ProbeAddr: "0",
+		LeaderElection: leaderElection, LeaderElectionNamespace: "default",
+		Logger: zap.New(zap.WriteTo(io.Discard)),
+		SCIM:   scimserver.Options{Listener: ln},
+	})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	o := &Operator{CP: cp, stop: cancel, done: make(chan error, 1)}
+	go func() { o.done <- op.Manager.Start(ctx) }()
+	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
+	defer wcancel()
+	if o.Addr, err = op.SCIM.Addr(wctx); err != nil {
+		cancel()
+		return nil, fmt.Errorf("waiting for the SCIM server: %w", err)
+	}
+	if o.Client, err = cp.Client(); err != nil {
+		cancel()
+		return nil, err
+	}
+	return o, nil
+}
+
+// Stop stops the operator and waits for it.
+func (o *Operator) Stop() error {
+	o.stop()
+	return <-o.done
+}
+
+// Endpoint is a ScimEndpoint created for one test, with a SCIM client.
+type Endpoint struct {
+	Namespace, Name, Token, BaseURL string
+	HTTP                            *http.Client
+}
+
+// NewEndpoint creates a namespace, a token Secret and a ScimEndpoint, and
+// waits until the SCIM server accepts the token.
+func (o *Operator) NewEndpoint(t testing.TB, ns, name string, mutate ...func(*scimv1.ScimEndpoint)) *Endpoint {
+	t.Helper()
+	ctx := context.Background()
+	_ = o.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	buf := make([]byte, 24)
+	_, _ = rand.Read(buf)
+	token := hex.EncodeToString(buf)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-token"},
+		StringData: map[string]string{"token": token}}
+	if err := o.Client.Create(ctx, secret); err != nil {
+		t.Fatalf("creating token Secret: %v", err)
+	}
+	ep := &scimv1.ScimEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: scimv1.ScimEndpointSpec{
+			TokenSecretRefs: []scimv1.SecretKeyReference{{Name: name + "-token", Key: "token"}},
+			RateLimit:       scimv1.RateLimit{RequestsPerSecond: 100000, Burst: 100000},
+		}}
+	for _, m := range mutate {
+		m(ep)
+	}
+	if err := o.Client.Create(ctx, ep); err != nil {
+		t.Fatalf("creating ScimEndpoint: %v", err)
+	}
+	e := &Endpoint{Namespace: ns, Name: name, Token: token,
+		BaseURL: "http://" + o.Addr + scimserver.PathPrefix + ns + "/" + name,
+		HTTP:    &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp := e.Do(t, "GET", "/ServiceProviderConfig", nil)
+		if resp.Status == http.StatusOK {
+			return e
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("endpoint %s/%s never accepted its token (last status %d)", ns, name, resp.Status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Response is a decoded SCIM response.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a map.
+func (r Response) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("response %d is not JSON: %v: %s", r.Status, err, r.Body)
+	}
+	return m
+}
+
+// Do sends a request with the endpoint's token. body may be nil, a string
+// (sent verbatim) or any value (JSON-encoded).
+func (e *Endpoint) Do(t testing.TB, method, path string, body any, headers ...string) Response {
+	t.Helper()
+	return e.DoToken(t, e.Token, method, path, body, headers...)
+}
+
+// DoToken is Do with another bearer token ("" sends none).
+func (e *Endpoint) DoToken(t testing.TB, token, method, path string, body any, headers ...string) Response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, e.BaseURL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/scim+json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := e.HTTP.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+}

@@ -1,0 +1,211 @@
+// Package devmode_test runs the local mode the way `make dev` does, as a
+// subprocess, and checks what a developer relies on: the env file, the demo
+// objects through kubectl, the SCIM endpoint, and that Ctrl-C leaves no
+// process behind.
+package devmode_test
+
+import (
+	"bufio"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/scim-operator/scim-operator/internal/controlplane"
+)
+
+func TestLocalMode(t *testing.T) {
+	if err := controlplane.CheckBinaries(); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "dev")
+	build := exec.Command("go", "build", "-o", bin, "./hack/dev")
+	build.Dir = controlplane.RepoRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building hack/dev: %v\n%s", err, out)
+	}
+	state := filepath.Join(t.TempDir(), "state")
+	// A world-traversable parent, so PostgreSQL (run unprivileged under root) can reach its data.
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for d := filepath.Dir(state); d != "/"; d = filepath.Dir(d) {
+		_ = os.Chmod(d, 0o755)
+	}
+	cmd := exec.Command(bin, "--state", state, "--scim-addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "KUBEBUILDER_ASSETS="+controlplane.AssetsDir())
+	out, err := os.Create(filepath.Join(t.TempDir(), "dev.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+	}()
+
+	envFile := filepath.Join(state, "env")
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if _, err := os.Stat(envFile); err == nil {
+			break
+		}
+		select {
+		case err := <-exited:
+			log, _ := os.ReadFile(out.Name())
+			t.Fatalf("local mode exited before ready: %v\n%s", err, log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("local mode not ready within 3 minutes")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	env := readEnv(t, envFile)
+	var keys []string
+	for k := range env {
+		keys = append(keys, k)
+	}
+	for _, k := range []string{"KUBECONFIG", "KUBECTL", "SCIM_BASE_URL", "SCIM_TOKEN", "TENANT_DSN"} {
+		if env[k] == "" {
+			t.Errorf("env file lacks %s", k)
+		}
+	}
+	if len(env) != 5 {
+		t.Errorf("env file has %d variables %v, want exactly 5", len(env), keys)
+	}
+	if !strings.HasSuffix(env["SCIM_BASE_URL"], "/scim/v2/default/okta") || !strings.HasPrefix(env["TENANT_DSN"], "postgres://") {
+		t.Errorf("unexpected SCIM_BASE_URL %q or TENANT_DSN %q", env["SCIM_BASE_URL"], env["TENANT_DSN"])
+	}
+
+	// kubectl lists the demo objects with their printer columns.
+	kubectl := exec.Command(env["KUBECTL"], "--kubeconfig", env["KUBECONFIG"], "get", "scimendpoints,tenantapps", "-A")
+	listing, err := kubectl.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl get: %v\n%s", err, listing)
+	}
+	for _, want := range []string{"okta", "demo-app", "PATH", "USERS", "GROUPS", "READY", "ENDPOINT"} {
+		if !strings.Contains(string(listing), want) {
+			t.Errorf("kubectl get output lacks %q:\n%s", want, listing)
+		}
+	}
+
+	// The demo endpoint answers with the demo token, and refuses without it.
+	for token, want := range map[string]int{env["SCIM_TOKEN"]: http.StatusOK, "wrong-token-0123456789": http.StatusUnauthorized} {
+		req, _ := http.NewRequest("GET", env["SCIM_BASE_URL"]+"/Users?startIndex=1&count=2", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET /Users with token %.6s…: status %d, want %d", token, resp.StatusCode, want)
+		}
+	}
+
+	// Ctrl-C: every process the local mode started is gone afterwards.
+	children := descendants(cmd.Process.Pid)
+	if len(children) < 3 {
+		t.Errorf("expected etcd, kube-apiserver and postgres among the children, found pids %v", children)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			log, _ := os.ReadFile(out.Name())
+			t.Errorf("local mode exited with %v after SIGINT\n%s", err, log)
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatal("local mode did not stop within 90 s of SIGINT")
+	}
+	stopDeadline := time.Now().Add(30 * time.Second)
+	for _, pid := range children {
+		for alive(pid) && time.Now().Before(stopDeadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if alive(pid) {
+			t.Errorf("process %d (%s) still running after Ctrl-C", pid, comm(pid))
+		}
+	}
+}
+
+func readEnv(t *testing.T, path string) map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	env := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if !ok {
+			t.Errorf("env line %q is not VAR=value", sc.Text())
+			continue
+		}
+		env[k] = strings.Trim(v, "'")
+	}
+	return env
+}
+
+// descendants lists every process below pid, from /proc.
+func descendants(pid int) []int {
+	parents := map[int][]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields after the command (which may contain spaces) start after the last ')'.
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) > 1 {
+			ppid, _ := strconv.Atoi(fields[1])
+			parents[ppid] = append(parents[ppid], p)
+		}
+	}
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, c := range parents[p] {
+			out = append(out, c)
+			queue = append(queue, c)
+		}
+	}
+	return out
+}
+
+func alive(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
+}
+
+func comm(pid int) string {
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	return strings.TrimSpace(string(b))
+}
