@@ -213,8 +213,3 @@ type ScimClusterRoleBindingList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []ScimClusterRoleBinding `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&ScimRoleBinding{}, &ScimRoleBindingList{},
-		&ScimClusterRoleBinding{}, &ScimClusterRoleBindingList{})
-}

@@ -8,17 +8,26 @@
 package v1alpha1
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/scheme"
 )
 
-var (
-	// GroupVersion is the API group and version of every kind in this package.
-	GroupVersion = schema.GroupVersion{Group: "scim.scim-operator.io", Version: "v1alpha1"}
+// GroupVersion is the API group and version of every kind in this package.
+var GroupVersion = schema.GroupVersion{Group: "scim.scim-operator.io", Version: "v1alpha1"}
 
-	// SchemeBuilder registers the kinds of this package with a runtime.Scheme.
-	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}
-
-	// AddToScheme adds the kinds of this package to a scheme; main and tests call it.
-	AddToScheme = SchemeBuilder.AddToScheme
-)
+// AddToScheme adds the kinds of this package to a scheme; main and tests call it.
+func AddToScheme(s *runtime.Scheme) error {
+	s.AddKnownTypes(GroupVersion,
+		&ScimEndpoint{}, &ScimEndpointList{},
+		&ScimUser{}, &ScimUserList{},
+		&ScimGroup{}, &ScimGroupList{},
+		&ScimMembership{}, &ScimMembershipList{},
+		&ScimClaim{}, &ScimClaimList{},
+		&ScimRoleBinding{}, &ScimRoleBindingList{},
+		&ScimClusterRoleBinding{}, &ScimClusterRoleBindingList{},
+		&TenantApp{}, &TenantAppList{},
+	)
+	metav1.AddToGroupVersion(s, GroupVersion)
+	return nil
+}

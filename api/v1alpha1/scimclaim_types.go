@@ -44,7 +44,3 @@ type ScimClaimList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []ScimClaim `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&ScimClaim{}, &ScimClaimList{})
-}

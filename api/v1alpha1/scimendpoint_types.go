@@ -119,7 +119,3 @@ type ScimEndpointList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []ScimEndpoint `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&ScimEndpoint{}, &ScimEndpointList{})
-}

@@ -66,7 +66,3 @@ type ScimGroupList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []ScimGroup `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&ScimGroup{}, &ScimGroupList{})
-}

@@ -62,7 +62,3 @@ type ScimMembershipList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []ScimMembership `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&ScimMembership{}, &ScimMembershipList{})
-}

@@ -289,7 +289,3 @@ type ScimUserList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []ScimUser `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&ScimUser{}, &ScimUserList{})
-}

@@ -122,7 +122,3 @@ type TenantAppList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []TenantApp `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&TenantApp{}, &TenantAppList{})
-}

@@ -78,7 +78,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if !apiequal(before, &ep.Status) {
 		if err := r.Client.Status().Update(ctx, &ep); err != nil {
 			if apierrors.IsConflict(err) {
-				return ctrl.Result{Requeue: true}, nil
+				return ctrl.Result{RequeueAfter: 200 * time.Millisecond}, nil // a newer version is coming
 			}
 			return ctrl.Result{}, fmt.Errorf("updating ScimEndpoint %s status: %w", req.NamespacedName, err)
 		}
