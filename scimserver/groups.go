@@ -275,7 +275,10 @@ func (s *Server) updateGroup(r *http.Request, req *request,
 		if attempt >= 5 {
 			return nil, err
 		}
-		cur, err = s.store.liveGroup(ctx, req.ep.Key, req.id)
+		var lerr error
+		if cur, lerr = s.store.liveGroup(ctx, req.ep.Key, req.id); lerr != nil {
+			return nil, lerr
+		}
 	}
 }
 

@@ -175,7 +175,10 @@ func (s *Server) updateWithRetry(r *http.Request, req *request, next func(*scimv
 		if attempt >= 5 {
 			return nil, err
 		}
-		cur, err = s.store.liveUser(ctx, req.ep.Key, req.id)
+		var lerr error
+		if cur, lerr = s.store.liveUser(ctx, req.ep.Key, req.id); lerr != nil {
+			return nil, lerr
+		}
 	}
 }
 
