@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/scim-operator/scim-operator/controllers/rolebinding"
 	"github.com/scim-operator/scim-operator/internal/operator"
 	"github.com/scim-operator/scim-operator/scimserver"
 )
@@ -25,6 +26,8 @@ func main() {
 	flag.StringVar(&opts.SCIM.Addr, "scim-bind-address", ":8443", "Address the SCIM server listens on.")
 	flag.StringVar(&opts.SCIM.ExternalURL, "scim-external-url", "", "scheme://host[:port] the IdP reaches the SCIM server at; used in meta.location (default: the request's Host).")
 	flag.Int64Var(&opts.SCIM.MaxBodyBytes, "scim-max-body-bytes", 1<<20, "Largest SCIM request body accepted (413 above).")
+	allowed := flag.String("allowed-roles", rolebinding.DefaultAllowedRoles,
+		"Comma-separated roles that ScimRoleBindings and ScimClusterRoleBindings may grant, as ClusterRole/<name> or Role/<name> (<name> may be *).")
 	zapOpts := zap.Options{Development: false, TimeEncoder: zapcore.ISO8601TimeEncoder}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -33,6 +36,11 @@ func main() {
 	ctrl.SetLogger(opts.Logger)
 	log := opts.Logger.WithName("setup")
 
+	var err error
+	if opts.AllowedRoles, err = rolebinding.ParseAllowList(*allowed); err != nil {
+		fmt.Fprintln(os.Stderr, "scim-operator: --allowed-roles:", err)
+		os.Exit(2)
+	}
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "scim-operator: no Kubernetes configuration found:", err)

@@ -61,6 +61,7 @@ type RoleRef struct {
 
 // ScimRoleBindingSpec grants a role in the binding's own namespace to the active
 // members of one group of an endpoint in the same namespace.
+// +kubebuilder:validation:XValidation:rule="!(self.roleRef.kind == 'ClusterRole' && self.roleRef.name == 'cluster-admin')",message="a namespaced ScimRoleBinding cannot grant cluster-admin"
 type ScimRoleBindingSpec struct {
 	// Endpoint is the name of the ScimEndpoint in this namespace whose group is bound.
 	// +kubebuilder:validation:MinLength=1

@@ -10,13 +10,20 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/controllers/endpoint"
+	"github.com/scim-operator/scim-operator/controllers/rolebinding"
 	"github.com/scim-operator/scim-operator/internal/controlplane"
 	"github.com/scim-operator/scim-operator/scimserver"
 )
@@ -37,6 +44,14 @@ type Options struct {
 	SCIM scimserver.Options
 	// Logger is the root logger.
 	Logger logr.Logger
+	// AllowedRoles lists the roles bindings may grant; nil means
+	// rolebinding.DefaultAllowedRoles.
+	AllowedRoles rolebinding.AllowList
+	// SkipControllerNameValidation lets one process run several operators
+	// (the end-to-end tests run two replicas side by side, and one after
+	// another); controller-runtime otherwise refuses a second controller of
+	// the same name for the life of the process.
+	SkipControllerNameValidation bool
 }
 
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
@@ -64,6 +79,8 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       ptrDuration(15 * time.Second),
+		Controller:                    config.Controller{SkipNameValidation: &opts.SkipControllerNameValidation},
+		Cache:                         cache.Options{ByObject: ownedOnly()},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
@@ -88,6 +105,17 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the ScimEndpoint controller: %w", err)
 	}
+	if opts.AllowedRoles == nil {
+		if opts.AllowedRoles, err = rolebinding.ParseAllowList(rolebinding.DefaultAllowedRoles); err != nil {
+			return nil, err
+		}
+	}
+	if err := (&rolebinding.Reconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		Recorder: mgr.GetEventRecorder("scim-operator"), AllowedRoles: opts.AllowedRoles,
+	}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the RBAC projection: %w", err)
+	}
 	if opts.ProbeAddr != "0" {
 		if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 			return nil, err
@@ -97,6 +125,13 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 		}
 	}
 	return &Operator{Manager: mgr, SCIM: server}, nil
+}
+
+// ownedOnly limits the cache of RoleBindings and ClusterRoleBindings to the
+// ones the operator owns, so a large cluster's RBAC objects are not held in memory.
+func ownedOnly() map[client.Object]cache.ByObject {
+	owned := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{scimv1.LabelManagedBy: scimv1.ManagedByValue})}
+	return map[client.Object]cache.ByObject{&rbacv1.RoleBinding{}: owned, &rbacv1.ClusterRoleBinding{}: owned}
 }
 
 func ptrDuration(d time.Duration) *time.Duration { return &d }

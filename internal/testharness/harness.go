@@ -13,13 +13,16 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
@@ -48,8 +51,10 @@ func StartOperator(cp *controlplane.ControlPlane, leaderElection bool) (*Operato
 	op, err := operator.New(cp.Config, operator.Options{
 		MetricsAddr: "0", ProbeAddr: "0",
 		LeaderElection: leaderElection, LeaderElectionNamespace: "default",
-		Logger: zap.New(zap.WriteTo(io.Discard)),
+		Logger: testLogger(),
 		SCIM:   scimserver.Options{Listener: ln},
+		// Tests start many operators in one process, several at once.
+		SkipControllerNameValidation: true,
 	})
 	if err != nil {
 		return nil, err
@@ -68,6 +73,17 @@ func StartOperator(cp *controlplane.ControlPlane, leaderElection bool) (*Operato
 		return nil, err
 	}
 	return o, nil
+}
+
+// testLogger logs to stderr when SCIM_TEST_LOG is set, else nowhere.
+func testLogger() logr.Logger {
+	w := io.Discard
+	if os.Getenv("SCIM_TEST_LOG") != "" {
+		w = os.Stderr
+	}
+	l := zap.New(zap.WriteTo(w), zap.UseDevMode(true))
+	ctrllog.SetLogger(l)
+	return l
 }
 
 // Stop stops the operator and waits for it.

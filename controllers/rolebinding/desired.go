@@ -1,0 +1,149 @@
+package rolebinding
+
+import (
+	"fmt"
+	"hash/fnv"
+	"sort"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+)
+
+// Labels and annotations on the RoleBindings and ClusterRoleBindings the
+// operator owns. Cross-namespace children cannot carry owner references, so
+// these identify the source binding and finalizers clean them up.
+const (
+	LabelBindingUID      = "scim.scim-operator.io/binding-uid"
+	AnnotationBinding    = "scim.scim-operator.io/binding"
+	Finalizer            = "scim.scim-operator.io/rbac-cleanup"
+	FieldOwner           = client.FieldOwner("scim-operator-rbac")
+	singleShardMaxMember = 1000
+	// Shards is the number of RoleBindings a group larger than 1,000 subjects
+	// is spread over, by a hash of the subject name, so one membership change
+	// rewrites one shard. 64 shards keep 50,000 subjects near 60 KiB each.
+	Shards = 64
+)
+
+// subjectName names a user's RBAC subject after the configured attribute, or
+// returns "" when the user has no such value.
+func subjectName(u *scimv1.ScimUser, s scimv1.Subjects) string {
+	var v string
+	switch s.UserAttribute {
+	case scimv1.UserAttributeEmail:
+		for _, e := range u.Spec.Emails {
+			if e.Primary {
+				v = e.Value
+				break
+			}
+		}
+		if v == "" && len(u.Spec.Emails) > 0 {
+			v = u.Spec.Emails[0].Value
+		}
+	case scimv1.UserAttributeExternalID:
+		v = u.Spec.ExternalID
+	default:
+		v = u.Spec.UserName
+	}
+	if v == "" {
+		return ""
+	}
+	return s.Prefix + v
+}
+
+// desiredSubjects returns the sorted, de-duplicated subjects: every active
+// member user in User mode, or the group itself in Group mode.
+func desiredSubjects(s scimv1.Subjects, group *scimv1.ScimGroup, activeMembers []*scimv1.ScimUser) []rbacv1.Subject {
+	if s.Kind == scimv1.SubjectGroup {
+		return []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: s.Prefix + group.Spec.DisplayName}}
+	}
+	seen := map[string]bool{}
+	var out []rbacv1.Subject
+	for _, u := range activeMembers {
+		name := subjectName(u, s)
+		if name == "" || seen[name] {
+			continue
+		}
+		seen[name] = true
+		out = append(out, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: name})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// shardSubjects splits subjects over RoleBindings: one when there are at most
+// 1,000, else 64 by hash of the name. Empty shards are omitted.
+func shardSubjects(subjects []rbacv1.Subject) map[int][]rbacv1.Subject {
+	shards := map[int][]rbacv1.Subject{}
+	if len(subjects) == 0 {
+		return shards
+	}
+	if len(subjects) <= singleShardMaxMember {
+		shards[0] = subjects
+		return shards
+	}
+	for _, s := range subjects {
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(s.Name))
+		n := int(h.Sum32() % Shards)
+		shards[n] = append(shards[n], s)
+	}
+	return shards
+}
+
+// childName is the stable name of shard n of a binding's children.
+func childName(b binding, n int) string {
+	prefix := "scim-rb-"
+	if b.kind() == "ScimClusterRoleBinding" {
+		prefix = "scim-crb-"
+	}
+	return fmt.Sprintf("%s%s-%d", prefix, b.GetName(), n)
+}
+
+func childMeta(b binding, namespace, name string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Namespace: namespace, Name: name,
+		Labels: map[string]string{
+			scimv1.LabelManagedBy: scimv1.ManagedByValue,
+			LabelBindingUID:       string(b.GetUID()),
+		},
+		Annotations: map[string]string{AnnotationBinding: bindingRef(b)},
+	}
+}
+
+// bindingRef is "<kind>/<namespace>/<name>" (namespace empty for cluster bindings).
+func bindingRef(b binding) string {
+	return b.kind() + "/" + b.GetNamespace() + "/" + b.GetName()
+}
+
+// desiredRoleBindings builds the RoleBindings of one target namespace.
+func desiredRoleBindings(b binding, namespace string, shards map[int][]rbacv1.Subject) []*rbacv1.RoleBinding {
+	ref := b.roleRef()
+	out := make([]*rbacv1.RoleBinding, 0, len(shards))
+	for n, subjects := range shards {
+		out = append(out, &rbacv1.RoleBinding{
+			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
+			ObjectMeta: childMeta(b, namespace, childName(b, n)),
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: ref.Kind, Name: ref.Name},
+			Subjects:   subjects,
+		})
+	}
+	return out
+}
+
+// desiredClusterRoleBindings builds the ClusterRoleBindings of a cluster-wide grant.
+func desiredClusterRoleBindings(b binding, shards map[int][]rbacv1.Subject) []*rbacv1.ClusterRoleBinding {
+	ref := b.roleRef()
+	out := make([]*rbacv1.ClusterRoleBinding, 0, len(shards))
+	for n, subjects := range shards {
+		out = append(out, &rbacv1.ClusterRoleBinding{
+			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "ClusterRoleBinding"},
+			ObjectMeta: childMeta(b, "", childName(b, n)),
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: ref.Kind, Name: ref.Name},
+			Subjects:   subjects,
+		})
+	}
+	return out
+}

@@ -1,0 +1,122 @@
+package rolebinding_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"testing"
+	"time"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/controllers/rolebinding"
+	"github.com/scim-operator/scim-operator/internal/testharness"
+)
+
+const patchURN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+// createUser provisions a user through SCIM the way Okta does and returns its id.
+func createUser(t *testing.T, ep *testharness.Endpoint, userName string) string {
+	t.Helper()
+	resp := ep.Do(t, "POST", "/Users", map[string]any{
+		"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+		"userName": userName, "active": true,
+		"name":   map[string]any{"givenName": "Test", "familyName": "User"},
+		"emails": []any{map[string]any{"primary": true, "value": userName, "type": "work"}},
+	})
+	if resp.Status != http.StatusCreated {
+		t.Fatalf("POST /Users %s: %d %s", userName, resp.Status, resp.Body)
+	}
+	return resp.JSON(t)["id"].(string)
+}
+
+// createGroup pushes a group through SCIM with the given members.
+func createGroup(t *testing.T, ep *testharness.Endpoint, name string, members ...string) string {
+	t.Helper()
+	var ms []any
+	for _, m := range members {
+		ms = append(ms, map[string]any{"value": m})
+	}
+	resp := ep.Do(t, "POST", "/Groups", map[string]any{
+		"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": name, "members": ms})
+	if resp.Status != http.StatusCreated {
+		t.Fatalf("POST /Groups %s: %d %s", name, resp.Status, resp.Body)
+	}
+	return resp.JSON(t)["id"].(string)
+}
+
+func patch(t *testing.T, ep *testharness.Endpoint, path string, ops ...map[string]any) {
+	t.Helper()
+	resp := ep.Do(t, "PATCH", path, map[string]any{"schemas": []string{patchURN}, "Operations": ops})
+	if resp.Status != http.StatusOK && resp.Status != http.StatusNoContent {
+		t.Fatalf("PATCH %s: %d %s", path, resp.Status, resp.Body)
+	}
+}
+
+func bind(t *testing.T, ns, name, endpoint, group string, role scimv1.RoleRef) *scimv1.ScimRoleBinding {
+	t.Helper()
+	b := &scimv1.ScimRoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: scimv1.ScimRoleBindingSpec{Endpoint: endpoint, Group: scimv1.GroupReference{DisplayName: group}, RoleRef: role,
+			Subjects: scimv1.Subjects{Kind: scimv1.SubjectUser, UserAttribute: scimv1.UserAttributeUserName}}}
+	if err := op.Client.Create(context.Background(), b); err != nil {
+		t.Fatalf("creating ScimRoleBinding: %v", err)
+	}
+	return b
+}
+
+var view = scimv1.RoleRef{Kind: "ClusterRole", Name: "view"}
+
+// subjects returns the sorted subject names of every RoleBinding the binding
+// owns in ns, read live from the API server.
+func subjects(t *testing.T, uid string, ns string) []string {
+	t.Helper()
+	var list rbacv1.RoleBindingList
+	opts := []client.ListOption{client.MatchingLabels{rolebinding.LabelBindingUID: uid}}
+	if ns != "" {
+		opts = append(opts, client.InNamespace(ns))
+	}
+	if err := op.Client.List(context.Background(), &list, opts...); err != nil {
+		t.Fatal(err)
+	}
+	names := []string{}
+	for _, rb := range list.Items {
+		for _, s := range rb.Subjects {
+			names = append(names, s.Name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// eventually polls cond until it holds or the deadline passes; it is a wait,
+// not a timing assertion.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		last = state
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: never happened; last state: %s", what, last)
+}
+
+func wantSubjects(t *testing.T, uid, ns string, want ...string) {
+	t.Helper()
+	sort.Strings(want)
+	if want == nil {
+		want = []string{}
+	}
+	eventually(t, fmt.Sprintf("subjects become %v", want), func() (bool, string) {
+		got := subjects(t, uid, ns)
+		return fmt.Sprint(got) == fmt.Sprint(want), fmt.Sprint(got)
+	})
+}

@@ -1,0 +1,246 @@
+// Package rolebinding projects ScimRoleBindings and ScimClusterRoleBindings
+// into RoleBindings and ClusterRoleBindings whose subjects are always the
+// active members of a SCIM group (BRIEF §5), refusing grants that would let a
+// tenant escalate (BRIEF §4).
+package rolebinding
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/scimserver"
+)
+
+// Reconciler keeps the RoleBindings of every binding equal to the active
+// members of its group. Both binding kinds share it through thin adapters.
+type Reconciler struct {
+	Client       client.Client
+	APIReader    client.Reader
+	Recorder     events.EventRecorder
+	AllowedRoles AllowList
+}
+
+// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimrolebindings;scimclusterrolebindings,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimrolebindings/status;scimclusterrolebindings/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimrolebindings/finalizers;scimclusterrolebindings/finalizers,verbs=update
+// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimusers;scimgroups;scimmemberships;scimendpoints,verbs=get;list;watch
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings;clusterrolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;clusterroles,verbs=bind,resourceNames=*
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+
+// reconcile is the shared reconcile of both kinds: get → finalizer → normal or
+// delete → one status write.
+func (r *Reconciler) reconcile(ctx context.Context, b binding) (ctrl.Result, error) {
+	if !b.GetDeletionTimestamp().IsZero() {
+		return ctrl.Result{}, r.reconcileDelete(ctx, b)
+	}
+	if controllerutil.AddFinalizer(b.object(), Finalizer) {
+		if err := r.Client.Update(ctx, b.object()); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+		return ctrl.Result{}, nil
+	}
+	before := b.status().DeepCopy()
+	outcome, err := r.reconcileNormal(ctx, b)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	r.recordTransitions(b, before, outcome)
+	setStatus(b, outcome)
+	if !equality.Semantic.DeepEqual(before, b.status()) {
+		if err := r.Client.Status().Update(ctx, b.object()); err != nil {
+			if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+				return ctrl.Result{RequeueAfter: 200 * time.Millisecond}, nil
+			}
+			return ctrl.Result{}, fmt.Errorf("updating %s status: %w", bindingRef(b), err)
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// outcome is what one pass of reconcileNormal found and did.
+type outcome struct {
+	reason     string // a Reason* constant
+	groupID    string
+	subjects   int
+	namespaces []string
+}
+
+// reconcileNormal computes the desired children and applies them, removing
+// every owned child that is no longer desired. When the grant is refused or
+// cannot be resolved, the desired set is empty: nothing stays granted.
+func (r *Reconciler) reconcileNormal(ctx context.Context, b binding) (outcome, error) {
+	out, subjects, err := r.resolve(ctx, b)
+	if err != nil {
+		return out, err
+	}
+	shards := shardSubjects(subjects)
+	var wantRB []*rbacv1.RoleBinding
+	var wantCRB []*rbacv1.ClusterRoleBinding
+	if out.reason == ReasonBound {
+		if b.target().ClusterWide {
+			wantCRB = desiredClusterRoleBindings(b, shards)
+		} else {
+			nss, err := r.targetNamespaces(ctx, b)
+			if err != nil {
+				return out, err
+			}
+			out.namespaces = nss
+			for _, ns := range nss {
+				wantRB = append(wantRB, desiredRoleBindings(b, ns, shards)...)
+			}
+		}
+	}
+	if err := r.applyRoleBindings(ctx, b, wantRB); err != nil {
+		return out, err
+	}
+	if err := r.applyClusterRoleBindings(ctx, b, wantCRB); err != nil {
+		return out, err
+	}
+	if out.reason == ReasonBound {
+		out.subjects = len(subjects)
+	}
+	return out, nil
+}
+
+// resolve checks the grant is allowed and finds the group and its active members.
+func (r *Reconciler) resolve(ctx context.Context, b binding) (outcome, []rbacv1.Subject, error) {
+	out := outcome{groupID: b.status().GroupID}
+	if !r.AllowedRoles.Allows(b.roleRef()) {
+		out.reason = ReasonRoleNotAllowed
+		return out, nil, nil
+	}
+	var ep scimv1.ScimEndpoint
+	if err := r.Client.Get(ctx, b.endpoint(), &ep); err != nil || !ep.DeletionTimestamp.IsZero() {
+		if err != nil && !apierrors.IsNotFound(err) {
+			return out, nil, fmt.Errorf("getting ScimEndpoint %s: %w", b.endpoint(), err)
+		}
+		out.reason = ReasonEndpointNotFound
+		return out, nil, nil
+	}
+	group, err := r.findGroup(ctx, b)
+	if err != nil {
+		return out, nil, err
+	}
+	if group == nil {
+		out.reason = ReasonGroupNotFound
+		return out, nil, nil
+	}
+	out.groupID = group.Name
+	members, err := r.activeMembers(ctx, b.endpoint(), group.Name)
+	if err != nil {
+		return out, nil, err
+	}
+	out.reason = ReasonBound
+	return out, desiredSubjects(b.subjects(), group, members), nil
+}
+
+// findGroup returns the bound group: the remembered id first (stable across
+// renames), then the reference by id or displayName.
+func (r *Reconciler) findGroup(ctx context.Context, b binding) (*scimv1.ScimGroup, error) {
+	ep := b.endpoint()
+	get := func(id string) (*scimv1.ScimGroup, error) {
+		var g scimv1.ScimGroup
+		err := r.Client.Get(ctx, client.ObjectKey{Namespace: ep.Namespace, Name: id}, &g)
+		if apierrors.IsNotFound(err) || (err == nil && (g.Spec.Endpoint != ep.Name || !g.DeletionTimestamp.IsZero())) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("getting ScimGroup %s/%s: %w", ep.Namespace, id, err)
+		}
+		return &g, nil
+	}
+	ref := b.group()
+	if ref.ID != "" {
+		return get(ref.ID)
+	}
+	if id := b.status().GroupID; id != "" {
+		if g, err := get(id); g != nil || err != nil {
+			return g, err
+		}
+	}
+	var list scimv1.ScimGroupList
+	if err := r.Client.List(ctx, &list, client.InNamespace(ep.Namespace),
+		client.MatchingFields{scimserver.IndexGroupDisplayName: ep.Name + "/" + strings.ToLower(ref.DisplayName)}); err != nil {
+		return nil, fmt.Errorf("finding ScimGroup %q: %w", ref.DisplayName, err)
+	}
+	for i := range list.Items {
+		if list.Items[i].DeletionTimestamp.IsZero() {
+			return &list.Items[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// activeMembers returns the group's member users that are active and not being deleted.
+func (r *Reconciler) activeMembers(ctx context.Context, ep client.ObjectKey, group string) ([]*scimv1.ScimUser, error) {
+	var shards scimv1.ScimMembershipList
+	if err := r.Client.List(ctx, &shards, client.InNamespace(ep.Namespace),
+		client.MatchingFields{scimserver.IndexMembershipGroup: group}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing members of ScimGroup %s/%s: %w", ep.Namespace, group, err)
+	}
+	var out []*scimv1.ScimUser
+	for _, sh := range shards.Items {
+		for _, m := range sh.Spec.Members {
+			if m.Type == "Group" {
+				continue // nested groups are not expanded
+			}
+			var u scimv1.ScimUser
+			if err := r.Client.Get(ctx, client.ObjectKey{Namespace: ep.Namespace, Name: m.Value}, &u); err != nil {
+				if apierrors.IsNotFound(err) {
+					continue
+				}
+				return nil, fmt.Errorf("getting ScimUser %s/%s: %w", ep.Namespace, m.Value, err)
+			}
+			if u.Spec.Active && u.DeletionTimestamp.IsZero() && u.Spec.Endpoint == ep.Name {
+				out = append(out, &u)
+			}
+		}
+	}
+	return out, nil
+}
+
+// targetNamespaces lists the existing namespaces the binding grants in.
+func (r *Reconciler) targetNamespaces(ctx context.Context, b binding) ([]string, error) {
+	t := b.target()
+	var out []string
+	if t.NamespaceSelector != nil {
+		sel, err := metav1.LabelSelectorAsSelector(t.NamespaceSelector)
+		if err != nil {
+			return nil, nil // an invalid selector selects nothing; CRD validation reports it
+		}
+		var nss corev1.NamespaceList
+		if err := r.Client.List(ctx, &nss, client.MatchingLabelsSelector{Selector: sel}); err != nil {
+			return nil, fmt.Errorf("listing namespaces: %w", err)
+		}
+		for _, ns := range nss.Items {
+			if ns.DeletionTimestamp.IsZero() {
+				out = append(out, ns.Name)
+			}
+		}
+		return out, nil
+	}
+	for _, name := range t.Namespaces {
+		var ns corev1.Namespace
+		err := r.Client.Get(ctx, client.ObjectKey{Name: name}, &ns)
+		if err == nil && ns.DeletionTimestamp.IsZero() {
+			out = append(out, name)
+		} else if err != nil && !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("getting namespace %s: %w", name, err)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,208 @@
+package rolebinding
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/scimserver"
+)
+
+// Indexes of the binding kinds: by the ScimEndpoint ("<ns>/<name>") and by the
+// group ("<ns>/<group id>" once resolved, "<ns>/<endpoint>/name:<lower displayName>" before).
+const (
+	indexEndpoint = "rbac.endpoint"
+	indexGroup    = "rbac.group"
+)
+
+func groupKeys(b binding) []string {
+	ep := b.endpoint()
+	keys := []string{ep.Namespace + "/" + ep.Name + "/name:" + strings.ToLower(b.group().DisplayName)}
+	if id := b.group().ID; id != "" {
+		keys = append(keys, ep.Namespace+"/"+id)
+	}
+	if id := b.status().GroupID; id != "" {
+		keys = append(keys, ep.Namespace+"/"+id)
+	}
+	return keys
+}
+
+func asBinding(o client.Object) binding {
+	switch b := o.(type) {
+	case *scimv1.ScimRoleBinding:
+		return namespaced{b}
+	case *scimv1.ScimClusterRoleBinding:
+		return clusterScoped{b}
+	}
+	return nil
+}
+
+// NamespacedReconciler reconciles ScimRoleBindings.
+type NamespacedReconciler struct{ *Reconciler }
+
+// Reconcile projects one ScimRoleBinding.
+func (r NamespacedReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var b scimv1.ScimRoleBinding
+	if err := r.Client.Get(ctx, req.NamespacedName, &b); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	return r.reconcile(ctx, namespaced{&b})
+}
+
+// ClusterReconciler reconciles ScimClusterRoleBindings.
+type ClusterReconciler struct{ *Reconciler }
+
+// Reconcile projects one ScimClusterRoleBinding.
+func (r ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var b scimv1.ScimClusterRoleBinding
+	if err := r.Client.Get(ctx, req.NamespacedName, &b); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	return r.reconcile(ctx, clusterScoped{&b})
+}
+
+// SetupWithManager registers both controllers, their indexes and watches. A
+// change of a user, a membership shard, a group or an endpoint re-reconciles
+// only the bindings it affects, found through indexes.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	ctx := context.Background()
+	for _, obj := range []client.Object{&scimv1.ScimRoleBinding{}, &scimv1.ScimClusterRoleBinding{}} {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, obj, indexEndpoint, func(o client.Object) []string {
+			return []string{asBinding(o).endpoint().String()}
+		}); err != nil {
+			return fmt.Errorf("indexing bindings by endpoint: %w", err)
+		}
+		if err := mgr.GetFieldIndexer().IndexField(ctx, obj, indexGroup, func(o client.Object) []string {
+			return groupKeys(asBinding(o))
+		}); err != nil {
+			return fmt.Errorf("indexing bindings by group: %w", err)
+		}
+	}
+	for _, kind := range []struct {
+		name string
+		obj  client.Object
+		rec  reconcile.Reconciler
+		list func() client.ObjectList
+	}{
+		{"scimrolebinding", &scimv1.ScimRoleBinding{}, NamespacedReconciler{r}, func() client.ObjectList { return &scimv1.ScimRoleBindingList{} }},
+		{"scimclusterrolebinding", &scimv1.ScimClusterRoleBinding{}, ClusterReconciler{r}, func() client.ObjectList { return &scimv1.ScimClusterRoleBindingList{} }},
+	} {
+		m := mapper{c: r.Client, list: kind.list}
+		b := ctrl.NewControllerManagedBy(mgr).Named(kind.name).
+			For(kind.obj).
+			Watches(&scimv1.ScimUser{}, handler.EnqueueRequestsFromMapFunc(m.forUser), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			Watches(&scimv1.ScimMembership{}, handler.EnqueueRequestsFromMapFunc(m.forMembership)).
+			Watches(&scimv1.ScimGroup{}, handler.EnqueueRequestsFromMapFunc(m.forGroup)).
+			Watches(&scimv1.ScimEndpoint{}, handler.EnqueueRequestsFromMapFunc(m.forEndpoint)).
+			Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(m.forChild)).
+			Watches(&rbacv1.ClusterRoleBinding{}, handler.EnqueueRequestsFromMapFunc(m.forChild))
+		if kind.name == "scimclusterrolebinding" {
+			b = b.Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(m.all))
+		}
+		if err := b.Complete(kind.rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mapper maps events of related objects to the bindings of one kind.
+type mapper struct {
+	c    client.Client
+	list func() client.ObjectList
+}
+
+func (m mapper) byIndex(ctx context.Context, field, value string) []reconcile.Request {
+	list := m.list()
+	if err := m.c.List(ctx, list, client.MatchingFields{field: value}); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	switch l := list.(type) {
+	case *scimv1.ScimRoleBindingList:
+		for i := range l.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&l.Items[i])})
+		}
+	case *scimv1.ScimClusterRoleBindingList:
+		for i := range l.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&l.Items[i])})
+		}
+	}
+	return reqs
+}
+
+func (m mapper) forGroupID(ctx context.Context, ns, id string) []reconcile.Request {
+	return m.byIndex(ctx, indexGroup, ns+"/"+id)
+}
+
+func (m mapper) forUser(ctx context.Context, o client.Object) []reconcile.Request {
+	var shards scimv1.ScimMembershipList
+	if err := m.c.List(ctx, &shards, client.InNamespace(o.GetNamespace()),
+		client.MatchingFields{scimserver.IndexMembershipMember: o.GetName()}); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, sh := range shards.Items {
+		reqs = append(reqs, m.forGroupID(ctx, o.GetNamespace(), sh.Spec.Group)...)
+	}
+	return reqs
+}
+
+func (m mapper) forMembership(ctx context.Context, o client.Object) []reconcile.Request {
+	return m.forGroupID(ctx, o.GetNamespace(), o.(*scimv1.ScimMembership).Spec.Group)
+}
+
+func (m mapper) forGroup(ctx context.Context, o client.Object) []reconcile.Request {
+	g := o.(*scimv1.ScimGroup)
+	reqs := m.forGroupID(ctx, g.Namespace, g.Name)
+	return append(reqs, m.byIndex(ctx, indexGroup,
+		g.Namespace+"/"+g.Spec.Endpoint+"/name:"+strings.ToLower(g.Spec.DisplayName))...)
+}
+
+func (m mapper) forEndpoint(ctx context.Context, o client.Object) []reconcile.Request {
+	return m.byIndex(ctx, indexEndpoint, client.ObjectKeyFromObject(o).String())
+}
+
+// forChild maps an owned RoleBinding or ClusterRoleBinding back to its binding,
+// so hand edits and deletions are corrected.
+func (m mapper) forChild(_ context.Context, o client.Object) []reconcile.Request {
+	ref := o.GetAnnotations()[AnnotationBinding]
+	parts := strings.SplitN(ref, "/", 3)
+	if len(parts) != 3 {
+		return nil
+	}
+	want := "ScimRoleBinding"
+	if _, ok := m.list().(*scimv1.ScimClusterRoleBindingList); ok {
+		want = "ScimClusterRoleBinding"
+	}
+	if parts[0] != want {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: parts[1], Name: parts[2]}}}
+}
+
+func (m mapper) all(ctx context.Context, _ client.Object) []reconcile.Request {
+	list := m.list()
+	if err := m.c.List(ctx, list); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	if l, ok := list.(*scimv1.ScimClusterRoleBindingList); ok {
+		for i := range l.Items {
+			if l.Items[i].Spec.Target.NamespaceSelector != nil || len(l.Items[i].Spec.Target.Namespaces) > 0 {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&l.Items[i])})
+			}
+		}
+	}
+	return reqs
+}
