@@ -1,0 +1,148 @@
+package rolebinding_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/controllers/rolebinding"
+	"github.com/scim-operator/scim-operator/scimserver"
+)
+
+// TestScaleFiftyThousandMembers projects a 50,000-member group: every shard
+// stays far below etcd's limit, and adding one member rewrites one shard.
+// It takes a few minutes, so it runs with SCIM_SCALE=1 (make test-scale, CI).
+func TestScaleFiftyThousandMembers(t *testing.T) {
+	if os.Getenv("SCIM_SCALE") == "" {
+		t.Skip("set SCIM_SCALE=1 (make test-scale) to run the 50,000-member projection")
+	}
+	const members = 50000
+	ctx := context.Background()
+	ep := op.NewEndpoint(t, "rbac-scale", "okta")
+	ns := ep.Namespace
+
+	// Seed users and membership shards straight through the API: the SCIM
+	// path is measured elsewhere; this test is about the projection.
+	ids := make([]string, members)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("u-%06d", i)
+	}
+	parallel(t, 32, members, func(i int) error {
+		return op.Client.Create(ctx, &scimv1.ScimUser{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: ids[i], Labels: map[string]string{scimv1.LabelEndpoint: "okta"}},
+			Spec:       scimv1.ScimUserSpec{Endpoint: "okta", UserName: ids[i] + "@example.com", Active: true},
+		})
+	})
+	group := &scimv1.ScimGroup{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "big-group", Labels: map[string]string{scimv1.LabelEndpoint: "okta"}},
+		Spec: scimv1.ScimGroupSpec{Endpoint: "okta", DisplayName: "everyone"}}
+	if err := op.Client.Create(ctx, group); err != nil {
+		t.Fatal(err)
+	}
+	shards := map[int32][]scimv1.Member{}
+	for _, id := range ids {
+		n := scimserver.ShardOf(id)
+		shards[n] = append(shards[n], scimv1.Member{Value: id, Type: "User"})
+	}
+	for n, ms := range shards {
+		sort.Slice(ms, func(i, j int) bool { return ms[i].Value < ms[j].Value })
+		sh := &scimv1.ScimMembership{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: scimserver.ShardName("big-group", n),
+			Labels: map[string]string{scimv1.LabelEndpoint: "okta", scimv1.LabelGroup: "big-group"}},
+			Spec: scimv1.ScimMembershipSpec{Group: "big-group", Shard: n, Members: ms}}
+		if err := op.Client.Create(ctx, sh); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	b := bind(t, ns, "everyone", "okta", "everyone", view)
+	_ = op.Client.Get(ctx, client.ObjectKeyFromObject(b), b)
+	eventually(t, "50,000 subjects projected", func() (bool, string) {
+		n := len(subjects(t, string(b.UID), ns))
+		return n == members, fmt.Sprint(n)
+	})
+	before := owned(t, string(b.UID), ns)
+	if len(before) != rolebinding.Shards {
+		t.Errorf("%d RoleBindings, want %d shards", len(before), rolebinding.Shards)
+	}
+	largest := 0
+	for _, rb := range before {
+		data, _ := json.Marshal(rb)
+		largest = max(largest, len(data))
+	}
+	t.Logf("largest RoleBinding shard: %d bytes", largest)
+	if largest > 256<<10 {
+		t.Errorf("largest RoleBinding is %d bytes; shards should stay well under 1 MiB", largest)
+	}
+
+	// One more member, through SCIM as Okta would add it.
+	newcomer := createUser(t, ep, "newcomer@example.com")
+	patch(t, ep, "/Groups/big-group", map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": newcomer}}})
+	eventually(t, "newcomer projected", func() (bool, string) {
+		n := len(subjects(t, string(b.UID), ns))
+		return n == members+1, fmt.Sprint(n)
+	})
+	after := owned(t, string(b.UID), ns)
+	changed := 0
+	for name, rb := range after {
+		if before[name] == nil || before[name].ResourceVersion != rb.ResourceVersion {
+			changed++
+		}
+	}
+	if changed != 1 {
+		t.Errorf("adding one member rewrote %d RoleBindings, want 1", changed)
+	}
+}
+
+func owned(t *testing.T, uid, ns string) map[string]*rbacv1.RoleBinding {
+	t.Helper()
+	var list rbacv1.RoleBindingList
+	if err := op.Client.List(context.Background(), &list, client.InNamespace(ns),
+		client.MatchingLabels{rolebinding.LabelBindingUID: uid}); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*rbacv1.RoleBinding{}
+	for i := range list.Items {
+		out[list.Items[i].Name] = &list.Items[i]
+	}
+	return out
+}
+
+// parallel runs f(0..n-1) on workers goroutines and fails the test on the first error.
+func parallel(t *testing.T, workers, n int, f func(i int) error) {
+	t.Helper()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		next = make(chan int)
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := f(i); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("%d of %d operations failed, first: %v", len(errs), n, errs[0])
+	}
+}
