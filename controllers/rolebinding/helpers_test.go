@@ -57,7 +57,7 @@ func patch(t *testing.T, ep *testharness.Endpoint, path string, ops ...map[strin
 	}
 }
 
-func bind(t *testing.T, ns, name, endpoint, group string, role scimv1.RoleRef) *scimv1.ScimRoleBinding {
+func bind(t testing.TB, ns, name, endpoint, group string, role scimv1.RoleRef) *scimv1.ScimRoleBinding {
 	t.Helper()
 	b := &scimv1.ScimRoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: scimv1.ScimRoleBindingSpec{Endpoint: endpoint, Group: scimv1.GroupReference{DisplayName: group}, RoleRef: role,

@@ -47,11 +47,13 @@ func (r *Reconciler) reconcile(ctx context.Context, b binding) (ctrl.Result, err
 	if !b.GetDeletionTimestamp().IsZero() {
 		return ctrl.Result{}, r.reconcileDelete(ctx, b)
 	}
+	// The finalizer goes on before any child exists, in the same pass: a
+	// metadata-only update does not change the generation, so no new event
+	// would bring the binding back.
 	if controllerutil.AddFinalizer(b.object(), Finalizer) {
 		if err := r.Client.Update(ctx, b.object()); err != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
-		return ctrl.Result{}, nil
 	}
 	before := b.status().DeepCopy()
 	outcome, err := r.reconcileNormal(ctx, b)

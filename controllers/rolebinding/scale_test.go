@@ -116,7 +116,7 @@ func owned(t *testing.T, uid, ns string) map[string]*rbacv1.RoleBinding {
 }
 
 // parallel runs f(0..n-1) on workers goroutines and fails the test on the first error.
-func parallel(t *testing.T, workers, n int, f func(i int) error) {
+func parallel(t testing.TB, workers, n int, f func(i int) error) {
 	t.Helper()
 	var (
 		wg   sync.WaitGroup

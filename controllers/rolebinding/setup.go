@@ -10,6 +10,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -99,13 +101,14 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	} {
 		m := mapper{c: r.Client, list: kind.list}
 		b := ctrl.NewControllerManagedBy(mgr).Named(kind.name).
-			For(kind.obj).
+			For(kind.obj, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 			Watches(&scimv1.ScimUser{}, handler.EnqueueRequestsFromMapFunc(m.forUser), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 			Watches(&scimv1.ScimMembership{}, handler.EnqueueRequestsFromMapFunc(m.forMembership)).
 			Watches(&scimv1.ScimGroup{}, handler.EnqueueRequestsFromMapFunc(m.forGroup)).
 			Watches(&scimv1.ScimEndpoint{}, handler.EnqueueRequestsFromMapFunc(m.forEndpoint)).
-			Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(m.forChild)).
-			Watches(&rbacv1.ClusterRoleBinding{}, handler.EnqueueRequestsFromMapFunc(m.forChild))
+			Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(m.forChild), builder.WithPredicates(notOurWrite)).
+			Watches(&rbacv1.ClusterRoleBinding{}, handler.EnqueueRequestsFromMapFunc(m.forChild), builder.WithPredicates(notOurWrite))
 		if kind.name == "scimclusterrolebinding" {
 			b = b.Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(m.all))
 		}
@@ -205,4 +208,27 @@ func (m mapper) all(ctx context.Context, _ client.Object) []reconcile.Request {
 		}
 	}
 	return reqs
+}
+
+// notOurWrite drops update events of owned children whose latest change was
+// the operator's own write, so each write does not trigger a second pass;
+// edits by anyone else, creations and deletions still reconcile.
+var notOurWrite = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		fields := e.ObjectNew.GetManagedFields()
+		var latest int64
+		for _, f := range fields {
+			if f.Time != nil && f.Time.Unix() > latest {
+				latest = f.Time.Unix()
+			}
+		}
+		// Timestamps have one-second resolution: on a tie, anyone else's
+		// change counts, so a hand edit is never missed.
+		for _, f := range fields {
+			if f.Time != nil && f.Time.Unix() == latest && f.Manager != string(FieldOwner) {
+				return true
+			}
+		}
+		return false
+	},
 }
