@@ -38,7 +38,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimrolebindings/finalizers;scimclusterrolebindings/finalizers,verbs=update
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimusers;scimgroups;scimmemberships;scimendpoints,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings;clusterrolebindings,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;clusterroles,verbs=bind,resourceNames=*
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;clusterroles,verbs=bind
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 
 // reconcile is the shared reconcile of both kinds: get → finalizer → normal or
