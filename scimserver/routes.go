@@ -54,7 +54,12 @@ func route(escapedPath string) (key types.NamespacedName, resource, id string, o
 	return key, resource, id, true
 }
 
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	w := &statusRecorder{ResponseWriter: rw}
+	var endpointLabel, resourceLabel string
+	defer func() { s.metrics.observe(endpointLabel, resourceLabel, r.Method, w.status, time.Since(start)) }()
+
 	key, resource, id, ok := route(r.URL.EscapedPath())
 	if !ok {
 		writeError(w, errorf(http.StatusNotFound, "", "no such SCIM resource"))
@@ -72,6 +77,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(http.StatusUnauthorized, "", "authentication failed: a valid bearer token is required"))
 		return
 	}
+	endpointLabel, resourceLabel = key.String(), resource
 	if wait, ok := ep.allow(time.Now()); !ok {
 		writeError(w, &Error{Status: http.StatusTooManyRequests, Detail: "rate limit exceeded; retry later",
 			RetryAfter: int(wait/time.Second) + 1})

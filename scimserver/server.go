@@ -62,6 +62,7 @@ type Server struct {
 	cache    cache.Cache
 	log      logr.Logger
 	audit    logr.Logger
+	metrics  *metrics
 	ready    chan struct{}
 	addr     chan string
 }
@@ -77,6 +78,7 @@ func New(opts Options, c client.Client, apiReader client.Reader, ca cache.Cache,
 		cache:    ca,
 		log:      log.WithName("scim"),
 		audit:    log.WithName("audit").WithValues("stream", "audit"),
+		metrics:  newMetrics(defaultRegistry()),
 		ready:    make(chan struct{}),
 		addr:     make(chan string, 1),
 	}
