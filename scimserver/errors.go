@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -90,19 +92,24 @@ func translate(err error) *Error {
 	return &Error{Status: http.StatusInternalServerError, Detail: "internal error"}
 }
 
-// invalidDetail lists the fields the API server rejected, without their values.
+// invalidDetail lists the attributes the API server rejected, without their
+// values, named as SCIM names them: the CR's "spec." prefix is dropped, and
+// causes without a field (such as "<nil>" for skipped CEL rules) are left out.
 func invalidDetail(err error) string {
 	var status apierrors.APIStatus
 	if errors.As(err, &status) {
-		if d := status.Status().Details; d != nil && len(d.Causes) > 0 {
-			msg := "invalid value for"
-			for i, c := range d.Causes {
-				if i > 0 {
-					msg += ","
+		if d := status.Status().Details; d != nil {
+			var fields []string
+			for _, c := range d.Causes {
+				f := strings.TrimPrefix(c.Field, "spec.")
+				if f == "" || f == "<nil>" || f == "spec" || slices.Contains(fields, f) {
+					continue
 				}
-				msg += " " + c.Field
+				fields = append(fields, f)
 			}
-			return msg
+			if len(fields) > 0 {
+				return "invalid value for " + strings.Join(fields, ", ")
+			}
 		}
 	}
 	return "invalid attribute value"

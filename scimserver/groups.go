@@ -259,6 +259,9 @@ func (s *Server) updateGroup(r *http.Request, req *request,
 		if err != nil {
 			return nil, err
 		}
+		if err := s.checkMembers(ctx, req, changes); err != nil {
+			return nil, err
+		}
 		g, err := s.store.UpdateGroup(ctx, req.ep.Key, cur, spec)
 		if err == nil {
 			if len(changes) > 0 {
@@ -280,6 +283,23 @@ func (s *Server) updateGroup(r *http.Request, req *request,
 			return nil, lerr
 		}
 	}
+}
+
+// checkMembers refuses ids that are not users or groups of the endpoint
+// before anything is written, so a PATCH or PUT naming one changes nothing,
+// not even the displayName it also carries (RFC 7644 §3.5.2: PATCH is atomic).
+func (s *Server) checkMembers(ctx context.Context, req *request, changes []MemberChange) error {
+	for _, ch := range changes {
+		if ch.Kind == MemberRemove {
+			continue
+		}
+		for _, id := range ch.IDs {
+			if _, err := s.store.memberType(ctx, req.ep.Key, id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Server) deleteGroup(r *http.Request, req *request) error {

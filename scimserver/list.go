@@ -3,7 +3,6 @@ package scimserver
 import (
 	"fmt"
 	"net/http"
-	"reflect"
 	"sort"
 	"strings"
 
@@ -95,10 +94,11 @@ func page(rt *schema.ResourceType, p listParams, f *filter.Filter, n int, render
 }
 
 // sortKey is the lower-cased string form of the first value at path; resources
-// without a value sort last in ascending order (RFC 7644 §3.4.2.3).
+// without a value sort last in ascending order (RFC 7644 §3.4.2.3). Only an
+// absent value or an empty string counts as no value: false and 0 are values.
 func sortKey(rt *schema.ResourceType, res map[string]any, path string) string {
 	vals, err := filter.Values(rt, res, path)
-	if err != nil || len(vals) == 0 || vals[0] == nil || reflect.ValueOf(vals[0]).IsZero() {
+	if err != nil || len(vals) == 0 || vals[0] == nil || vals[0] == "" {
 		return "\U0010FFFF"
 	}
 	return strings.ToLower(fmt.Sprint(vals[0]))

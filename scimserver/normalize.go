@@ -3,6 +3,7 @@ package scimserver
 import (
 	"encoding/json"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -14,10 +15,14 @@ import (
 // null values dropped. In lenient mode it also accepts the shapes identity
 // providers really send: booleans as strings ("True"), numbers where strings
 // belong, and Entra's enterprise manager as a plain id string. Unknown
-// attributes are dropped in lenient mode and refused in strict mode.
+// attributes are dropped in lenient mode and refused in strict mode. Keys
+// are visited in sorted order and, when several spell one attribute in
+// different case, the smallest wins (as in schema.Lookup), so the result never
+// depends on map iteration order.
 func normalize(rt *schema.ResourceType, in map[string]any, strict bool) (map[string]any, *Error) {
 	out := map[string]any{}
-	for k, v := range in {
+	for _, k := range sortedKeys(in) {
+		v := in[k]
 		if v == nil {
 			continue
 		}
@@ -52,7 +57,7 @@ func normalize(rt *schema.ResourceType, in map[string]any, strict bool) (map[str
 			}
 			if p.Extension(rt) {
 				mergeInto(out, p.URN, map[string]any{p.Attr.Name: nv})
-			} else {
+			} else if _, dup := out[p.Attr.Name]; !dup {
 				out[p.Attr.Name] = nv
 			}
 			continue
@@ -67,6 +72,9 @@ func normalize(rt *schema.ResourceType, in map[string]any, strict bool) (map[str
 			}
 			continue
 		}
+		if _, dup := out[attr.Name]; dup {
+			continue
+		}
 		nv, err := normalizeValue(attr, v, strict)
 		if err != nil {
 			return nil, err
@@ -76,6 +84,15 @@ func normalize(rt *schema.ResourceType, in map[string]any, strict bool) (map[str
 		}
 	}
 	return out, nil
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func mergeInto(out map[string]any, urn string, attrs map[string]any) {
@@ -91,7 +108,8 @@ func mergeInto(out map[string]any, urn string, attrs map[string]any) {
 
 func normalizeAttrs(attrs []*schema.Attribute, in map[string]any, strict bool, where string) (map[string]any, *Error) {
 	out := map[string]any{}
-	for k, v := range in {
+	for _, k := range sortedKeys(in) {
+		v := in[k]
 		if v == nil {
 			continue
 		}
@@ -105,6 +123,9 @@ func normalizeAttrs(attrs []*schema.Attribute, in map[string]any, strict bool, w
 			if strict {
 				return nil, errorf(http.StatusBadRequest, scimInvalidSyntax, "unknown attribute %q in %s", k, where)
 			}
+			continue
+		}
+		if _, dup := out[attr.Name]; dup {
 			continue
 		}
 		nv, err := normalizeValue(attr, v, strict)
@@ -140,6 +161,7 @@ func normalizeValue(attr *schema.Attribute, v any, strict bool) (any, *Error) {
 			}
 			out = append(out, nv)
 		}
+		onePrimary(out)
 		return out, nil
 	}
 	switch attr.Type {
@@ -183,5 +205,21 @@ func normalizeValue(attr *schema.Attribute, v any, strict bool) (any, *Error) {
 			}
 		}
 		return nil, errorf(http.StatusBadRequest, scimInvalidValue, "%s must be a string", attr.Name)
+	}
+}
+
+// onePrimary leaves "primary" true only on the last element that sets it:
+// RFC 7643 §2.4 allows one primary value, and PATCH resolves the same way.
+func onePrimary(list []any) {
+	last := -1
+	for i, el := range list {
+		if m, ok := el.(map[string]any); ok && m["primary"] == true {
+			last = i
+		}
+	}
+	for i, el := range list {
+		if m, ok := el.(map[string]any); ok && m["primary"] == true && i != last {
+			m["primary"] = false
+		}
 	}
 }
