@@ -10,6 +10,8 @@ CONTROLLER_TOOLS_VERSION ?= v0.23.0
 STATICCHECK_VERSION ?= v0.8.2
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 STATICCHECK ?= $(LOCALBIN)/staticcheck-$(STATICCHECK_VERSION)
+HELM_VERSION ?= v3.22.0
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
 
 # The control plane the tests and the local mode run against (see hack/controlplane.sh).
 K8S_VERSION ?= 1.37.2
@@ -62,7 +64,7 @@ controlplane: ## Build kube-apiserver, etcd and kubectl from the Go module proxy
 	hack/controlplane.sh >/dev/null
 
 .PHONY: test
-test: verify-generated lint controlplane ## Run every test against the real API server and PostgreSQL.
+test: verify-generated lint controlplane $(HELM) ## Run every test against the real API server and PostgreSQL.
 	go test $(GO_TEST_FLAGS) ./...
 
 FUZZ_TIME ?= 30s
@@ -89,6 +91,28 @@ bench: controlplane ## Run the benchmarks.
 build: ## Build the operator binary.
 	go build -o $(LOCALBIN)/scim-operator .
 
+IMG ?= ghcr.io/scim-operator/scim-operator:dev
+
+.PHONY: docker-build
+docker-build: ## Build the operator image (IMG=...).
+	docker build -t $(IMG) .
+
+##@ Helm chart
+
+CHART_DIR ?= charts/scim-operator
+
+.PHONY: chart-manifests
+chart-manifests: manifests ## Copy the generated CRDs and RBAC from config/ into the chart.
+	hack/sync-chart.sh $(CHART_DIR)
+
+.PHONY: helm-lint
+helm-lint: $(HELM) ## Lint the chart (strict), with default values and with every feature on.
+	$(HELM) lint --strict $(CHART_DIR)
+	$(HELM) lint --strict $(CHART_DIR) -f test/chart/testdata/all-features.yaml
+
+.PHONY: helm
+helm: $(HELM) ## Build Helm from the Go module proxy into bin/.
+
 ##@ Tools
 
 $(LOCALBIN):
@@ -101,3 +125,15 @@ $(CONTROLLER_GEN): | $(LOCALBIN)
 $(STATICCHECK): | $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	mv $(LOCALBIN)/staticcheck $(STATICCHECK)
+
+# The -X flags are those of Helm's own release build: without them `helm version`
+# says v3.22 and Helm assumes Kubernetes 1.20 for .Capabilities.KubeVersion
+# (`helm template`, kubeVersion checks) and for lint's deprecation rules.
+# Helm v3.22.0 is built with the Kubernetes 1.37 libraries (k8s.io/client-go v0.37).
+HELM_K8S_MINOR ?= 37
+HELM_LDFLAGS = -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+	$(foreach p,pkg/chartutil pkg/lint/rules,-X helm.sh/helm/v3/$(p).k8sVersionMajor=1 -X helm.sh/helm/v3/$(p).k8sVersionMinor=$(HELM_K8S_MINOR))
+
+$(HELM): | $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install -ldflags '$(HELM_LDFLAGS)' helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	mv $(LOCALBIN)/helm $(HELM)

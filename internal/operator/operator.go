@@ -40,6 +40,15 @@ type Options struct {
 	LeaderElectionNamespace string
 	// LeaderElectionID names the Lease.
 	LeaderElectionID string
+	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election; zero
+	// keeps controller-runtime's defaults (15 s, 10 s, 2 s). A crashed leader
+	// is replaced once its Lease expires, at the next (jittered) retry of a
+	// candidate: about LeaseDuration plus one or two RetryPeriods.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+	// KeepLeaseOnStop leaves the Lease held when the manager stops, as a
+	// crashed leader would, so tests can measure a crash failover. The default
+	// releases it, so a clean stop hands over within one RetryPeriod.
+	KeepLeaseOnStop bool
 	// SCIM configures the SCIM server.
 	SCIM scimserver.Options
 	// Logger is the root logger.
@@ -77,7 +86,10 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 		LeaderElection:                opts.LeaderElection,
 		LeaderElectionID:              opts.LeaderElectionID,
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
-		LeaderElectionReleaseOnCancel: true,
+		LeaderElectionReleaseOnCancel: !opts.KeepLeaseOnStop,
+		LeaseDuration:                 durationOrNil(opts.LeaseDuration),
+		RenewDeadline:                 durationOrNil(opts.RenewDeadline),
+		RetryPeriod:                   durationOrNil(opts.RetryPeriod),
 		GracefulShutdownTimeout:       ptrDuration(15 * time.Second),
 		Controller:                    config.Controller{SkipNameValidation: &opts.SkipControllerNameValidation},
 		Cache:                         cache.Options{ByObject: ownedOnly()},
@@ -135,3 +147,11 @@ func ownedOnly() map[client.Object]cache.ByObject {
 }
 
 func ptrDuration(d time.Duration) *time.Duration { return &d }
+
+// durationOrNil returns nil for zero, so the manager applies its default.
+func durationOrNil(d time.Duration) *time.Duration {
+	if d == 0 {
+		return nil
+	}
+	return &d
+}

@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/controlplane"
@@ -36,23 +37,51 @@ type Operator struct {
 	CP     *controlplane.ControlPlane
 	Client client.Client // uncached admin client
 	Addr   string        // SCIM server address, host:port
-	stop   context.CancelFunc
-	done   chan error
+	// Manager is the operator's manager; Manager.Elected() is closed once
+	// this operator runs the reconcilers (at once without leader election).
+	Manager manager.Manager
+	stop    context.CancelFunc
+	done    chan error
 }
 
 // StartOperator starts an operator on cp with its SCIM server on a free
 // loopback port. leaderElection puts the reconcilers behind a Lease in
 // namespace default, so several operators can share one control plane.
 func StartOperator(cp *controlplane.ControlPlane, leaderElection bool) (*Operator, error) {
+	return StartOperatorWith(cp, Options{LeaderElection: leaderElection})
+}
+
+// Options configures StartOperatorWith; the zero value is StartOperator(cp, false).
+type Options struct {
+	// LeaderElection puts the reconcilers behind a Lease in namespace default.
+	LeaderElection bool
+	// MetricsAddr serves the manager's /metrics (e.g. "127.0.0.1:<port>");
+	// empty disables it.
+	MetricsAddr string
+	// LeaseDuration, RenewDeadline, RetryPeriod and KeepLeaseOnStop are passed
+	// to operator.Options; zero values keep controller-runtime's defaults.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+	KeepLeaseOnStop                           bool
+}
+
+// StartOperatorWith is StartOperator with more knobs: a metrics address and
+// leader election timings.
+func StartOperatorWith(cp *controlplane.ControlPlane, opts Options) (*Operator, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
+	metricsAddr := opts.MetricsAddr
+	if metricsAddr == "" {
+		metricsAddr = "0"
+	}
 	op, err := operator.New(cp.Config, operator.Options{
-		MetricsAddr: "0", ProbeAddr: "0",
-		LeaderElection: leaderElection, LeaderElectionNamespace: "default",
-		Logger: testLogger(),
-		SCIM:   scimserver.Options{Listener: ln},
+		MetricsAddr: metricsAddr, ProbeAddr: "0",
+		LeaderElection: opts.LeaderElection, LeaderElectionNamespace: "default",
+		LeaseDuration: opts.LeaseDuration, RenewDeadline: opts.RenewDeadline, RetryPeriod: opts.RetryPeriod,
+		KeepLeaseOnStop: opts.KeepLeaseOnStop,
+		Logger:          testLogger(),
+		SCIM:            scimserver.Options{Listener: ln},
 		// Tests start many operators in one process, several at once.
 		SkipControllerNameValidation: true,
 	})
@@ -60,7 +89,7 @@ func StartOperator(cp *controlplane.ControlPlane, leaderElection bool) (*Operato
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	o := &Operator{CP: cp, stop: cancel, done: make(chan error, 1)}
+	o := &Operator{CP: cp, Manager: op.Manager, stop: cancel, done: make(chan error, 1)}
 	go func() { o.done <- op.Manager.Start(ctx) }()
 	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
 	defer wcancel()

@@ -1,0 +1,87 @@
+{{/* Chart name, truncated to fit DNS labels. */}}
+{{- define "scim-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name: <release>-<chart>, or <release> when it already contains the chart name. */}}
+{{- define "scim-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* chart label value. */}}
+{{- define "scim-operator.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Common labels. app.kubernetes.io/managed-by is Helm here; the operator marks the
+RoleBindings it owns with app.kubernetes.io/managed-by=scim-operator, so the
+chart's own objects never match the operator's cache selector.
+*/}}
+{{- define "scim-operator.labels" -}}
+helm.sh/chart: {{ include "scim-operator.chart" . }}
+{{ include "scim-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: scim-operator
+{{- end }}
+
+{{/* Selector labels of the operator pods. */}}
+{{- define "scim-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "scim-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Name of the ServiceAccount. */}}
+{{- define "scim-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "scim-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* Image reference: repository@digest when a digest is set, else repository:tag (tag defaults to appVersion). */}}
+{{- define "scim-operator.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* Namespace of the leader election Lease. */}}
+{{- define "scim-operator.leaseNamespace" -}}
+{{- default .Release.Namespace .Values.leaderElection.namespace }}
+{{- end }}
+
+{{/* Name of the metrics Service. */}}
+{{- define "scim-operator.metricsServiceName" -}}
+{{- printf "%s-metrics" (include "scim-operator.fullname" . | trunc 55 | trimSuffix "-") }}
+{{- end }}
+
+{{/* Endpoint the helm test calls, as <namespace>/<name>. */}}
+{{- define "scim-operator.testEndpoint" -}}
+{{- if .Values.test.endpoint }}
+{{- .Values.test.endpoint }}
+{{- else if .Values.endpoints }}
+{{- $ep := first .Values.endpoints }}
+{{- printf "%s/%s" (default .Release.Namespace $ep.namespace) $ep.name }}
+{{- else }}
+{{- printf "%s/helm-test" .Release.Namespace }}
+{{- end }}
+{{- end }}
+
+{{/* Fixed container ports of the manager. */}}
+{{- define "scim-operator.scimPort" -}}8443{{- end }}
+{{- define "scim-operator.metricsPort" -}}8080{{- end }}
+{{- define "scim-operator.probePort" -}}8081{{- end }}

@@ -1,0 +1,271 @@
+package chart
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// allFeatures is the values file that switches every optional feature on.
+var allFeatures = testdata("all-features.yaml")
+
+// withServiceMonitorAPI tells `helm template` that the cluster serves
+// ServiceMonitors, as `helm install` finds out from the API server.
+const withServiceMonitorAPI = "--api-versions=monitoring.coreos.com/v1/ServiceMonitor"
+
+func TestLintStrict(t *testing.T) {
+	for _, tc := range []struct {
+		reason string
+		values []string
+	}{
+		{"default values", nil},
+		{"every optional feature on", []string{allFeatures}},
+	} {
+		t.Run(tc.reason, func(t *testing.T) {
+			args := []string{"lint", "--strict", chartDir, "--namespace", releaseNamespace}
+			for _, f := range tc.values {
+				args = append(args, "--values", f)
+			}
+			if out, err := helm(t, nil, args...); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+		})
+	}
+}
+
+func TestSchemaRejectsInvalidValues(t *testing.T) {
+	for _, tc := range []struct {
+		file   string
+		reason string
+		want   string // part of Helm's error
+	}{
+		{"token-value.yaml", "a token value next to the Secret references", "token"},
+		{"token-ref-value.yaml", "a token value inside a Secret reference", "value"},
+		{"unknown-key.yaml", "a misspelt top-level key", "replicas"},
+		{"replica-type.yaml", "replicaCount is not an integer", "replicaCount"},
+		{"allowed-role.yaml", "an allow-list entry that is not <kind>/<name>", "allowedRoles"},
+		{"service-type.yaml", "a Service type the chart does not support", "type"},
+		{"ingress-host.yaml", "an ingress host that is a URL", "hosts"},
+		{"endpoint-without-token.yaml", "an endpoint without tokenSecretRefs", "tokenSecretRefs"},
+	} {
+		t.Run(tc.reason, func(t *testing.T) {
+			_, err := helm(t, nil, templateArgs([]string{filepath.Join("testdata", "invalid", tc.file)})...)
+			if err == nil {
+				t.Fatalf("helm template accepted %s", tc.file)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, "values don't meet the specifications of the schema") || !strings.Contains(msg, tc.want) {
+				t.Errorf("want a schema error naming %q, got:\n%s", tc.want, msg)
+			}
+		})
+	}
+}
+
+// TestRenderedManagerIsHardened checks what a security review of the chart
+// looks at first, with default values and with every feature on.
+func TestRenderedManagerIsHardened(t *testing.T) {
+	for _, tc := range []struct {
+		reason   string
+		values   []string
+		replicas int32
+	}{
+		{"default values", nil, 2},
+		{"every optional feature on", []string{allFeatures}, 3},
+	} {
+		t.Run(tc.reason, func(t *testing.T) {
+			objs := render(t, tc.values, withServiceMonitorAPI)
+			var dep appsv1.Deployment
+			typed(t, one(t, objs, "Deployment"), &dep)
+			if got := *dep.Spec.Replicas; got != tc.replicas {
+				t.Errorf("replicas = %d, want %d", got, tc.replicas)
+			}
+			pod := dep.Spec.Template.Spec
+			checkPodHardened(t, "manager", pod)
+			if len(pod.Containers) != 1 {
+				t.Fatalf("want one container, got %d", len(pod.Containers))
+			}
+			c := pod.Containers[0]
+			checkProbes(t, c)
+			for _, want := range []string{"--leader-elect=true", "--leader-election-namespace=" + releaseNamespace,
+				"--scim-bind-address=:8443", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"} {
+				if !slices.Contains(c.Args, want) {
+					t.Errorf("args %q lack %s", c.Args, want)
+				}
+			}
+			if port := containerPort(c, "scim"); port != 8443 {
+				t.Errorf("container port scim = %d, want 8443 (--scim-bind-address)", port)
+			}
+			if port := containerPort(c, "metrics"); port != 8080 {
+				t.Errorf("container port metrics = %d, want 8080 (--metrics-bind-address)", port)
+			}
+
+			var test corev1.Pod
+			typed(t, one(t, objs, "Pod"), &test)
+			if test.Annotations["helm.sh/hook"] != "test" {
+				t.Errorf("test Pod hook annotation = %q, want test", test.Annotations["helm.sh/hook"])
+			}
+			checkPodHardened(t, "helm test", test.Spec)
+		})
+	}
+}
+
+// checkPodHardened asserts the restricted Pod Security Standard's settings.
+func checkPodHardened(t *testing.T, what string, pod corev1.PodSpec) {
+	t.Helper()
+	psc := pod.SecurityContext
+	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
+		t.Errorf("%s: pod securityContext.runAsNonRoot is not true: %+v", what, psc)
+	}
+	if psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("%s: pod seccompProfile is not RuntimeDefault: %+v", what, psc)
+	}
+	for _, c := range pod.Containers {
+		sc := c.SecurityContext
+		if sc == nil {
+			t.Errorf("%s: container %s has no securityContext", what, c.Name)
+			continue
+		}
+		if sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
+			t.Errorf("%s: container %s runAsNonRoot is not true", what, c.Name)
+		}
+		if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+			t.Errorf("%s: container %s readOnlyRootFilesystem is not true", what, c.Name)
+		}
+		if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+			t.Errorf("%s: container %s allowPrivilegeEscalation is not false", what, c.Name)
+		}
+		if sc.Capabilities == nil || !cmp.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) > 0 {
+			t.Errorf("%s: container %s capabilities = %+v, want drop [ALL] and no add", what, c.Name, sc.Capabilities)
+		}
+		if sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+			t.Errorf("%s: container %s seccompProfile is not RuntimeDefault", what, c.Name)
+		}
+		if sc.Privileged != nil && *sc.Privileged {
+			t.Errorf("%s: container %s is privileged", what, c.Name)
+		}
+	}
+}
+
+// checkProbes asserts liveness on /healthz and readiness on /readyz, on the
+// port the manager serves them on (--health-probe-bind-address=:8081).
+func checkProbes(t *testing.T, c corev1.Container) {
+	t.Helper()
+	for _, p := range []struct {
+		name  string
+		probe *corev1.Probe
+		path  string
+	}{
+		{"liveness", c.LivenessProbe, "/healthz"},
+		{"readiness", c.ReadinessProbe, "/readyz"},
+	} {
+		if p.probe == nil || p.probe.HTTPGet == nil {
+			t.Errorf("no HTTP %s probe", p.name)
+			continue
+		}
+		if p.probe.HTTPGet.Path != p.path {
+			t.Errorf("%s probe path = %q, want %q", p.name, p.probe.HTTPGet.Path, p.path)
+		}
+		port := p.probe.HTTPGet.Port
+		if port.IntValue() != 8081 && containerPort(c, port.String()) != 8081 {
+			t.Errorf("%s probe port %s is not the probe port 8081", p.name, port.String())
+		}
+	}
+}
+
+// containerPort returns the number of the named container port, or 0.
+func containerPort(c corev1.Container, name string) int32 {
+	for _, p := range c.Ports {
+		if p.Name == name {
+			return p.ContainerPort
+		}
+	}
+	return 0
+}
+
+func TestLeaderElection(t *testing.T) {
+	t.Run("cannot be switched off with several replicas", func(t *testing.T) {
+		_, err := helm(t, nil, templateArgs(nil, "--set", "leaderElection.enabled=false")...)
+		if err == nil || !strings.Contains(err.Error(), "leaderElection.enabled=false with replicaCount > 1") {
+			t.Fatalf("want the template to refuse two replicas without leader election, got %v", err)
+		}
+	})
+	t.Run("off with one replica", func(t *testing.T) {
+		objs := render(t, nil, "--set", "leaderElection.enabled=false", "--set", "replicaCount=1")
+		var dep appsv1.Deployment
+		typed(t, one(t, objs, "Deployment"), &dep)
+		if !slices.Contains(dep.Spec.Template.Spec.Containers[0].Args, "--leader-elect=false") {
+			t.Errorf("args %q lack --leader-elect=false", dep.Spec.Template.Spec.Containers[0].Args)
+		}
+		if n := len(find(objs, "Role")) + len(find(objs, "PodDisruptionBudget")); n != 0 {
+			t.Errorf("rendered %d leader election Roles / PodDisruptionBudgets for a single replica without leader election", n)
+		}
+	})
+}
+
+func TestOptionalFeatures(t *testing.T) {
+	defaults := render(t, nil)
+	for _, kind := range []string{"Ingress", "NetworkPolicy", "ServiceMonitor", "ScimEndpoint", "Secret"} {
+		if n := len(find(defaults, kind)); n != 0 {
+			t.Errorf("default values render %d %s, want none", n, kind)
+		}
+	}
+	for _, kind := range []string{"PodDisruptionBudget", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"} {
+		if n := len(find(defaults, kind)); n != 1 {
+			t.Errorf("default values render %d %s, want 1", n, kind)
+		}
+	}
+
+	t.Run("ServiceMonitor only when the API exists", func(t *testing.T) {
+		if n := len(find(render(t, []string{allFeatures}), "ServiceMonitor")); n != 0 {
+			t.Errorf("rendered %d ServiceMonitors without the monitoring.coreos.com/v1 API", n)
+		}
+		sm := one(t, render(t, []string{allFeatures}, withServiceMonitorAPI), "ServiceMonitor")
+		sel, _, _ := unstructured.NestedStringMap(sm.Object, "spec", "selector", "matchLabels")
+		if sel["app.kubernetes.io/component"] != "metrics" {
+			t.Errorf("ServiceMonitor selects %v, want the metrics Service", sel)
+		}
+	})
+
+	t.Run("Ingress routes /scim to the SCIM Service port", func(t *testing.T) {
+		objs := render(t, []string{allFeatures})
+		ing := one(t, objs, "Ingress")
+		rules, _, _ := unstructured.NestedSlice(ing.Object, "spec", "rules")
+		if len(rules) != 1 {
+			t.Fatalf("want one rule, got %v", rules)
+		}
+		paths, _, _ := unstructured.NestedSlice(rules[0].(map[string]any), "http", "paths")
+		path := paths[0].(map[string]any)
+		port, _, _ := unstructured.NestedString(path, "backend", "service", "port", "name")
+		if path["path"] != "/scim" || path["pathType"] != "Prefix" || port != "scim" {
+			t.Errorf("ingress path = %v, want /scim Prefix to port scim", path)
+		}
+	})
+
+	t.Run("metrics only on a ClusterIP Service", func(t *testing.T) {
+		for _, svc := range find(render(t, []string{allFeatures}), "Service") {
+			var s corev1.Service
+			typed(t, svc, &s)
+			for _, p := range s.Spec.Ports {
+				if p.Name == "metrics" && s.Spec.Type != corev1.ServiceTypeClusterIP {
+					t.Errorf("Service %s of type %s exposes metrics", s.Name, s.Spec.Type)
+				}
+			}
+		}
+	})
+
+	t.Run("endpoints from values", func(t *testing.T) {
+		eps := find(render(t, []string{allFeatures}), "ScimEndpoint")
+		if len(eps) != 2 {
+			t.Fatalf("rendered %d ScimEndpoints, want 2", len(eps))
+		}
+		if eps[1].GetNamespace() != "identity" || eps[0].GetNamespace() != releaseNamespace {
+			t.Errorf("endpoint namespaces = %s, %s; want %s, identity", eps[0].GetNamespace(), eps[1].GetNamespace(), releaseNamespace)
+		}
+	})
+}
