@@ -14,6 +14,8 @@ import (
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/scim-operator/scim-operator/internal/kube"
 )
 
 // Versions of the control plane binaries; hack/controlplane.sh builds the same ones.
@@ -100,12 +102,8 @@ func Start(opts Options) (*ControlPlane, error) {
 	return &ControlPlane{env: env, Config: cfg}, nil
 }
 
-// Tune raises client-go's default client-side rate limit (5 QPS), which would
-// otherwise throttle the SCIM server far below what an IdP sends.
-func Tune(cfg *rest.Config) {
-	cfg.QPS = 1000
-	cfg.Burst = 2000
-}
+// Tune raises client-go's client-side rate limit; see kube.Tune.
+func Tune(cfg *rest.Config) { kube.Tune(cfg) }
 
 // KubeConfig returns a kubeconfig for a cluster-admin user of this control plane.
 func (c *ControlPlane) KubeConfig() ([]byte, error) {
