@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,10 +46,14 @@ func visible(obj client.Object, endpoint string, specEndpoint string) bool {
 }
 
 // GetUser returns a user of the endpoint from the cache, or a 404 Error.
-// Users of other endpoints and users being deleted do not exist here.
+// Users of other endpoints and users being deleted do not exist here. Like
+// every object the Store reads from the cache, the user shares its maps and
+// slices with the cache and must not be modified: a group of 100,000 members
+// renders 100,000 users, and copying each is what made that slow. Writers
+// change a DeepCopy (UpdateUser does).
 func (s *Store) GetUser(ctx context.Context, ep endpointRef, id string) (*scimv1.ScimUser, error) {
 	var u scimv1.ScimUser
-	if err := s.c.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: id}, &u); err != nil {
+	if err := s.c.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: id}, &u, client.UnsafeDisableDeepCopy); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, notFound("User", id)
 		}
@@ -86,9 +91,10 @@ func (s *Store) ListUsers(ctx context.Context, ep endpointRef, field, value stri
 }
 
 // GetGroup returns a group of the endpoint from the cache, or a 404 Error.
+// The group is shared with the cache and must not be modified (see GetUser).
 func (s *Store) GetGroup(ctx context.Context, ep endpointRef, id string) (*scimv1.ScimGroup, error) {
 	var g scimv1.ScimGroup
-	if err := s.c.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: id}, &g); err != nil {
+	if err := s.c.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: id}, &g, client.UnsafeDisableDeepCopy); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, notFound("Group", id)
 		}
@@ -100,7 +106,8 @@ func (s *Store) GetGroup(ctx context.Context, ep endpointRef, id string) (*scimv
 	return &g, nil
 }
 
-// ListGroups lists the endpoint's groups from the cache, sorted by id.
+// ListGroups lists the endpoint's groups from the cache, sorted by id. The
+// returned objects are shared with the cache and must not be modified.
 func (s *Store) ListGroups(ctx context.Context, ep endpointRef, field, value string) ([]*scimv1.ScimGroup, error) {
 	if field == "" {
 		field, value = IndexGroupEndpoint, ep.Name
@@ -200,12 +207,14 @@ func (s *Store) release(ctx context.Context, ep endpointRef, kind, value, holder
 
 // waitForCache blocks until the informer cache holds obj at resourceVersion rv
 // or newer (or, with rv "", no longer holds it), bounded by a few seconds.
+// The probe reads the cached object without copying it: a membership shard
+// of a large group is a few hundred kilobytes, and it is probed every 2 ms.
 func (s *Store) waitForCache(ctx context.Context, obj client.Object, rv string) {
 	key := client.ObjectKeyFromObject(obj)
 	want, _ := strconv.ParseUint(rv, 10, 64)
+	probe := reflect.New(reflect.TypeOf(obj).Elem()).Interface().(client.Object)
 	_ = wait.PollUntilContextTimeout(ctx, 2*time.Millisecond, 5*time.Second, true, func(ctx context.Context) (bool, error) {
-		probe := obj.DeepCopyObject().(client.Object)
-		err := s.c.Get(ctx, key, probe)
+		err := s.c.Get(ctx, key, probe, client.UnsafeDisableDeepCopy)
 		if rv == "" {
 			return apierrors.IsNotFound(err), nil
 		}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/http"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 )
@@ -65,11 +66,15 @@ func (s *Store) Members(ctx context.Context, ep endpointRef, group string) ([]sc
 	if err != nil {
 		return nil, err
 	}
-	var out []scimv1.Member
+	size := 0
+	for _, sh := range shards {
+		size += len(sh.Spec.Members)
+	}
+	out := make([]scimv1.Member, 0, size)
 	for _, sh := range shards {
 		out = append(out, sh.Spec.Members...)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Value < out[j].Value })
+	slices.SortFunc(out, func(a, b scimv1.Member) int { return strings.Compare(a.Value, b.Value) })
 	return out, nil
 }
 
@@ -138,11 +143,18 @@ func (s *Store) ApplyMembers(ctx context.Context, ep endpointRef, g *scimv1.Scim
 		go func(n int32) {
 			defer wg.Done()
 			sem <- struct{}{}
-			defer func() { <-sem }()
-			if err := s.applyShard(ctx, ep, g, n, changes, kinds); err != nil {
+			written, err := s.applyShard(ctx, ep, g, n, changes, kinds)
+			<-sem
+			if err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
+				return
+			}
+			// Waiting holds no write slot: the waits of all shards overlap
+			// with the remaining writes.
+			if written != nil {
+				s.waitForCache(ctx, written, written.ResourceVersion)
 			}
 		}(n)
 	}
@@ -153,51 +165,85 @@ func (s *Store) ApplyMembers(ctx context.Context, ep endpointRef, g *scimv1.Scim
 	return nil
 }
 
-// applyShard rewrites one shard, re-reading it live after every conflict.
+// applyShard rewrites one shard and returns it as written (with an empty
+// resourceVersion when it was deleted), or nil when it already matched.
+// The first write starts from the cached shard, which holds this replica's
+// own earlier writes, so a group built by consecutive PATCHes costs one API
+// call per shard; the write carries the cached resourceVersion, so a stale
+// cache only costs a conflict, after which the shard is re-read live. That
+// the shard needs no change is only ever concluded from a live read: the
+// cache may not have seen another replica's write yet.
 func (s *Store) applyShard(ctx context.Context, ep endpointRef, g *scimv1.ScimGroup, n int32,
-	changes []MemberChange, kinds map[string]string) error {
+	changes []MemberChange, kinds map[string]string) (*scimv1.ScimMembership, error) {
 	key := types.NamespacedName{Namespace: ep.Namespace, Name: ShardName(g.Name, n)}
 	backoff := wait.Backoff{Steps: 30, Duration: 5 * time.Millisecond, Factor: 1.5, Jitter: 1, Cap: 500 * time.Millisecond}
 	var written *scimv1.ScimMembership
+	live := false
 	err := wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
-		var cur scimv1.ScimMembership
-		err := s.live.Get(ctx, key, &cur)
-		exists := err == nil
-		if err != nil && !apierrors.IsNotFound(err) {
+		written = nil
+		cur, exists, err := s.readShard(ctx, key, live)
+		if err != nil {
 			return false, err
 		}
 		next := applyChanges(cur.Spec.Members, n, changes, kinds)
+		if equalMembers(cur.Spec.Members, next) && !live {
+			live = true
+			if cur, exists, err = s.readShard(ctx, key, live); err != nil {
+				return false, err
+			}
+			next = applyChanges(cur.Spec.Members, n, changes, kinds)
+		}
+		live = true
+		var sh *scimv1.ScimMembership
 		switch {
 		case equalMembers(cur.Spec.Members, next):
 			return true, nil
 		case !exists:
-			sh := newShard(ep, g, n, next)
+			sh = newShard(ep, g, n, next)
 			err = s.c.Create(ctx, sh, FieldOwner)
-			written = sh
 		case len(next) == 0:
-			err = s.c.Delete(ctx, &cur, client.Preconditions{ResourceVersion: &cur.ResourceVersion})
-			written = &cur
-			written.ResourceVersion = ""
+			sh = &scimv1.ScimMembership{ObjectMeta: metav1.ObjectMeta{Namespace: cur.Namespace, Name: cur.Name}}
+			err = s.c.Delete(ctx, sh, client.Preconditions{ResourceVersion: &cur.ResourceVersion})
 		default:
-			cur.Spec.Members = next
-			err = s.c.Update(ctx, &cur, FieldOwner)
-			written = &cur
+			// A new object: cur may be the cache's own, and Update
+			// decodes the response into what it is given.
+			sh = &scimv1.ScimMembership{ObjectMeta: *cur.ObjectMeta.DeepCopy(), Spec: cur.Spec}
+			sh.Spec.Members = next
+			err = s.c.Update(ctx, sh, FieldOwner)
 		}
 		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err) {
 			return false, nil
 		}
-		return err == nil, err
+		if err != nil {
+			return false, err
+		}
+		written = sh
+		return true, nil
 	})
 	if err != nil {
 		if wait.Interrupted(err) {
-			return errorf(http.StatusConflict, "", "the group is being modified concurrently; retry")
+			return nil, errorf(http.StatusConflict, "", "the group is being modified concurrently; retry")
 		}
-		return errWrap("writing ScimMembership", err)
+		return nil, errWrap("writing ScimMembership", err)
 	}
-	if written != nil {
-		s.waitForCache(ctx, written, written.ResourceVersion)
+	return written, nil
+}
+
+// readShard reads a shard from the API server (live) or from the cache, in
+// which case it is shared with the cache and must not be modified. A missing
+// shard is an empty one.
+func (s *Store) readShard(ctx context.Context, key types.NamespacedName, live bool) (*scimv1.ScimMembership, bool, error) {
+	var cur scimv1.ScimMembership
+	var err error
+	if live {
+		err = s.live.Get(ctx, key, &cur)
+	} else {
+		err = s.c.Get(ctx, key, &cur, client.UnsafeDisableDeepCopy)
 	}
-	return nil
+	if apierrors.IsNotFound(err) {
+		return &cur, false, nil
+	}
+	return &cur, err == nil, err
 }
 
 func newShard(ep endpointRef, g *scimv1.ScimGroup, n int32, members []scimv1.Member) *scimv1.ScimMembership {
@@ -207,10 +253,11 @@ func newShard(ep endpointRef, g *scimv1.ScimGroup, n int32, members []scimv1.Mem
 		Spec: scimv1.ScimMembershipSpec{Group: g.Name, Shard: n, Members: members},
 	}
 	// Same-namespace owner: a real cluster's garbage collector removes shards
-	// of a group deleted behind the operator's back.
-	_ = controllerutil.SetOwnerReference(g, sh, nil)
-	sh.OwnerReferences[0].APIVersion = scimv1.GroupVersion.String()
-	sh.OwnerReferences[0].Kind = "ScimGroup"
+	// of a group deleted behind the operator's back. Built by hand: the
+	// store has no scheme, and the group's kind is known.
+	sh.OwnerReferences = []metav1.OwnerReference{{
+		APIVersion: scimv1.GroupVersion.String(), Kind: "ScimGroup", Name: g.Name, UID: g.UID,
+	}}
 	return sh
 }
 
@@ -231,8 +278,8 @@ func applyChanges(cur []scimv1.Member, n int32, changes []MemberChange, kinds ma
 			}
 			if ch.Kind == MemberRemove {
 				delete(set, id)
-			} else {
-				set[id] = kinds[id]
+			} else if stored, present := set[id]; !present || memberKind(stored) != kinds[id] {
+				set[id] = storedType(kinds[id])
 			}
 		}
 	}
@@ -242,6 +289,26 @@ func applyChanges(cur []scimv1.Member, n int32, changes []MemberChange, kinds ma
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Value < out[j].Value })
 	return out
+}
+
+// storedType is how a member of kind "User" or "Group" records its type.
+// Users, nearly every member, leave it empty ("empty means User" in the API):
+// a shard of a 100,000-member group is then a fifth smaller, and the API
+// server, which decodes, validates and re-encodes the whole shard on every
+// write, has one map entry less per member to handle.
+func storedType(kind string) string {
+	if kind == "User" {
+		return ""
+	}
+	return kind
+}
+
+// memberKind is the kind of a stored member: "User" or "Group".
+func memberKind(stored string) string {
+	if stored == "" {
+		return "User"
+	}
+	return stored
 }
 
 func equalMembers(a, b []scimv1.Member) bool {
