@@ -19,12 +19,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/controllers/endpoint"
 	"github.com/scim-operator/scim-operator/controllers/rolebinding"
-	"github.com/scim-operator/scim-operator/internal/controlplane"
+	"github.com/scim-operator/scim-operator/controllers/tenantapp"
+	"github.com/scim-operator/scim-operator/internal/kube"
 	"github.com/scim-operator/scim-operator/scimserver"
 )
 
@@ -77,9 +79,9 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 		opts.LeaderElectionID = "scim-operator.scim.scim-operator.io"
 	}
 	cfg = rest.CopyConfig(cfg)
-	controlplane.Tune(cfg)
+	kube.Tune(cfg)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                        controlplane.Scheme(),
+		Scheme:                        kube.Scheme(),
 		Logger:                        opts.Logger,
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.ProbeAddr,
@@ -116,6 +118,13 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 		Recorder: mgr.GetEventRecorder("scim-operator"),
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the ScimEndpoint controller: %w", err)
+	}
+	if err := (&tenantapp.Reconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("scim-operator"),
+		NewClient: tenantapp.PostgresClient, Metrics: tenantapp.NewMetrics(metrics.Registry),
+	}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the TenantApp controller: %w", err)
 	}
 	if opts.AllowedRoles == nil {
 		if opts.AllowedRoles, err = rolebinding.ParseAllowList(rolebinding.DefaultAllowedRoles); err != nil {

@@ -14,13 +14,15 @@ type Client interface {
 	// newer Version (or the same Version with different content), so a stale
 	// writer never undoes a newer write.
 	ApplyUsers(ctx context.Context, users []User) error
-	// DeleteUsers removes users and, by cascade, their memberships. Unknown
-	// ids are ignored.
-	DeleteUsers(ctx context.Context, ids []string) error
+	// DeleteUsers removes users and, by cascade, their memberships, unless
+	// the row holds a newer version than the deletion. It leaves a tombstone,
+	// so no older write brings the row back; unknown ids get one too.
+	DeleteUsers(ctx context.Context, users []Deletion) error
 	// ApplyGroups upserts groups with the same version guard as ApplyUsers.
 	ApplyGroups(ctx context.Context, groups []Group) error
-	// DeleteGroups removes groups and, by cascade, their memberships.
-	DeleteGroups(ctx context.Context, ids []string) error
+	// DeleteGroups removes groups and, by cascade, their memberships, with
+	// the same version guard and tombstones as DeleteUsers.
+	DeleteGroups(ctx context.Context, groups []Deletion) error
 	// SetMembers replaces the membership of each given group (the map keys)
 	// with exactly the listed user ids. Pairs whose group or user row does not
 	// exist are skipped and counted, so the caller can retry after projecting
@@ -67,6 +69,19 @@ type Group struct {
 	Version int64
 }
 
+// Deletion removes the row of a user or group as of a version. A row holding
+// a newer version stays; otherwise the row goes and a tombstone remembers the
+// version, so that a later write of an older version is ignored (the same
+// version is accepted: a user leaving and re-entering a TenantApp's scope
+// keeps its generation). Tombstones are pruned after TombstoneRetention.
+type Deletion struct {
+	ID string
+	// Version is the resource's generation when it lost its row (deleted,
+	// deactivated, out of scope); when the resource is gone and the
+	// generation unknown, the version of the row.
+	Version int64
+}
+
 // State is the complete content of the tables: the desired state given to
 // FullSync, or the observed state returned by Observe. Members maps a group
 // id to its user ids. Observe returns everything sorted by id and omits
@@ -75,6 +90,11 @@ type State struct {
 	Users   []User
 	Groups  []Group
 	Members map[string][]string
+	// DeletedUsers and DeletedGroups give FullSync, by id, the version at
+	// which a resource that still exists lost its row (deactivated, out of
+	// scope, being deleted). A row FullSync deletes leaves its tombstone at
+	// that version when given, else at the row's own. Observe leaves them nil.
+	DeletedUsers, DeletedGroups map[string]int64
 }
 
 // SyncResult counts what FullSync changed; all zero means the database had no
@@ -83,11 +103,13 @@ type SyncResult struct {
 	// UsersUpserted counts users inserted or changed, not those already equal.
 	UsersUpserted int
 	UsersDeleted  int
-	// UsersKept counts users left alone because the stored Version is newer.
+	// UsersKept counts users left alone because the stored Version, or the
+	// version of a tombstone, is newer.
 	UsersKept      int
 	GroupsUpserted int
 	GroupsDeleted  int
-	// GroupsKept counts groups left alone because the stored Version is newer.
+	// GroupsKept counts groups left alone because the stored Version, or
+	// the version of a tombstone, is newer.
 	GroupsKept int
 	Members    MembershipResult
 }

@@ -125,7 +125,7 @@ func TestConformance(t *testing.T) {
 				Members: map[string][]string{"g-1": {"u-1", "u-2"}},
 			},
 			op: func(ctx context.Context, c tenantdb.Client) (any, error) {
-				return nil, c.DeleteUsers(ctx, []string{"u-1", "nobody"})
+				return nil, c.DeleteUsers(ctx, []tenantdb.Deletion{{ID: "u-1", Version: 2}, {ID: "nobody", Version: 1}})
 			},
 			wantState: tenantdb.State{
 				Users:   []tenantdb.User{user("u-2", 1)},
@@ -141,13 +141,86 @@ func TestConformance(t *testing.T) {
 				Members: map[string][]string{"g-1": {"u-1"}, "g-2": {"u-1"}},
 			},
 			op: func(ctx context.Context, c tenantdb.Client) (any, error) {
-				return nil, c.DeleteGroups(ctx, []string{"g-1"})
+				return nil, c.DeleteGroups(ctx, []tenantdb.Deletion{{ID: "g-1", Version: 1}})
 			},
 			wantState: tenantdb.State{
 				Users:   []tenantdb.User{user("u-1", 1)},
 				Groups:  []tenantdb.Group{group("g-2", 1)},
 				Members: map[string][]string{"g-2": {"u-1"}},
 			},
+		},
+		"DeleteSparesNewerRow": {
+			reason: "A deletion older than the row (a stale writer's) leaves the row alone.",
+			given:  tenantdb.State{Users: []tenantdb.User{deactivated}},
+			op: func(ctx context.Context, c tenantdb.Client) (any, error) {
+				return nil, c.DeleteUsers(ctx, []tenantdb.Deletion{{ID: "u-1", Version: 1}})
+			},
+			wantState: tenantdb.State{Users: []tenantdb.User{deactivated}},
+		},
+		"DeletedRowStaysDeleted": {
+			reason: "After a deletion, writes of older versions (a stale writer, a stale FullSync) do not bring the row back.",
+			given: tenantdb.State{
+				Users:  []tenantdb.User{user("u-1", 1), user("u-2", 1)},
+				Groups: []tenantdb.Group{group("g-1", 1), group("g-2", 1)},
+			},
+			op: func(ctx context.Context, c tenantdb.Client) (any, error) {
+				if err := c.DeleteUsers(ctx, []tenantdb.Deletion{{ID: "u-1", Version: 3}}); err != nil {
+					return nil, err
+				}
+				if err := c.DeleteGroups(ctx, []tenantdb.Deletion{{ID: "g-1", Version: 2}}); err != nil {
+					return nil, err
+				}
+				if err := c.ApplyUsers(ctx, []tenantdb.User{user("u-1", 2)}); err != nil {
+					return nil, err
+				}
+				if err := c.ApplyGroups(ctx, []tenantdb.Group{group("g-1", 1)}); err != nil {
+					return nil, err
+				}
+				return c.FullSync(ctx, tenantdb.State{
+					Users:   []tenantdb.User{user("u-1", 2), user("u-2", 1)},
+					Groups:  []tenantdb.Group{group("g-1", 1), group("g-2", 1)},
+					Members: map[string][]string{"g-1": {"u-2"}, "g-2": {"u-1", "u-2"}},
+				})
+			},
+			want: tenantdb.SyncResult{UsersKept: 1, GroupsKept: 1,
+				Members: tenantdb.MembershipResult{Added: 1, Skipped: 2}},
+			wantState: tenantdb.State{
+				Users:   []tenantdb.User{user("u-2", 1)},
+				Groups:  []tenantdb.Group{group("g-2", 1)},
+				Members: map[string][]string{"g-2": {"u-2"}},
+			},
+		},
+		"SameVersionAfterDeletionReturns": {
+			reason: "A write of the deletion's version or newer recreates the row (a user re-entering a scope keeps its generation).",
+			given:  tenantdb.State{Users: []tenantdb.User{user("u-1", 2), user("u-2", 2)}},
+			op: func(ctx context.Context, c tenantdb.Client) (any, error) {
+				if err := c.DeleteUsers(ctx, []tenantdb.Deletion{{ID: "u-1", Version: 2}, {ID: "u-2", Version: 2}}); err != nil {
+					return nil, err
+				}
+				return nil, c.ApplyUsers(ctx, []tenantdb.User{user("u-1", 2), user("u-2", 3)})
+			},
+			wantState: tenantdb.State{Users: []tenantdb.User{user("u-1", 2), user("u-2", 3)}},
+		},
+		"FullSyncDeletionIsGuarded": {
+			reason: "A row deleted by FullSync does not come back through an older write.",
+			given:  tenantdb.State{Users: []tenantdb.User{user("u-1", 4)}},
+			op: func(ctx context.Context, c tenantdb.Client) (any, error) {
+				if _, err := c.FullSync(ctx, tenantdb.State{}); err != nil {
+					return nil, err
+				}
+				return nil, c.ApplyUsers(ctx, []tenantdb.User{user("u-1", 3)})
+			},
+		},
+		"FullSyncDeletionVersion": {
+			reason: "FullSync buries a row at the deletion version it is given, so the row's own version cannot bring it back.",
+			given:  tenantdb.State{Users: []tenantdb.User{user("u-1", 4), user("u-2", 4)}},
+			op: func(ctx context.Context, c tenantdb.Client) (any, error) {
+				if _, err := c.FullSync(ctx, tenantdb.State{DeletedUsers: map[string]int64{"u-1": 5, "u-2": 4}}); err != nil {
+					return nil, err
+				}
+				return nil, c.ApplyUsers(ctx, []tenantdb.User{user("u-1", 4), user("u-2", 4)})
+			},
+			wantState: tenantdb.State{Users: []tenantdb.User{user("u-2", 4)}},
 		},
 		"SetMembersReplaces": {
 			reason: "Listed groups get exactly the listed users, unlisted groups are untouched, unknown rows are skipped and counted.",

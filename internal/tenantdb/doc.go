@@ -27,6 +27,8 @@
 //
 // with indexes on lower(user_name), external_id, lower(display_name) and
 // group_members(user_id). Empty optional attributes are stored as NULL.
+// Version 2 adds the operator's internal tombstone tables
+// deleted_users(id, version, deleted_at) and deleted_groups(...).
 //
 // # Version guard
 //
@@ -42,6 +44,19 @@
 // first (finalizer). A row whose version was raised by hand is kept by every
 // sync (FullSync counts it in UsersKept/GroupsKept); deleting the row lets the
 // next FullSync write it again.
+//
+// Deletions are versioned too. DeleteUsers and DeleteGroups take the version
+// at which the resource lost its row (its generation when deleted, deactivated
+// or taken out of scope): a row holding a newer version is spared, and the
+// deletion leaves a tombstone (id, version) that makes later writes of an
+// older version no-ops, so a stale writer cannot bring a deleted row back. A
+// write of the tombstone's version or newer recreates the row and clears the
+// tombstone (a user leaving and re-entering a scope keeps its generation).
+// FullSync buries the rows it deletes at the version State.DeletedUsers or
+// DeletedGroups gives, else at the row's own, and prunes tombstones older
+// than TombstoneRetention. Every write transaction holds the schema's write
+// lock (an advisory lock), so a deletion and another writer's upsert of the
+// same row never interleave: the later one sees the earlier.
 //
 // # Foreign keys
 //
@@ -60,7 +75,7 @@
 // per batch). SetMembers batches whole groups, so a membership is never seen
 // half replaced. FullSync loads the complete desired state into temporary
 // tables with COPY and merges it with set-based statements in a single
-// transaction, serialised per schema by an advisory lock.
+// transaction, under the same write lock.
 //
 // The schema name is always quoted as an identifier and attribute values are
 // always bound parameters, so neither can inject SQL.

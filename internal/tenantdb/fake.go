@@ -43,6 +43,9 @@ type Fake struct {
 	groups   map[string]Group
 	members  map[string]map[string]bool
 	failures map[Op]error
+	// deletedUsers and deletedGroups are the tombstones: id → version.
+	deletedUsers  map[string]int64
+	deletedGroups map[string]int64
 }
 
 var _ Client = (*Fake)(nil)
@@ -54,6 +57,9 @@ func NewFake() *Fake {
 		groups:   map[string]Group{},
 		members:  map[string]map[string]bool{},
 		failures: map[Op]error{},
+
+		deletedUsers:  map[string]int64{},
+		deletedGroups: map[string]int64{},
 	}
 }
 

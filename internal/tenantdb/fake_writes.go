@@ -21,13 +21,16 @@ func (f *Fake) ApplyUsers(_ context.Context, users []User) error {
 }
 
 // applyUsers upserts normalised users and returns how many changed and how
-// many were kept because the stored version is newer.
+// many were kept because the stored version, or a tombstone's, is newer.
 func (f *Fake) applyUsers(users []User) (upserted, kept int) {
 	for _, u := range users {
 		stored, ok := f.users[u.ID]
 		switch {
+		case !ok && f.deletedUsers[u.ID] > u.Version:
+			kept++
 		case !ok || supersedes(stored, u, stored.Version, u.Version):
 			f.users[u.ID] = u
+			delete(f.deletedUsers, u.ID)
 			upserted++
 		case stored.Version > u.Version:
 			kept++
@@ -36,24 +39,36 @@ func (f *Fake) applyUsers(users []User) (upserted, kept int) {
 	return upserted, kept
 }
 
-// DeleteUsers removes users and their memberships.
-func (f *Fake) DeleteUsers(_ context.Context, ids []string) error {
+// DeleteUsers removes users not holding a newer version, and their
+// memberships, and records tombstones.
+func (f *Fake) DeleteUsers(_ context.Context, users []Deletion) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.check(OpDeleteUsers, true); err != nil {
 		return err
 	}
-	ids, err := normalizeIDs("user", ids)
+	users, err := normalizeDeletions("user", users)
 	if err != nil {
 		return err
 	}
-	for _, id := range ids {
-		delete(f.users, id)
-		for _, m := range f.members {
-			delete(m, id)
+	for _, d := range users {
+		if stored, ok := f.users[d.ID]; ok {
+			if stored.Version > d.Version {
+				continue
+			}
+			f.deleteUser(d.ID)
 		}
+		f.deletedUsers[d.ID] = max(f.deletedUsers[d.ID], d.Version)
 	}
 	return nil
+}
+
+// deleteUser removes a user row and its memberships.
+func (f *Fake) deleteUser(id string) {
+	delete(f.users, id)
+	for _, m := range f.members {
+		delete(m, id)
+	}
 }
 
 // ApplyGroups upserts groups under the version guard.
@@ -76,8 +91,11 @@ func (f *Fake) applyGroups(groups []Group) (upserted, kept int) {
 	for _, g := range groups {
 		stored, ok := f.groups[g.ID]
 		switch {
+		case !ok && f.deletedGroups[g.ID] > g.Version:
+			kept++
 		case !ok || supersedes(stored, g, stored.Version, g.Version):
 			f.groups[g.ID] = g
+			delete(f.deletedGroups, g.ID)
 			upserted++
 		case stored.Version > g.Version:
 			kept++
@@ -86,20 +104,26 @@ func (f *Fake) applyGroups(groups []Group) (upserted, kept int) {
 	return upserted, kept
 }
 
-// DeleteGroups removes groups and their memberships.
-func (f *Fake) DeleteGroups(_ context.Context, ids []string) error {
+// DeleteGroups is DeleteUsers for groups.
+func (f *Fake) DeleteGroups(_ context.Context, groups []Deletion) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.check(OpDeleteGroups, true); err != nil {
 		return err
 	}
-	ids, err := normalizeIDs("group", ids)
+	groups, err := normalizeDeletions("group", groups)
 	if err != nil {
 		return err
 	}
-	for _, id := range ids {
-		delete(f.groups, id)
-		delete(f.members, id)
+	for _, d := range groups {
+		if stored, ok := f.groups[d.ID]; ok {
+			if stored.Version > d.Version {
+				continue
+			}
+			delete(f.groups, d.ID)
+			delete(f.members, d.ID)
+		}
+		f.deletedGroups[d.ID] = max(f.deletedGroups[d.ID], d.Version)
 	}
 	return nil
 }
@@ -174,11 +198,16 @@ func (f *Fake) FullSync(_ context.Context, state State) (SyncResult, error) {
 	if err != nil {
 		return SyncResult{}, err
 	}
+	if _, err := stateDeletions(state); err != nil {
+		return SyncResult{}, err
+	}
 	var res SyncResult
 	res.UsersUpserted, res.UsersKept = f.applyUsers(users)
 	res.GroupsUpserted, res.GroupsKept = f.applyGroups(groups)
-	res.UsersDeleted = deleteAbsent(f.users, users, func(u User) string { return u.ID })
-	res.GroupsDeleted = deleteAbsent(f.groups, groups, func(g Group) string { return g.ID })
+	res.UsersDeleted = deleteAbsent(f.users, users, f.deletedUsers, state.DeletedUsers,
+		func(u User) string { return u.ID }, func(u User) int64 { return u.Version })
+	res.GroupsDeleted = deleteAbsent(f.groups, groups, f.deletedGroups, state.DeletedGroups,
+		func(g Group) string { return g.ID }, func(g Group) int64 { return g.Version })
 
 	// Every group, existing or desired, gets exactly its desired members;
 	// memberships of deleted rows count as removed, as in Postgres.
@@ -193,17 +222,19 @@ func (f *Fake) FullSync(_ context.Context, state State) (SyncResult, error) {
 	return res, nil
 }
 
-// deleteAbsent removes the rows of stored whose id is not in desired and
-// returns how many it removed.
-func deleteAbsent[T any](stored map[string]T, desired []T, id func(T) string) int {
+// deleteAbsent removes the rows of stored whose id is not in desired,
+// recording tombstones at their versions (or the given deletion's, when
+// higher), and returns how many it removed.
+func deleteAbsent[T any](stored map[string]T, desired []T, tombstones, deleted map[string]int64, id func(T) string, version func(T) int64) int {
 	keep := make(map[string]bool, len(desired))
 	for _, d := range desired {
 		keep[id(d)] = true
 	}
 	n := 0
-	for k := range stored {
+	for k, row := range stored {
 		if !keep[k] {
 			delete(stored, k)
+			tombstones[k] = max(tombstones[k], version(row), deleted[k])
 			n++
 		}
 	}

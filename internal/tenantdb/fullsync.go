@@ -31,9 +31,11 @@ func validPairs(users []User, groups []Group, pairs []membership) ([]membership,
 
 // FullSync makes the tables equal to state in one transaction. The desired
 // rows are loaded with COPY into temporary tables and merged with set-based
-// statements: upsert under the version guard, delete what is not desired,
-// add missing memberships. Concurrent FullSyncs of one schema are serialised
-// by an advisory lock so they cannot deadlock on each other's deletes.
+// statements: desired rows older than a tombstone are dropped, the rest
+// upserted under the version guard, rows not desired deleted (leaving
+// tombstones), missing memberships added. Like every write it holds the
+// schema's write lock, so concurrent FullSyncs cannot deadlock on each
+// other's deletes.
 func (p *Postgres) FullSync(ctx context.Context, state State) (SyncResult, error) {
 	users, err := normalizeUsers(state.Users)
 	if err != nil {
@@ -48,16 +50,20 @@ func (p *Postgres) FullSync(ctx context.Context, state State) (SyncResult, error
 		return SyncResult{}, err
 	}
 	pairs, skipped := validPairs(users, groups, pairs)
+	deleted, err := stateDeletions(state)
+	if err != nil {
+		return SyncResult{}, err
+	}
 
 	ctx, cancel := p.withTimeout(ctx)
 	defer cancel()
 	var res SyncResult
-	err = p.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	err = p.inWriteTx(ctx, func(tx pgx.Tx) error {
 		res = SyncResult{Members: MembershipResult{Skipped: skipped}}
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, lockKey("fullsync", p.schema)); err != nil {
-			return fmt.Errorf("taking full sync lock: %w", err)
+		if err := p.loadDesired(ctx, tx, users, groups, pairs, deleted); err != nil {
+			return err
 		}
-		if err := p.loadDesired(ctx, tx, users, groups, pairs); err != nil {
+		if err := p.dropBuried(ctx, tx, &res); err != nil {
 			return err
 		}
 		return p.merge(ctx, tx, &res)
@@ -70,7 +76,7 @@ func (p *Postgres) FullSync(ctx context.Context, state State) (SyncResult, error
 
 // loadDesired copies the desired state into the transaction's temporary
 // tables and analyses them, so the merge plans from real row counts.
-func (p *Postgres) loadDesired(ctx context.Context, tx pgx.Tx, users []User, groups []Group, pairs []membership) error {
+func (p *Postgres) loadDesired(ctx context.Context, tx pgx.Tx, users []User, groups []Group, pairs []membership, deleted []kindDeletion) error {
 	if _, err := tx.Exec(ctx, p.sql.syncCreateTemp); err != nil {
 		return fmt.Errorf("creating temporary tables: %w", err)
 	}
@@ -93,6 +99,10 @@ func (p *Postgres) loadDesired(ctx context.Context, tx pgx.Tx, users []User, gro
 			pgx.CopyFromSlice(len(pairs), func(i int) ([]any, error) {
 				return []any{pairs[i].GroupID, pairs[i].UserID}, nil
 			})},
+		{"tenantdb_deleted", []string{"kind", "id", "version"},
+			pgx.CopyFromSlice(len(deleted), func(i int) ([]any, error) {
+				return []any{deleted[i].kind, deleted[i].ID, deleted[i].Version}, nil
+			})},
 	}
 	for _, c := range copies {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", c.table}, c.columns, c.rows); err != nil {
@@ -102,6 +112,31 @@ func (p *Postgres) loadDesired(ctx context.Context, tx pgx.Tx, users []User, gro
 	if _, err := tx.Exec(ctx, p.sql.syncAnalyzeTemp); err != nil {
 		return fmt.Errorf("analysing temporary tables: %w", err)
 	}
+	return nil
+}
+
+// dropBuried removes from the loaded desired state the rows older than a
+// tombstone (a stale writer's view of a deleted user or group), counting
+// them as kept, and the memberships naming them, counting those as skipped.
+func (p *Postgres) dropBuried(ctx context.Context, tx pgx.Tx, res *SyncResult) error {
+	users, err := tx.Exec(ctx, p.sql.syncDropBuriedUsers)
+	if err != nil {
+		return fmt.Errorf("dropping deleted users from the desired state: %w", err)
+	}
+	groups, err := tx.Exec(ctx, p.sql.syncDropBuriedGroups)
+	if err != nil {
+		return fmt.Errorf("dropping deleted groups from the desired state: %w", err)
+	}
+	res.UsersKept += int(users.RowsAffected())
+	res.GroupsKept += int(groups.RowsAffected())
+	if users.RowsAffected()+groups.RowsAffected() == 0 {
+		return nil
+	}
+	pairs, err := tx.Exec(ctx, p.sql.syncDropOrphanPairs)
+	if err != nil {
+		return fmt.Errorf("dropping memberships of deleted rows: %w", err)
+	}
+	res.Members.Skipped += int(pairs.RowsAffected())
 	return nil
 }
 
@@ -118,9 +153,11 @@ func (p *Postgres) merge(ctx context.Context, tx pgx.Tx, res *SyncResult) error 
 		{"counting kept groups", p.sql.syncKeptGroups, &res.GroupsKept},
 	}
 	for _, c := range counts {
-		if err := tx.QueryRow(ctx, c.sql).Scan(c.into); err != nil {
+		var n int
+		if err := tx.QueryRow(ctx, c.sql).Scan(&n); err != nil {
 			return fmt.Errorf("%s: %w", c.what, err)
 		}
+		*c.into += n
 	}
 	writes := []struct {
 		what string
@@ -129,9 +166,12 @@ func (p *Postgres) merge(ctx context.Context, tx pgx.Tx, res *SyncResult) error 
 	}{
 		{"upserting users", p.sql.syncUpsertUsers, &res.UsersUpserted},
 		{"upserting groups", p.sql.syncUpsertGroups, &res.GroupsUpserted},
+		{"clearing user tombstones", p.sql.clearUserTombstones, nil},
+		{"clearing group tombstones", p.sql.clearGroupTombstones, nil},
 		{"removing memberships", p.sql.syncDeleteMembers, &res.Members.Removed},
 		{"deleting users", p.sql.syncDeleteUsers, &res.UsersDeleted},
 		{"deleting groups", p.sql.syncDeleteGroups, &res.GroupsDeleted},
+		{"pruning tombstones", p.sql.pruneTombstones, nil},
 		{"adding memberships", p.sql.syncInsertMembers, &res.Members.Added},
 	}
 	for _, w := range writes {
@@ -139,7 +179,29 @@ func (p *Postgres) merge(ctx context.Context, tx pgx.Tx, res *SyncResult) error 
 		if err != nil {
 			return fmt.Errorf("%s: %w", w.what, err)
 		}
-		*w.into = int(tag.RowsAffected())
+		if w.into != nil {
+			*w.into = int(tag.RowsAffected())
+		}
 	}
 	return nil
+}
+
+// kindDeletion is a Deletion of a user or a group, for FullSync's COPY.
+type kindDeletion struct {
+	kind string
+	Deletion
+}
+
+// stateDeletions validates and flattens state.DeletedUsers and DeletedGroups.
+func stateDeletions(state State) ([]kindDeletion, error) {
+	out := make([]kindDeletion, 0, len(state.DeletedUsers)+len(state.DeletedGroups))
+	for kind, m := range map[string]map[string]int64{"user": state.DeletedUsers, "group": state.DeletedGroups} {
+		for id, v := range m {
+			if id == "" {
+				return nil, fmt.Errorf("%w: empty %s id among deletions", ErrInvalid, kind)
+			}
+			out = append(out, kindDeletion{kind: kind, Deletion: Deletion{ID: id, Version: v}})
+		}
+	}
+	return out, nil
 }

@@ -3,6 +3,8 @@ package tenantdb
 import (
 	"context"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // groupColumnsOf returns the unnest parameters for groups, in groupColumns order.
@@ -15,7 +17,7 @@ func groupColumnsOf(groups []Group) []any {
 	return []any{ids, externalIDs, displayNames, versions}
 }
 
-// ApplyGroups upserts groups, one statement (and so one transaction) per batch.
+// ApplyGroups upserts groups, one transaction per batch.
 func (p *Postgres) ApplyGroups(ctx context.Context, groups []Group) error {
 	groups, err := normalizeGroups(groups)
 	if err != nil {
@@ -24,24 +26,39 @@ func (p *Postgres) ApplyGroups(ctx context.Context, groups []Group) error {
 	ctx, cancel := p.withTimeout(ctx)
 	defer cancel()
 	for _, b := range batches(len(groups), p.batchSize) {
-		if _, err := p.pool.Exec(ctx, p.sql.upsertGroups, groupColumnsOf(groups[b[0]:b[1]])...); err != nil {
+		err := p.inWriteTx(ctx, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, p.sql.upsertGroups, groupColumnsOf(groups[b[0]:b[1]])...); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, p.sql.clearGroupTombstones)
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("upserting groups: %w", err)
 		}
 	}
 	return nil
 }
 
-// DeleteGroups deletes groups by id in batches; their memberships go with
-// them (ON DELETE CASCADE).
-func (p *Postgres) DeleteGroups(ctx context.Context, ids []string) error {
-	ids, err := normalizeIDs("group", ids)
+// DeleteGroups deletes groups like DeleteUsers deletes users; their
+// memberships go with them (ON DELETE CASCADE).
+func (p *Postgres) DeleteGroups(ctx context.Context, groups []Deletion) error {
+	groups, err := normalizeDeletions("group", groups)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := p.withTimeout(ctx)
 	defer cancel()
-	for _, b := range batches(len(ids), p.batchSize) {
-		if _, err := p.pool.Exec(ctx, p.sql.deleteGroups, ids[b[0]:b[1]]); err != nil {
+	for _, b := range batches(len(groups), p.batchSize) {
+		ids, versions := deletionColumns(groups[b[0]:b[1]])
+		err := p.inWriteTx(ctx, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, p.sql.deleteGroups, ids, versions); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, p.sql.tombstoneGroups, ids, versions)
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("deleting groups: %w", err)
 		}
 	}

@@ -61,7 +61,7 @@ func (p *Postgres) SetMembers(ctx context.Context, members map[string][]string) 
 	defer cancel()
 	var res MembershipResult
 	for _, b := range memberBatches(groups, pairs, p.batchSize) {
-		err := p.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		err := p.inWriteTx(ctx, func(tx pgx.Tx) error {
 			groupIDs, userIDs := pairColumns(b.pairs)
 			tag, err := tx.Exec(ctx, p.sql.replaceMembersDelete, b.groups, groupIDs, userIDs)
 			if err != nil {

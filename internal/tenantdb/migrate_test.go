@@ -59,8 +59,8 @@ func TestMigrateRace(t *testing.T) {
 	if n := count(t, dsn, `SELECT count(*) FROM scim.schema_migrations`); n != latestVersion {
 		t.Errorf("schema_migrations rows: got %d, want %d", n, latestVersion)
 	}
-	if n := count(t, dsn, `SELECT count(*) FROM pg_tables WHERE schemaname = 'scim'`); n != 4 {
-		t.Errorf("tables in schema scim: got %d, want 4", n)
+	if n := count(t, dsn, `SELECT count(*) FROM pg_tables WHERE schemaname = 'scim'`); n != 6 {
+		t.Errorf("tables in schema scim: got %d, want 6", n)
 	}
 }
 
@@ -97,8 +97,8 @@ func TestOddSchemaNames(t *testing.T) {
 			if _, err := c.FullSync(ctx, tenantdb.State{Users: []tenantdb.User{user("u-2", 1)}}); err != nil {
 				t.Fatalf("FullSync: %v", err)
 			}
-			if n := count(t, dsn, `SELECT count(*) FROM pg_tables WHERE schemaname = $1`, schema); n != 4 {
-				t.Errorf("tables in schema %q: got %d, want 4", schema, n)
+			if n := count(t, dsn, `SELECT count(*) FROM pg_tables WHERE schemaname = $1`, schema); n != 6 {
+				t.Errorf("tables in schema %q: got %d, want 6", schema, n)
 			}
 			if n := count(t, dsn, `SELECT count(*) FROM `+pgx.Identifier{schema, "users"}.Sanitize()+` WHERE id = 'u-2'`); n != 1 {
 				t.Errorf("user written through FullSync: got %d rows, want 1", n)

@@ -83,14 +83,24 @@ func cmpInt(a, b int64) int {
 	return 0
 }
 
-// normalizeIDs validates ids, drops duplicates and sorts them.
-func normalizeIDs(kind string, ids []string) ([]string, error) {
-	if slices.Contains(ids, "") {
-		return nil, fmt.Errorf("%w: empty %s id", ErrInvalid, kind)
+// normalizeDeletions validates deletions and keeps one per id, the highest
+// version, sorted by id.
+func normalizeDeletions(kind string, dels []Deletion) ([]Deletion, error) {
+	for _, d := range dels {
+		if d.ID == "" {
+			return nil, fmt.Errorf("%w: empty %s id", ErrInvalid, kind)
+		}
 	}
-	out := slices.Clone(ids)
-	slices.Sort(out)
-	return slices.Compact(out), nil
+	return dedupe(dels, func(d Deletion) (string, int64) { return d.ID, d.Version }), nil
+}
+
+// deletionColumns returns the unnest parameters for deletions: ids, versions.
+func deletionColumns(dels []Deletion) (ids []string, versions []int64) {
+	ids, versions = make([]string, len(dels)), make([]int64, len(dels))
+	for i, d := range dels {
+		ids[i], versions[i] = d.ID, d.Version
+	}
+	return ids, versions
 }
 
 // membership is one (group, user) pair.

@@ -70,6 +70,24 @@ func (p *Postgres) inTx(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx)
 	return pgx.BeginTxFunc(ctx, p.pool, opts, fn)
 }
 
+// TombstoneRetention is how long a deletion's tombstone is kept: far longer
+// than any stale writer (a replica around a leader change, a resync computed
+// from an old cache) can lag behind. Full syncs prune older ones.
+const TombstoneRetention = 24 * time.Hour
+
+// inWriteTx runs fn in a transaction holding the schema's write lock. Every
+// write takes it, so a deletion and its tombstone are never interleaved with
+// another writer's upsert of the same row: whichever commits second sees the
+// first.
+func (p *Postgres) inWriteTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return p.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, lockKey("write", p.schema)); err != nil {
+			return fmt.Errorf("taking write lock: %w", err)
+		}
+		return fn(tx)
+	})
+}
+
 // batches splits n items into [start, end) ranges of at most size.
 func batches(n, size int) [][2]int {
 	var out [][2]int

@@ -17,7 +17,7 @@ import (
 )
 
 // latestVersion is the schema version of the embedded migrations.
-const latestVersion = 1
+const latestVersion = 2
 
 // exec runs statements on dsn as a tenant application or a careless admin
 // would, outside the client.
@@ -158,7 +158,12 @@ func TestLargeGroupMembership(t *testing.T) {
 func TestCallTimeout(t *testing.T) {
 	ctx := context.Background()
 	dsn := pgtest.NewDatabase(t, server)
-	c := newPostgres(t, tenantdb.Config{DSN: dsn, Timeout: 300 * time.Millisecond})
+	newPostgres(t, tenantdb.Config{DSN: dsn}) // migrated without the short timeout
+	c, err := tenantdb.New(ctx, tenantdb.Config{DSN: dsn, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
 	if err := c.ApplyUsers(ctx, []tenantdb.User{user("u-1", 1)}); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 // parameters.
 type statements struct {
 	schema, users, groups, members, migrations string
+	deletedUsers, deletedGroups                string
 
 	upsertUsers, upsertGroups                string
 	deleteUsers, deleteGroups                string
@@ -21,6 +22,12 @@ type statements struct {
 	syncDeleteUsers, syncDeleteGroups        string
 	syncDeleteMembers, syncInsertMembers     string
 	syncCreateTemp, syncAnalyzeTemp          string
+
+	// Tombstones: recorded by deletions, consulted by upserts.
+	tombstoneUsers, tombstoneGroups           string
+	clearUserTombstones, clearGroupTombstones string
+	syncDropBuriedUsers, syncDropBuriedGroups string
+	syncDropOrphanPairs, pruneTombstones      string
 }
 
 // Column lists shared by the statements below; their order is the order of
@@ -41,6 +48,7 @@ const (
 	tmpUsers   = "pg_temp.tenantdb_desired_users"
 	tmpGroups  = "pg_temp.tenantdb_desired_groups"
 	tmpMembers = "pg_temp.tenantdb_desired_members"
+	tmpDeleted = "pg_temp.tenantdb_deleted"
 )
 
 // newStatements builds the statements for schema.
@@ -52,18 +60,30 @@ func newStatements(schema string) statements {
 		groups:     q("groups"),
 		members:    q("group_members"),
 		migrations: q("schema_migrations"),
+
+		deletedUsers:  q("deleted_users"),
+		deletedGroups: q("deleted_groups"),
 	}
 	usersFromArrays := `unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[], $9::bigint[])
 	AS d(` + userColumns + `)`
 	groupsFromArrays := `unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS d(` + groupColumns + `)`
 
-	s.upsertUsers = upsertUsersSQL(s.users, usersFromArrays)
-	s.upsertGroups = upsertGroupsSQL(s.groups, groupsFromArrays)
-	s.syncUpsertUsers = upsertUsersSQL(s.users, tmpUsers+" AS d")
-	s.syncUpsertGroups = upsertGroupsSQL(s.groups, tmpGroups+" AS d")
+	s.upsertUsers = upsertUsersSQL(s.users, s.deletedUsers, usersFromArrays)
+	s.upsertGroups = upsertGroupsSQL(s.groups, s.deletedGroups, groupsFromArrays)
+	s.syncUpsertUsers = upsertUsersSQL(s.users, s.deletedUsers, tmpUsers+" AS d")
+	s.syncUpsertGroups = upsertGroupsSQL(s.groups, s.deletedGroups, tmpGroups+" AS d")
 
-	s.deleteUsers = `DELETE FROM ` + s.users + ` WHERE id = ANY($1::text[])`
-	s.deleteGroups = `DELETE FROM ` + s.groups + ` WHERE id = ANY($1::text[])`
+	// Deletions ($1 ids, $2 versions) spare rows holding a newer version,
+	// then leave a tombstone for every id that has no row any more.
+	deletions := `unnest($1::text[], $2::bigint[]) AS d(id, version)`
+	s.deleteUsers = `DELETE FROM ` + s.users + ` AS t USING ` + deletions + ` WHERE t.id = d.id AND t.version <= d.version`
+	s.deleteGroups = `DELETE FROM ` + s.groups + ` AS t USING ` + deletions + ` WHERE t.id = d.id AND t.version <= d.version`
+	s.tombstoneUsers = tombstoneSQL(s.deletedUsers, s.users, deletions)
+	s.tombstoneGroups = tombstoneSQL(s.deletedGroups, s.groups, deletions)
+	// A tombstone whose id has a row again (a newer or equal version was
+	// written) is obsolete.
+	s.clearUserTombstones = `DELETE FROM ` + s.deletedUsers + ` AS x USING ` + s.users + ` AS t WHERE x.id = t.id`
+	s.clearGroupTombstones = `DELETE FROM ` + s.deletedGroups + ` AS x USING ` + s.groups + ` AS t WHERE x.id = t.id`
 
 	// Memberships of the listed groups ($1) that are not among the pairs
 	// ($2, $3). EXCEPT is a hash or sort set operation whatever the planner
@@ -91,12 +111,24 @@ func newStatements(schema string) statements {
 	CREATE TEMP TABLE tenantdb_desired_users (id text, external_id text, user_name text, display_name text,
 		given_name text, family_name text, email text, active boolean, version bigint) ON COMMIT DROP;
 	CREATE TEMP TABLE tenantdb_desired_groups (id text, external_id text, display_name text, version bigint) ON COMMIT DROP;
-	CREATE TEMP TABLE tenantdb_desired_members (group_id text, user_id text) ON COMMIT DROP;`
+	CREATE TEMP TABLE tenantdb_desired_members (group_id text, user_id text) ON COMMIT DROP;
+	CREATE TEMP TABLE tenantdb_deleted (kind text, id text, version bigint) ON COMMIT DROP;`
 	s.syncAnalyzeTemp = "ANALYZE " + tmpUsers + ", " + tmpGroups + ", " + tmpMembers
 	s.syncKeptUsers = fmt.Sprintf(`SELECT count(*) FROM %s AS t JOIN %s AS d USING (id) WHERE t.version > d.version`, s.users, tmpUsers)
 	s.syncKeptGroups = fmt.Sprintf(`SELECT count(*) FROM %s AS t JOIN %s AS d USING (id) WHERE t.version > d.version`, s.groups, tmpGroups)
-	s.syncDeleteUsers = fmt.Sprintf(`DELETE FROM %s AS t WHERE NOT EXISTS (SELECT 1 FROM %s AS d WHERE d.id = t.id)`, s.users, tmpUsers)
-	s.syncDeleteGroups = fmt.Sprintf(`DELETE FROM %s AS t WHERE NOT EXISTS (SELECT 1 FROM %s AS d WHERE d.id = t.id)`, s.groups, tmpGroups)
+	// Rows absent from the desired state go, leaving tombstones at their own
+	// version (the deletion's is unknown here); RowsAffected counts them.
+	s.syncDeleteUsers = syncBurySQL(s.users, s.deletedUsers, tmpUsers, "user")
+	s.syncDeleteGroups = syncBurySQL(s.groups, s.deletedGroups, tmpGroups, "group")
+	// Desired rows older than a tombstone are dropped before the merge, with
+	// the pairs naming them.
+	s.syncDropBuriedUsers = fmt.Sprintf(`DELETE FROM %s AS d USING %s AS x WHERE x.id = d.id AND x.version > d.version`, tmpUsers, s.deletedUsers)
+	s.syncDropBuriedGroups = fmt.Sprintf(`DELETE FROM %s AS d USING %s AS x WHERE x.id = d.id AND x.version > d.version`, tmpGroups, s.deletedGroups)
+	s.syncDropOrphanPairs = fmt.Sprintf(`DELETE FROM %s AS m WHERE NOT EXISTS (SELECT 1 FROM %s AS u WHERE u.id = m.user_id)
+	OR NOT EXISTS (SELECT 1 FROM %s AS g WHERE g.id = m.group_id)`, tmpMembers, tmpUsers, tmpGroups)
+	s.pruneTombstones = fmt.Sprintf(`WITH u AS (DELETE FROM %s WHERE deleted_at < now() - interval '%d seconds')
+	DELETE FROM %s WHERE deleted_at < now() - interval '%d seconds'`,
+		s.deletedUsers, int(TombstoneRetention.Seconds()), s.deletedGroups, int(TombstoneRetention.Seconds()))
 	s.syncDeleteMembers = fmt.Sprintf(`DELETE FROM %s AS m WHERE NOT EXISTS (
 	SELECT 1 FROM %s AS d WHERE d.group_id = m.group_id AND d.user_id = m.user_id)`, s.members, tmpMembers)
 	return s
@@ -104,10 +136,12 @@ func newStatements(schema string) statements {
 
 // upsertUsersSQL inserts users from source (aliased d) under the version
 // guard: an existing row changes only for a newer version, or for the same
-// version with different content. Rows left alone are not counted.
-func upsertUsersSQL(table, source string) string {
+// version with different content, and a row is not recreated by a version
+// older than its tombstone. Rows left alone are not counted.
+func upsertUsersSQL(table, tombstones, source string) string {
 	return `INSERT INTO ` + table + ` AS t (` + userColumns + `)
 	SELECT ` + userValues + ` FROM ` + source + `
+	WHERE NOT EXISTS (SELECT 1 FROM ` + tombstones + ` AS x WHERE x.id = d.id AND x.version > d.version)
 	ON CONFLICT (id) DO UPDATE SET
 		external_id = EXCLUDED.external_id, user_name = EXCLUDED.user_name,
 		display_name = EXCLUDED.display_name, given_name = EXCLUDED.given_name,
@@ -121,9 +155,10 @@ func upsertUsersSQL(table, source string) string {
 }
 
 // upsertGroupsSQL is upsertUsersSQL for groups.
-func upsertGroupsSQL(table, source string) string {
+func upsertGroupsSQL(table, tombstones, source string) string {
 	return `INSERT INTO ` + table + ` AS t (` + groupColumns + `)
 	SELECT ` + groupValues + ` FROM ` + source + `
+	WHERE NOT EXISTS (SELECT 1 FROM ` + tombstones + ` AS x WHERE x.id = d.id AND x.version > d.version)
 	ON CONFLICT (id) DO UPDATE SET
 		external_id = EXCLUDED.external_id, display_name = EXCLUDED.display_name,
 		version = EXCLUDED.version, updated_at = now()
@@ -145,4 +180,28 @@ func insertMembersSQL(s statements, source string) string {
 		ON CONFLICT DO NOTHING RETURNING 1
 	)
 	SELECT (SELECT count(*) FROM valid), (SELECT count(*) FROM added)`
+}
+
+// tombstoneSQL records the deletions of source (aliased d: id, version) whose
+// id has no row in table, keeping the highest version per id.
+func tombstoneSQL(tombstones, table, source string) string {
+	return `INSERT INTO ` + tombstones + ` AS x (id, version)
+	SELECT d.id, d.version FROM ` + source + `
+	WHERE NOT EXISTS (SELECT 1 FROM ` + table + ` AS t WHERE t.id = d.id)
+	ON CONFLICT (id) DO UPDATE SET version = greatest(x.version, EXCLUDED.version), deleted_at = now()`
+}
+
+// syncBurySQL deletes the rows of table absent from the desired temporary
+// table and records their tombstones, at the version the caller gave for the
+// id (tmpDeleted rows of kind) when higher than the row's.
+func syncBurySQL(table, tombstones, desired, kind string) string {
+	return `WITH gone AS (
+		DELETE FROM ` + table + ` AS t WHERE NOT EXISTS (SELECT 1 FROM ` + desired + ` AS d WHERE d.id = t.id)
+		RETURNING t.id, t.version
+	)
+	INSERT INTO ` + tombstones + ` AS x (id, version)
+	SELECT g.id, greatest(g.version, coalesce(max(k.version), 0)) FROM gone AS g
+	LEFT JOIN ` + tmpDeleted + ` AS k ON k.kind = '` + kind + `' AND k.id = g.id
+	GROUP BY g.id, g.version
+	ON CONFLICT (id) DO UPDATE SET version = greatest(x.version, EXCLUDED.version), deleted_at = now()`
 }

@@ -3,6 +3,8 @@ package tenantdb
 import (
 	"context"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // userColumnsOf returns the unnest parameters for users, in userColumns order.
@@ -19,9 +21,8 @@ func userColumnsOf(users []User) []any {
 	return []any{ids, externalIDs, userNames, displayNames, givenNames, familyNames, emails, active, versions}
 }
 
-// ApplyUsers upserts users, one statement (and so one transaction) per batch.
-// Batches already written stay written when a later one fails; repeating the
-// call is safe.
+// ApplyUsers upserts users, one transaction per batch. Batches already
+// written stay written when a later one fails; repeating the call is safe.
 func (p *Postgres) ApplyUsers(ctx context.Context, users []User) error {
 	users, err := normalizeUsers(users)
 	if err != nil {
@@ -30,24 +31,39 @@ func (p *Postgres) ApplyUsers(ctx context.Context, users []User) error {
 	ctx, cancel := p.withTimeout(ctx)
 	defer cancel()
 	for _, b := range batches(len(users), p.batchSize) {
-		if _, err := p.pool.Exec(ctx, p.sql.upsertUsers, userColumnsOf(users[b[0]:b[1]])...); err != nil {
+		err := p.inWriteTx(ctx, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, p.sql.upsertUsers, userColumnsOf(users[b[0]:b[1]])...); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, p.sql.clearUserTombstones)
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("upserting users: %w", err)
 		}
 	}
 	return nil
 }
 
-// DeleteUsers deletes users by id in batches; their memberships go with them
-// (ON DELETE CASCADE).
-func (p *Postgres) DeleteUsers(ctx context.Context, ids []string) error {
-	ids, err := normalizeIDs("user", ids)
+// DeleteUsers deletes users in batches, sparing rows of a newer version, and
+// records their tombstones; their memberships go with them (ON DELETE CASCADE).
+func (p *Postgres) DeleteUsers(ctx context.Context, users []Deletion) error {
+	users, err := normalizeDeletions("user", users)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := p.withTimeout(ctx)
 	defer cancel()
-	for _, b := range batches(len(ids), p.batchSize) {
-		if _, err := p.pool.Exec(ctx, p.sql.deleteUsers, ids[b[0]:b[1]]); err != nil {
+	for _, b := range batches(len(users), p.batchSize) {
+		ids, versions := deletionColumns(users[b[0]:b[1]])
+		err := p.inWriteTx(ctx, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, p.sql.deleteUsers, ids, versions); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, p.sql.tombstoneUsers, ids, versions)
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("deleting users: %w", err)
 		}
 	}

@@ -6,6 +6,8 @@ package devmode_test
 
 import (
 	"bufio"
+	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/scim-operator/scim-operator/internal/controlplane"
 )
@@ -115,6 +119,9 @@ func TestLocalMode(t *testing.T) {
 		}
 	}
 
+	// A user provisioned through the demo endpoint appears in demo-app's table at TENANT_DSN.
+	userRowAppears(t, env)
+
 	// Ctrl-C: every process the local mode started is gone afterwards.
 	children := descendants(cmd.Process.Pid)
 	if len(children) < 3 {
@@ -140,6 +147,44 @@ func TestLocalMode(t *testing.T) {
 		if alive(pid) {
 			t.Errorf("process %d (%s) still running after Ctrl-C", pid, comm(pid))
 		}
+	}
+}
+
+// userRowAppears creates a user through SCIM_BASE_URL and waits until the
+// demo TenantApp has written its row into scim.users at TENANT_DSN.
+func userRowAppears(t *testing.T, env map[string]string) {
+	t.Helper()
+	body := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada@example.com",` +
+		`"name":{"givenName":"Ada","familyName":"Lovelace"},"active":true}`
+	req, _ := http.NewRequest("POST", env["SCIM_BASE_URL"]+"/Users", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+env["SCIM_TOKEN"])
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct{ ID string }
+	_ = json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || created.ID == "" {
+		t.Fatalf("POST /Users: status %d, id %q", resp.StatusCode, created.ID)
+	}
+	ctx := context.Background()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var userName string
+		conn, err := pgx.Connect(ctx, env["TENANT_DSN"])
+		if err == nil {
+			err = conn.QueryRow(ctx, `SELECT user_name FROM scim.users WHERE id = $1`, created.ID).Scan(&userName)
+			conn.Close(ctx)
+		}
+		if err == nil && userName == "ada@example.com" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("user %s has no row in demo-app's database after a minute (last error: %v)", created.ID, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -1,0 +1,374 @@
+package tenantapp_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/localpg/pgtest"
+	"github.com/scim-operator/scim-operator/internal/tenantdb"
+	"github.com/scim-operator/scim-operator/internal/testharness"
+)
+
+const (
+	userURN  = "urn:ietf:params:scim:schemas:core:2.0:User"
+	groupURN = "urn:ietf:params:scim:schemas:core:2.0:Group"
+	patchURN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+)
+
+var nsSeq atomic.Int64
+
+// namespaceFor derives a unique namespace name from the test name.
+func namespaceFor(t testing.TB) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(t.Name()) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	s := strings.Trim(b.String(), "-")
+	if len(s) > 40 {
+		s = strings.TrimRight(s[:40], "-")
+	}
+	return fmt.Sprintf("%s-%d", s, nsSeq.Add(1))
+}
+
+// startOperator runs the whole operator (SCIM server and reconcilers, no
+// leader election) until the test ends.
+func startOperator(t testing.TB) *testharness.Operator {
+	t.Helper()
+	op, err := testharness.StartOperator(cp, false)
+	if err != nil {
+		t.Fatalf("starting the operator: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := op.Stop(); err != nil {
+			t.Errorf("stopping the operator: %v", err)
+		}
+	})
+	return op
+}
+
+// tenant is a TenantApp under test and a reader of its tables.
+type tenant struct {
+	Key    types.NamespacedName
+	DSN    string
+	Schema string
+	DB     *tenantdb.Postgres
+	c      client.Client
+}
+
+// newTenant creates a connection Secret and a TenantApp for endpoint in ns,
+// on a fresh database of the shared server unless dsn is given. When the test
+// ends (before the operator stops) it deletes the TenantApp and waits for it.
+func newTenant(t testing.TB, c client.Client, ns, name, endpoint, dsn string, mutate ...func(*scimv1.TenantApp)) *tenant {
+	t.Helper()
+	ctx := context.Background()
+	if dsn == "" {
+		dsn = pgtest.NewDatabase(t, pg)
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-db"},
+		StringData: map[string]string{"dsn": dsn}}
+	if err := c.Create(ctx, secret); err != nil {
+		t.Fatalf("creating Secret: %v", err)
+	}
+	app := &scimv1.TenantApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: scimv1.TenantAppSpec{Endpoint: endpoint, Database: scimv1.TenantDatabase{
+			ConnectionSecretRef: scimv1.SecretKeyReference{Name: secret.Name, Key: "dsn"}}}}
+	for _, m := range mutate {
+		m(app)
+	}
+	if err := c.Create(ctx, app); err != nil {
+		t.Fatalf("creating TenantApp: %v", err)
+	}
+	tn := &tenant{Key: client.ObjectKeyFromObject(app), DSN: dsn, Schema: app.Spec.Database.Schema, c: c}
+	if tn.Schema == "" {
+		tn.Schema = tenantdb.DefaultSchema
+	}
+	t.Cleanup(func() { tn.deleteAndWait(t) })
+	if !strings.HasPrefix(dsn, "postgres://") {
+		return tn // a fake's DSN
+	}
+	db, err := tenantdb.New(ctx, tenantdb.Config{DSN: dsn, Schema: tn.Schema, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.DB = db
+	t.Cleanup(db.Close)
+	return tn
+}
+
+// deleteAndWait deletes the TenantApp and waits until its finalizer is gone.
+func (tn *tenant) deleteAndWait(t testing.TB) {
+	ctx := context.Background()
+	app := &scimv1.TenantApp{ObjectMeta: metav1.ObjectMeta{Namespace: tn.Key.Namespace, Name: tn.Key.Name}}
+	if err := tn.c.Delete(ctx, app); client.IgnoreNotFound(err) != nil {
+		t.Errorf("deleting TenantApp: %v", err)
+		return
+	}
+	eventually(t, time.Minute, func() string {
+		err := tn.c.Get(ctx, tn.Key, app)
+		if apierrors.IsNotFound(err) {
+			return ""
+		}
+		return fmt.Sprintf("TenantApp %s still exists (finalizers %v, err %v)", tn.Key, app.Finalizers, err)
+	})
+}
+
+// app reads the TenantApp.
+func (tn *tenant) app(t testing.TB) *scimv1.TenantApp {
+	t.Helper()
+	var app scimv1.TenantApp
+	if err := tn.c.Get(context.Background(), tn.Key, &app); err != nil {
+		t.Fatalf("getting TenantApp: %v", err)
+	}
+	return &app
+}
+
+// condition returns a condition of the TenantApp, or nil.
+func (tn *tenant) condition(t testing.TB, typ string) *metav1.Condition {
+	return meta.FindStatusCondition(tn.app(t).Status.Conditions, typ)
+}
+
+// snapshot reads the three tables.
+func (tn *tenant) snapshot() (tenantdb.State, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return tn.DB.Observe(ctx)
+}
+
+// row returns a user's row, if any.
+func (tn *tenant) row(id string) (tenantdb.User, bool) {
+	st, err := tn.snapshot()
+	if err != nil {
+		return tenantdb.User{}, false
+	}
+	for _, u := range st.Users {
+		if u.ID == id {
+			return u, true
+		}
+	}
+	return tenantdb.User{}, false
+}
+
+// waitForRow waits until check accepts the user's row (ok false: no row).
+func (tn *tenant) waitForRow(t testing.TB, id string, what string, check func(u tenantdb.User, ok bool) bool) tenantdb.User {
+	t.Helper()
+	var last tenantdb.User
+	eventually(t, 30*time.Second, func() string {
+		u, ok := tn.row(id)
+		last = u
+		if check(u, ok) {
+			return ""
+		}
+		return fmt.Sprintf("row of user %s: %s; have %+v (present %v)", id, what, u, ok)
+	})
+	return last
+}
+
+// waitEqual waits until the tables hold exactly what the CRs of endpoint say
+// (TenantApp without scope, Disable policy), as computed by expected.
+func (tn *tenant) waitEqual(t testing.TB, endpoint string, timeout time.Duration) {
+	t.Helper()
+	eventually(t, timeout, func() string {
+		want := expected(t, tn.c, tn.Key.Namespace, endpoint)
+		got, err := tn.snapshot()
+		if err != nil {
+			return "reading tables: " + err.Error()
+		}
+		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+			return "tables differ from the CRs (-want +got):\n" + diff
+		}
+		return ""
+	})
+}
+
+// expected computes, independently of the reconciler, the tables of a
+// TenantApp without scope and with the Disable policy from live API reads.
+func expected(t testing.TB, c client.Client, ns, endpoint string) tenantdb.State {
+	t.Helper()
+	ctx := context.Background()
+	var users scimv1.ScimUserList
+	var groups scimv1.ScimGroupList
+	var shards scimv1.ScimMembershipList
+	for _, l := range []client.ObjectList{&users, &groups, &shards} {
+		if err := c.List(ctx, l, client.InNamespace(ns)); err != nil {
+			t.Fatalf("listing: %v", err)
+		}
+	}
+	st := tenantdb.State{Members: map[string][]string{}}
+	ids := map[string]bool{}
+	for _, u := range users.Items {
+		if u.DeletionTimestamp != nil || u.Spec.Endpoint != endpoint {
+			continue
+		}
+		row := tenantdb.User{ID: u.Name, ExternalID: u.Spec.ExternalID, UserName: u.Spec.UserName,
+			DisplayName: u.Spec.DisplayName, Active: u.Spec.Active, Version: u.Generation}
+		if u.Spec.Name != nil {
+			row.GivenName, row.FamilyName = u.Spec.Name.GivenName, u.Spec.Name.FamilyName
+		}
+		for _, e := range u.Spec.Emails {
+			if row.Email == "" {
+				row.Email = e.Value
+			}
+		}
+		for _, e := range u.Spec.Emails {
+			if e.Primary {
+				row.Email = e.Value
+				break
+			}
+		}
+		st.Users = append(st.Users, row)
+		ids[u.Name] = true
+	}
+	gids := map[string]bool{}
+	for _, g := range groups.Items {
+		if g.DeletionTimestamp != nil || g.Spec.Endpoint != endpoint {
+			continue
+		}
+		st.Groups = append(st.Groups, tenantdb.Group{ID: g.Name, ExternalID: g.Spec.ExternalID,
+			DisplayName: g.Spec.DisplayName, Version: g.Generation})
+		gids[g.Name] = true
+	}
+	for _, sh := range shards.Items {
+		for _, m := range sh.Spec.Members {
+			if gids[sh.Spec.Group] && ids[m.Value] {
+				st.Members[sh.Spec.Group] = append(st.Members[sh.Spec.Group], m.Value)
+			}
+		}
+	}
+	for g := range st.Members {
+		slices.Sort(st.Members[g])
+	}
+	slices.SortFunc(st.Users, func(a, b tenantdb.User) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(st.Groups, func(a, b tenantdb.Group) int { return strings.Compare(a.ID, b.ID) })
+	return st
+}
+
+// terminating lists the users of ns that are being deleted.
+func terminating(t testing.TB, c client.Client, ns string) []string {
+	t.Helper()
+	var users scimv1.ScimUserList
+	if err := c.List(context.Background(), &users, client.InNamespace(ns)); err != nil {
+		t.Fatalf("listing ScimUsers: %v", err)
+	}
+	var out []string
+	for _, u := range users.Items {
+		if u.DeletionTimestamp != nil {
+			out = append(out, u.Name)
+		}
+	}
+	return out
+}
+
+// eventually polls cond until it returns "" or timeout passes, then fails
+// with its last message. Tests wait with it; they never assert durations.
+func eventually(t testing.TB, timeout time.Duration, cond func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		msg := cond()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", timeout, msg)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// SCIM requests, shaped the way Okta sends them.
+
+func userBody(userName, given, family string, active bool) map[string]any {
+	return map[string]any{
+		"schemas": []string{userURN}, "userName": userName, "active": active,
+		"externalId": "00u-" + userName, "displayName": given + " " + family,
+		"name":   map[string]any{"givenName": given, "familyName": family},
+		"emails": []any{map[string]any{"primary": true, "value": userName, "type": "work"}},
+	}
+}
+
+func createUser(t testing.TB, ep *testharness.Endpoint, userName string) string {
+	t.Helper()
+	resp := ep.Do(t, "POST", "/Users", userBody(userName, "Test", "User", true))
+	if resp.Status != http.StatusCreated {
+		t.Fatalf("POST /Users %s: %d %s", userName, resp.Status, resp.Body)
+	}
+	return resp.JSON(t)["id"].(string)
+}
+
+func putUser(t testing.TB, ep *testharness.Endpoint, id string, body map[string]any) {
+	t.Helper()
+	body["id"] = id
+	if resp := ep.Do(t, "PUT", "/Users/"+id, body); resp.Status != http.StatusOK {
+		t.Fatalf("PUT /Users/%s: %d %s", id, resp.Status, resp.Body)
+	}
+}
+
+func patch(t testing.TB, ep *testharness.Endpoint, path string, ops ...map[string]any) {
+	t.Helper()
+	resp := ep.Do(t, "PATCH", path, map[string]any{"schemas": []string{patchURN}, "Operations": ops})
+	if resp.Status != http.StatusOK && resp.Status != http.StatusNoContent {
+		t.Fatalf("PATCH %s: %d %s", path, resp.Status, resp.Body)
+	}
+}
+
+func setActive(t testing.TB, ep *testharness.Endpoint, id string, active bool) {
+	t.Helper()
+	patch(t, ep, "/Users/"+id, map[string]any{"op": "replace", "value": map[string]any{"active": active}})
+}
+
+func deleteResource(t testing.TB, ep *testharness.Endpoint, path string) {
+	t.Helper()
+	if resp := ep.Do(t, "DELETE", path, nil); resp.Status != http.StatusNoContent {
+		t.Fatalf("DELETE %s: %d %s", path, resp.Status, resp.Body)
+	}
+}
+
+func createGroup(t testing.TB, ep *testharness.Endpoint, name string, members ...string) string {
+	t.Helper()
+	ms := []any{}
+	for _, m := range members {
+		ms = append(ms, map[string]any{"value": m})
+	}
+	resp := ep.Do(t, "POST", "/Groups", map[string]any{"schemas": []string{groupURN}, "displayName": name, "members": ms})
+	if resp.Status != http.StatusCreated {
+		t.Fatalf("POST /Groups %s: %d %s", name, resp.Status, resp.Body)
+	}
+	return resp.JSON(t)["id"].(string)
+}
+
+func addMembers(t testing.TB, ep *testharness.Endpoint, gid string, ids ...string) {
+	t.Helper()
+	var vs []any
+	for _, id := range ids {
+		vs = append(vs, map[string]any{"value": id})
+	}
+	patch(t, ep, "/Groups/"+gid, map[string]any{"op": "add", "path": "members", "value": vs})
+}
+
+func removeMember(t testing.TB, ep *testharness.Endpoint, gid, id string) {
+	t.Helper()
+	patch(t, ep, "/Groups/"+gid, map[string]any{"op": "remove", "path": fmt.Sprintf("members[value eq %q]", id)})
+}
