@@ -206,7 +206,9 @@ func (s *Store) release(ctx context.Context, ep endpointRef, kind, value, holder
 }
 
 // waitForCache blocks until the informer cache holds obj at resourceVersion rv
-// or newer (or, with rv "", no longer holds it), bounded by a few seconds.
+// or newer (or, with rv "", no longer holds it or holds it marked for
+// deletion: finalizers of the projections may keep a deleted user for a
+// while, and the SCIM server already treats it as gone), bounded by a few seconds.
 // The probe reads the cached object without copying it: a membership shard
 // of a large group is a few hundred kilobytes, and it is probed every 2 ms.
 func (s *Store) waitForCache(ctx context.Context, obj client.Object, rv string) {
@@ -216,7 +218,7 @@ func (s *Store) waitForCache(ctx context.Context, obj client.Object, rv string) 
 	_ = wait.PollUntilContextTimeout(ctx, 2*time.Millisecond, 5*time.Second, true, func(ctx context.Context) (bool, error) {
 		err := s.c.Get(ctx, key, probe, client.UnsafeDisableDeepCopy)
 		if rv == "" {
-			return apierrors.IsNotFound(err), nil
+			return apierrors.IsNotFound(err) || (err == nil && probe.GetDeletionTimestamp() != nil), nil
 		}
 		if err != nil {
 			return false, nil
