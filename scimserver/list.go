@@ -48,6 +48,20 @@ func candidateIndex(rt *schema.ResourceType, f *filter.Filter) (field, value str
 // page filters, sorts and pages rendered resources. render is called lazily so
 // only matching resources are rendered in full.
 func page(rt *schema.ResourceType, p listParams, f *filter.Filter, n int, render func(i int) (map[string]any, error)) (map[string]any, error) {
+	if f == nil && p.sortBy == "" {
+		// Unfiltered and in id order (Okta's import): render only the page.
+		start := min(p.startIndex-1, n)
+		end := min(start+p.count, n)
+		out := make([]map[string]any, 0, end-start)
+		for i := start; i < end; i++ {
+			res, err := render(i)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, projection.Project(rt, res, p.attributes, p.exclude))
+		}
+		return listResponse(out, n, p.startIndex), nil
+	}
 	matched := make([]map[string]any, 0, min(n, 1024))
 	for i := 0; i < n; i++ {
 		res, err := render(i)
