@@ -220,13 +220,18 @@ func (s *Store) applyShard(ctx context.Context, ep endpointRef, g *scimv1.ScimGr
 		written = sh
 		return true, nil
 	})
-	if err != nil {
-		if wait.Interrupted(err) {
-			return nil, errorf(http.StatusConflict, "", "the group is being modified concurrently; retry")
-		}
+	switch {
+	case err == nil:
+		return written, nil
+	case ctx.Err() != nil:
+		// The request ran out of time: a 503 with Retry-After, not a
+		// conflict the client would retry at once.
+		return nil, errWrap("writing ScimMembership", ctx.Err())
+	case wait.Interrupted(err):
+		return nil, errorf(http.StatusConflict, "", "the group is being modified concurrently; retry")
+	default:
 		return nil, errWrap("writing ScimMembership", err)
 	}
-	return written, nil
 }
 
 // readShard reads a shard from the API server (live) or from the cache, in
