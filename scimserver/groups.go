@@ -265,9 +265,9 @@ func (s *Server) updateGroup(r *http.Request, req *request,
 		g, err := s.store.UpdateGroup(ctx, req.ep.Key, cur, spec)
 		if err == nil {
 			if len(changes) > 0 {
-				err = s.store.ApplyMembers(ctx, req.ep.Key, g, changes)
+				return s.store.ApplyMembers(ctx, req.ep.Key, g, changes)
 			}
-			return g, err
+			return g, nil
 		}
 		if !apierrors.IsConflict(err) {
 			return nil, err
@@ -294,6 +294,9 @@ func (s *Server) checkMembers(ctx context.Context, req *request, changes []Membe
 			continue
 		}
 		for _, id := range ch.IDs {
+			if id == req.id {
+				return errorf(http.StatusBadRequest, scimInvalidValue, "a group cannot be a member of itself")
+			}
 			if _, err := s.store.memberType(ctx, req.ep.Key, id); err != nil {
 				return err
 			}

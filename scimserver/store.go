@@ -233,8 +233,16 @@ func stampModified(obj client.Object) {
 	if a == nil {
 		a = map[string]string{}
 	}
-	a[AnnotationLastModified] = time.Now().UTC().Format(time.RFC3339)
+	a[AnnotationLastModified] = now()
 	obj.SetAnnotations(a)
 }
+
+// now is the time stamped into AnnotationLastModified, with millisecond
+// precision: meta.lastModified shows it, and the projections measure their
+// lag from it.
+func now() string { return time.Now().UTC().Format(timeFormat) }
+
+// timeFormat is RFC 3339 with milliseconds, an xsd:dateTime (RFC 7643 §2.3.5).
+const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 func errWrap(what string, err error) error { return fmt.Errorf("%s: %w", what, err) }

@@ -31,9 +31,7 @@ func (s *Store) CreateGroup(ctx context.Context, ep endpointRef, spec scimv1.Sci
 	}
 	s.waitForCache(ctx, g, g.ResourceVersion)
 	if len(members) > 0 {
-		if err := s.ApplyMembers(ctx, ep, g, []MemberChange{{Kind: MemberAdd, IDs: members}}); err != nil {
-			return g, err
-		}
+		return s.ApplyMembers(ctx, ep, g, []MemberChange{{Kind: MemberAdd, IDs: members}})
 	}
 	return g, nil
 }
@@ -67,8 +65,12 @@ func (s *Store) UpdateGroup(ctx context.Context, ep endpointRef, old *scimv1.Sci
 	return g, nil
 }
 
-// DeleteGroup deletes the group's shards, the group and its displayName claim.
+// DeleteGroup removes the group from the groups it is a member of, then
+// deletes its shards, the group and its displayName claim.
 func (s *Store) DeleteGroup(ctx context.Context, ep endpointRef, g *scimv1.ScimGroup) error {
+	if err := s.leaveGroups(ctx, ep, g.Name); err != nil {
+		return err
+	}
 	shards, err := s.shards(ctx, ep, g.Name)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package scimserver
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"net/http"
@@ -95,6 +96,21 @@ func (s *Store) GroupsOf(ctx context.Context, ep endpointRef, member string) ([]
 	return out, nil
 }
 
+// leaveGroups removes a user or group that is being deleted from every group
+// it is a direct member of.
+func (s *Store) leaveGroups(ctx context.Context, ep endpointRef, member string) error {
+	groups, err := s.GroupsOf(ctx, ep, member)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if _, err := s.ApplyMembers(ctx, ep, g, []MemberChange{{Kind: MemberRemove, IDs: []string{member}}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // memberType resolves an id to "User" or "Group" of the same endpoint. Ids of
 // other endpoints or of nothing are refused, so a token of one endpoint can
 // never reference another endpoint's resources.
@@ -108,11 +124,13 @@ func (s *Store) memberType(ctx context.Context, ep endpointRef, id string) (stri
 	return "", errorf(http.StatusBadRequest, scimInvalidValue, "member %q is not a user or group of this endpoint", id)
 }
 
-// ApplyMembers applies member changes to a group. Only the shards holding the
-// changed ids are rewritten (all shards for a replace). Each shard is updated
-// with optimistic concurrency and retried on conflict, so concurrent PATCHes
-// of one group all land.
-func (s *Store) ApplyMembers(ctx context.Context, ep endpointRef, g *scimv1.ScimGroup, changes []MemberChange) error {
+// ApplyMembers applies member changes to a group and returns the group as it
+// is afterwards. Only the shards holding the changed ids are rewritten (all
+// shards for a replace). Each shard is updated with optimistic concurrency
+// and retried on conflict, so concurrent PATCHes of one group all land. When
+// a shard changed, the group's lastModified is stamped too, so its ETag
+// (the group's resourceVersion) changes with its members (RFC 7644 §3.14).
+func (s *Store) ApplyMembers(ctx context.Context, ep endpointRef, g *scimv1.ScimGroup, changes []MemberChange) (*scimv1.ScimGroup, error) {
 	kinds := map[string]string{}
 	touched := map[int32]bool{}
 	for _, ch := range changes {
@@ -126,7 +144,10 @@ func (s *Store) ApplyMembers(ctx context.Context, ep endpointRef, g *scimv1.Scim
 			if ch.Kind != MemberRemove && kinds[id] == "" {
 				t, err := s.memberType(ctx, ep, id)
 				if err != nil {
-					return err
+					return nil, err
+				}
+				if t == "Group" && id == g.Name {
+					return nil, errorf(http.StatusBadRequest, scimInvalidValue, "a group cannot be a member of itself")
 				}
 				kinds[id] = t
 			}
@@ -135,8 +156,9 @@ func (s *Store) ApplyMembers(ctx context.Context, ep endpointRef, g *scimv1.Scim
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
-		errs []error
-		sem  = make(chan struct{}, 8)
+		errs    []error
+		changed bool
+		sem     = make(chan struct{}, 8)
 	)
 	for n := range touched {
 		wg.Add(1)
@@ -154,15 +176,39 @@ func (s *Store) ApplyMembers(ctx context.Context, ep endpointRef, g *scimv1.Scim
 			// Waiting holds no write slot: the waits of all shards overlap
 			// with the remaining writes.
 			if written != nil {
+				mu.Lock()
+				changed = true
+				mu.Unlock()
 				s.waitForCache(ctx, written, written.ResourceVersion)
 			}
 		}(n)
 	}
 	wg.Wait()
 	if len(errs) > 0 {
-		return errs[0]
+		return nil, errs[0]
 	}
-	return nil
+	if !changed {
+		return g, nil
+	}
+	return s.touchGroup(ctx, g)
+}
+
+// touchGroup stamps a group's lastModified with a merge patch, which carries
+// no resourceVersion: concurrent member changes of one group never conflict
+// on it. It returns the patched group (a new object; g may be the cache's).
+func (s *Store) touchGroup(ctx context.Context, g *scimv1.ScimGroup) (*scimv1.ScimGroup, error) {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
+		AnnotationLastModified: now(),
+	}}})
+	if err != nil {
+		return nil, err
+	}
+	out := &scimv1.ScimGroup{ObjectMeta: metav1.ObjectMeta{Namespace: g.Namespace, Name: g.Name}}
+	if err := s.c.Patch(ctx, out, client.RawPatch(types.MergePatchType, patch), FieldOwner); err != nil {
+		return nil, errWrap("stamping ScimGroup", err)
+	}
+	s.waitForCache(ctx, out, out.ResourceVersion)
+	return out, nil
 }
 
 // applyShard rewrites one shard and returns it as written (with an empty

@@ -65,14 +65,8 @@ func (s *Store) UpdateUser(ctx context.Context, ep endpointRef, old *scimv1.Scim
 // userName. Finalizers of the projections may keep the object a while; the
 // SCIM server treats it as gone from now on.
 func (s *Store) DeleteUser(ctx context.Context, ep endpointRef, u *scimv1.ScimUser) error {
-	groups, err := s.GroupsOf(ctx, ep, u.Name)
-	if err != nil {
+	if err := s.leaveGroups(ctx, ep, u.Name); err != nil {
 		return err
-	}
-	for _, g := range groups {
-		if err := s.ApplyMembers(ctx, ep, g, []MemberChange{{Kind: MemberRemove, IDs: []string{u.Name}}}); err != nil {
-			return err
-		}
 	}
 	if err := s.c.Delete(ctx, u, client.Preconditions{UID: &u.UID}); err != nil {
 		return errWrap("deleting ScimUser", client.IgnoreNotFound(err))
