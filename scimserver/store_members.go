@@ -154,8 +154,8 @@ func (s *Store) ApplyMembers(ctx context.Context, ep endpointRef, g *scimv1.Scim
 		}
 	}
 	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
+		wg      sync.WaitGroup
+		mu      sync.Mutex
 		errs    []error
 		changed bool
 		sem     = make(chan struct{}, 8)
