@@ -14,7 +14,7 @@ import (
 
 // AnnotationLastModified records when the SCIM server last wrote a resource,
 // rendered as meta.lastModified.
-const AnnotationLastModified = "scim.scim-operator.io/last-modified"
+const AnnotationLastModified = scimv1.AnnotationLastModified
 
 // memberRef is a rendered group member or user group.
 type memberRef struct {

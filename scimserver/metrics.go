@@ -1,13 +1,14 @@
 package scimserver
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/scim-operator/scim-operator/internal/telemetry"
 )
 
 // metrics are the SCIM server's Prometheus series, served on the manager's
@@ -30,23 +31,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"endpoint", "resource", "method"}),
 	}
-	m.requests = register(reg, m.requests)
-	m.duration = register(reg, m.duration)
+	m.requests = telemetry.Register(reg, m.requests)
+	m.duration = telemetry.Register(reg, m.duration)
 	return m
-}
-
-// register registers c, or returns the collector already registered under the
-// same name (several servers in one process, as in tests, share the series).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }
 
 // defaultRegistry is controller-runtime's registry, served at the manager's /metrics.

@@ -19,6 +19,10 @@ const (
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	// ManagedByValue is the value of LabelManagedBy on objects the operator owns.
 	ManagedByValue = "scim-operator"
+	// AnnotationLastModified records when the SCIM server last wrote a
+	// ScimUser or ScimGroup (RFC 3339 with milliseconds), rendered as
+	// meta.lastModified; the projections measure their lag from it.
+	AnnotationLastModified = "scim.scim-operator.io/last-modified"
 )
 
 // SecretKeyReference points at one key of a Secret in the referencing object's namespace.

@@ -50,7 +50,9 @@ func setSubjects(o client.Object, s []rbacv1.Subject) {
 // missing, rewrites only those whose subjects or labels drifted (so a single
 // membership change touches a single shard), recreates those whose immutable
 // roleRef changed, and deletes owned children no longer wanted.
-func applyChildren[T child](ctx context.Context, r *Reconciler, b binding, want []T, owned []T) error {
+// It reports whether it wrote anything.
+func applyChildren[T child](ctx context.Context, r *Reconciler, b binding, want []T, owned []T) (bool, error) {
+	wrote := false
 	have := map[string]T{}
 	for _, o := range owned {
 		have[o.GetNamespace()+"/"+o.GetName()] = o
@@ -61,7 +63,7 @@ func applyChildren[T child](ctx context.Context, r *Reconciler, b binding, want 
 		delete(have, key)
 		if ok && roleRefOf(cur) != roleRefOf(w) {
 			if err := r.Client.Delete(ctx, cur); client.IgnoreNotFound(err) != nil {
-				return fmt.Errorf("deleting %s to change its roleRef: %w", key, err)
+				return wrote, fmt.Errorf("deleting %s to change its roleRef: %w", key, err)
 			}
 			ok = false
 		}
@@ -71,8 +73,9 @@ func applyChildren[T child](ctx context.Context, r *Reconciler, b binding, want 
 				err = r.adopt(ctx, w)
 			}
 			if err != nil {
-				return fmt.Errorf("creating %s: %w", key, err)
+				return wrote, fmt.Errorf("creating %s: %w", key, err)
 			}
+			wrote = true
 			continue
 		}
 		if equality.Semantic.DeepEqual(subjectsOf(cur), subjectsOf(w)) && labelsMatch(cur, w) {
@@ -82,15 +85,17 @@ func applyChildren[T child](ctx context.Context, r *Reconciler, b binding, want 
 		setSubjects(upd, subjectsOf(w))
 		mergeMeta(upd, w)
 		if err := r.Client.Update(ctx, upd, FieldOwner); err != nil {
-			return fmt.Errorf("updating %s: %w", key, err)
+			return wrote, fmt.Errorf("updating %s: %w", key, err)
 		}
+		wrote = true
 	}
 	for key, extra := range have {
 		if err := r.Client.Delete(ctx, extra); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("deleting %s: %w", key, err)
+			return wrote, fmt.Errorf("deleting %s: %w", key, err)
 		}
+		wrote = true
 	}
-	return nil
+	return wrote, nil
 }
 
 // adopt takes over an existing object with our name whose labels were removed
@@ -144,9 +149,11 @@ func mergeMeta(dst, src client.Object) {
 	dst.SetAnnotations(a)
 }
 
+// ownedRoleBindings lists the binding's RoleBindings from the cache, without
+// copies: applyChildren copies the one it updates.
 func (r *Reconciler) ownedRoleBindings(ctx context.Context, b binding) ([]*rbacv1.RoleBinding, error) {
 	var list rbacv1.RoleBindingList
-	if err := r.Client.List(ctx, &list, client.MatchingLabels{LabelBindingUID: string(b.GetUID())}); err != nil {
+	if err := r.Client.List(ctx, &list, client.MatchingLabels{LabelBindingUID: string(b.GetUID())}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing RoleBindings of %s: %w", bindingRef(b), err)
 	}
 	out := make([]*rbacv1.RoleBinding, len(list.Items))
@@ -158,7 +165,7 @@ func (r *Reconciler) ownedRoleBindings(ctx context.Context, b binding) ([]*rbacv
 
 func (r *Reconciler) ownedClusterRoleBindings(ctx context.Context, b binding) ([]*rbacv1.ClusterRoleBinding, error) {
 	var list rbacv1.ClusterRoleBindingList
-	if err := r.Client.List(ctx, &list, client.MatchingLabels{LabelBindingUID: string(b.GetUID())}); err != nil {
+	if err := r.Client.List(ctx, &list, client.MatchingLabels{LabelBindingUID: string(b.GetUID())}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing ClusterRoleBindings of %s: %w", bindingRef(b), err)
 	}
 	out := make([]*rbacv1.ClusterRoleBinding, len(list.Items))
@@ -168,18 +175,18 @@ func (r *Reconciler) ownedClusterRoleBindings(ctx context.Context, b binding) ([
 	return out, nil
 }
 
-func (r *Reconciler) applyRoleBindings(ctx context.Context, b binding, want []*rbacv1.RoleBinding) error {
+func (r *Reconciler) applyRoleBindings(ctx context.Context, b binding, want []*rbacv1.RoleBinding) (bool, error) {
 	owned, err := r.ownedRoleBindings(ctx, b)
 	if err != nil {
-		return err
+		return false, err
 	}
 	return applyChildren(ctx, r, b, want, owned)
 }
 
-func (r *Reconciler) applyClusterRoleBindings(ctx context.Context, b binding, want []*rbacv1.ClusterRoleBinding) error {
+func (r *Reconciler) applyClusterRoleBindings(ctx context.Context, b binding, want []*rbacv1.ClusterRoleBinding) (bool, error) {
 	owned, err := r.ownedClusterRoleBindings(ctx, b)
 	if err != nil {
-		return err
+		return false, err
 	}
 	return applyChildren(ctx, r, b, want, owned)
 }
@@ -189,10 +196,10 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, b binding) error {
 	if !controllerutil.ContainsFinalizer(b.object(), Finalizer) {
 		return nil
 	}
-	if err := r.applyRoleBindings(ctx, b, nil); err != nil {
+	if _, err := r.applyRoleBindings(ctx, b, nil); err != nil {
 		return err
 	}
-	if err := r.applyClusterRoleBindings(ctx, b, nil); err != nil {
+	if _, err := r.applyClusterRoleBindings(ctx, b, nil); err != nil {
 		return err
 	}
 	// The cache may lag: confirm with a live list that nothing is left.
@@ -219,6 +226,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, b binding) error {
 	if err := r.Client.Update(ctx, b.object()); err != nil {
 		return client.IgnoreNotFound(err)
 	}
+	r.Lag.Forget(string(b.GetUID()))
 	r.event(b, "Normal", ReasonRevoked, "removed every grant of %s", bindingRef(b))
 	return nil
 }

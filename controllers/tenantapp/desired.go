@@ -3,8 +3,10 @@ package tenantapp
 import (
 	"slices"
 	"strings"
+	"time"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/telemetry"
 	"github.com/scim-operator/scim-operator/internal/tenantdb"
 )
 
@@ -58,6 +60,27 @@ type inputs struct {
 	users  []*scimv1.ScimUser
 	groups []*scimv1.ScimGroup
 	shards []*scimv1.ScimMembership
+}
+
+// newestWrite is when the SCIM server last wrote any of the users and groups
+// (a member change stamps its group), the time the projection lag is
+// measured from.
+func (in inputs) newestWrite() time.Time {
+	var newest time.Time
+	for _, u := range in.users {
+		newest = later(newest, telemetry.LastModified(u))
+	}
+	for _, g := range in.groups {
+		newest = later(newest, telemetry.LastModified(g))
+	}
+	return newest
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // desiredRows computes what app's tables should hold. hasRow reports whether

@@ -1,11 +1,12 @@
 package tenantapp
 
 import (
-	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/scim-operator/scim-operator/internal/telemetry"
 )
 
 // Metrics are the Prometheus metrics of the TenantApp controller. Alerting on
@@ -13,8 +14,10 @@ import (
 // notice that deactivations are not applied.
 type Metrics struct {
 	up       *prometheus.GaugeVec
+	errors   *prometheus.CounterVec
 	fullSync prometheus.Histogram
 	changed  *prometheus.CounterVec
+	lag      *telemetry.ProjectionLag
 }
 
 // NewMetrics registers the controller's metrics on reg (usually
@@ -26,6 +29,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "scim_tenantapp_database_up",
 			Help: "Whether the TenantApp's database answered the last pass (1) or not (0).",
 		}, []string{"namespace", "name"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scim_tenantapp_database_errors_total",
+			Help: "Passes of a TenantApp that failed in its database (unreachable, refused or timed out).",
+		}, []string{"namespace", "name"}),
 		fullSync: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "scim_tenantapp_full_sync_duration_seconds",
 			Help:    "Duration of full passes (desired state plus FullSync) of TenantApps.",
@@ -36,23 +43,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Rows full passes inserted, updated or deleted; growth after the first pass means drift was corrected.",
 		}, []string{"namespace", "name"}),
 	}
-	m.up = register(reg, m.up)
-	m.fullSync = register(reg, m.fullSync)
-	m.changed = register(reg, m.changed)
+	m.up = telemetry.Register(reg, m.up)
+	m.errors = telemetry.Register(reg, m.errors)
+	m.lag = telemetry.NewProjectionLag(reg)
+	m.fullSync = telemetry.Register(reg, m.fullSync)
+	m.changed = telemetry.Register(reg, m.changed)
 	return m
-}
-
-// register registers c, or returns the collector already registered under its name.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var already prometheus.AlreadyRegisteredError
-		if errors.As(err, &already) {
-			if existing, ok := already.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }
 
 // reachable records whether app's database answered.
@@ -65,6 +61,23 @@ func (m *Metrics) reachable(app types.NamespacedName, up bool) {
 		v = 1
 	}
 	m.up.WithLabelValues(app.Namespace, app.Name).Set(v)
+}
+
+// failedPass records a pass that failed in the database.
+func (m *Metrics) failedPass(app types.NamespacedName) {
+	if m == nil {
+		return
+	}
+	m.errors.WithLabelValues(app.Namespace, app.Name).Inc()
+}
+
+// written records that a pass wrote rows reflecting sources the SCIM server
+// last wrote at newest.
+func (m *Metrics) written(app types.NamespacedName, newest time.Time) {
+	if m == nil {
+		return
+	}
+	m.lag.Applied(telemetry.ProjectionTenant, "tenantapp/"+app.String(), newest)
 }
 
 // fullSyncDone records a full pass.
@@ -82,5 +95,7 @@ func (m *Metrics) forget(app types.NamespacedName) {
 		return
 	}
 	m.up.DeleteLabelValues(app.Namespace, app.Name)
+	m.errors.DeleteLabelValues(app.Namespace, app.Name)
 	m.changed.DeleteLabelValues(app.Namespace, app.Name)
+	m.lag.Forget("tenantapp/" + app.String())
 }

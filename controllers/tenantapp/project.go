@@ -114,8 +114,11 @@ func (r *Reconciler) fullPass(ctx context.Context, app *scimv1.TenantApp, st *ap
 	st.lastFullSync, st.syncedGeneration, st.needFullSync = began, app.Generation, false
 	o.pendingUsers = pending
 	key := client.ObjectKeyFromObject(app)
-	r.Metrics.fullSyncDone(key, time.Since(began), res.UsersUpserted+res.UsersDeleted+
-		res.GroupsUpserted+res.GroupsDeleted+res.Members.Added+res.Members.Removed)
+	changed := res.UsersUpserted + res.UsersDeleted + res.GroupsUpserted + res.GroupsDeleted + res.Members.Added + res.Members.Removed
+	r.Metrics.fullSyncDone(key, time.Since(began), changed)
+	if changed > 0 {
+		r.Metrics.written(key, in.newestWrite())
+	}
 	log.FromContext(ctx).V(1).Info("full sync", "users", len(want.users), "groups", len(want.groups),
 		"memberships", want.memberships(), "result", fmt.Sprintf("%+v", res), "took", time.Since(began))
 	o.fullSyncAt = began
@@ -143,6 +146,7 @@ func (r *Reconciler) incrementalPass(ctx context.Context, app *scimv1.TenantApp,
 		// A skipped membership names a row the database lacks although
 		// the last pass wrote it: someone deleted it. A full pass repairs.
 		st.needFullSync = skipped > 0
+		r.Metrics.written(client.ObjectKeyFromObject(app), in.newestWrite())
 	}
 	o.pendingUsers = pending
 	st.setView(&want)

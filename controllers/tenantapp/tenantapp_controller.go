@@ -170,6 +170,7 @@ func (r *Reconciler) failed(ctx context.Context, app *scimv1.TenantApp, st *appS
 		o.skipped = true
 		return ctrl.Result{}, err
 	}
+	r.Metrics.failedPass(client.ObjectKeyFromObject(app))
 	o.err, o.retryIn = err, st.failed(time.Now(), app.Generation)
 	switch {
 	case errors.Is(err, tenantdb.ErrSchemaTooNew):

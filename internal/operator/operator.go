@@ -27,6 +27,7 @@ import (
 	"github.com/scim-operator/scim-operator/controllers/rolebinding"
 	"github.com/scim-operator/scim-operator/controllers/tenantapp"
 	"github.com/scim-operator/scim-operator/internal/kube"
+	"github.com/scim-operator/scim-operator/internal/telemetry"
 	"github.com/scim-operator/scim-operator/scimserver"
 )
 
@@ -94,7 +95,9 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 		RetryPeriod:                   durationOrNil(opts.RetryPeriod),
 		GracefulShutdownTimeout:       ptrDuration(15 * time.Second),
 		Controller:                    config.Controller{SkipNameValidation: &opts.SkipControllerNameValidation},
-		Cache:                         cache.Options{ByObject: ownedOnly()},
+		// Managed fields are a third of a cached ScimUser and nothing reads
+		// them (an update that omits them keeps them): they are dropped.
+		Cache: cache.Options{ByObject: ownedOnly(), DefaultTransform: cache.TransformStripManagedFields()},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
@@ -134,6 +137,7 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 	if err := (&rolebinding.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Recorder: mgr.GetEventRecorder("scim-operator"), AllowedRoles: opts.AllowedRoles,
+		Lag: telemetry.NewProjectionLag(metrics.Registry),
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the RBAC projection: %w", err)
 	}
@@ -151,7 +155,12 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 // ownedOnly limits the cache of RoleBindings and ClusterRoleBindings to the
 // ones the operator owns, so a large cluster's RBAC objects are not held in memory.
 func ownedOnly() map[client.Object]cache.ByObject {
-	owned := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{scimv1.LabelManagedBy: scimv1.ManagedByValue})}
+	owned := cache.ByObject{
+		Label: labels.SelectorFromSet(labels.Set{scimv1.LabelManagedBy: scimv1.ManagedByValue}),
+		// The RBAC projection reads the managed fields of its children to
+		// tell its own writes from hand edits: they keep them.
+		Transform: func(o any) (any, error) { return o, nil },
+	}
 	return map[client.Object]cache.ByObject{&rbacv1.RoleBinding{}: owned, &rbacv1.ClusterRoleBinding{}: owned}
 }
 
