@@ -58,8 +58,8 @@ type ProjectionLag struct {
 func NewProjectionLag(reg prometheus.Registerer) *ProjectionLag {
 	return &ProjectionLag{
 		hist: Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "scim_projection_lag_seconds",
-			Help: "Time from a SCIM write to its projection into RoleBindings (rbac) or tenant tables (tenant).",
+			Name:    "scim_projection_lag_seconds",
+			Help:    "Time from a SCIM write to its projection into RoleBindings (rbac) or tenant tables (tenant).",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
 		}, []string{"projection"})),
 		seen: map[string]time.Time{},
