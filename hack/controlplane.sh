@@ -48,10 +48,24 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "${work}"' EXIT
 
+# Without these the binaries call themselves v0.0.0-master, and Helm's
+# kubeVersion check (Chart.yaml) refuses the server. The stamp file tells
+# binaries built with them from older ones, which are rebuilt.
+K8S_LDFLAGS="-s -w"
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  K8S_LDFLAGS+=" -X ${pkg}.gitVersion=v${K8S_VERSION} -X ${pkg}.gitMajor=${K8S_VERSION%%.*}"
+  K8S_LDFLAGS+=" -X ${pkg}.gitMinor=$(cut -d. -f2 <<<"${K8S_VERSION}") -X ${pkg}.gitTreeState=clean"
+done
+stamp="${dest}/.k8s-ldflags"
+
 build_k8s() {
   local need=()
-  [[ -x "${dest}/kube-apiserver" ]] || need+=(kube-apiserver)
-  [[ -x "${dest}/kubectl" ]] || need+=(kubectl)
+  if [[ "$(cat "${stamp}" 2>/dev/null)" != "${K8S_LDFLAGS}" ]]; then
+    need=(kube-apiserver kubectl)
+  else
+    [[ -x "${dest}/kube-apiserver" ]] || need+=(kube-apiserver)
+    [[ -x "${dest}/kubectl" ]] || need+=(kubectl)
+  fi
   [[ ${#need[@]} -eq 0 ]] && return 0
 
   log "building ${need[*]} v${K8S_VERSION} from the Go module proxy (first time: about 8 minutes)"
@@ -79,9 +93,11 @@ GO
     local cmd
     for cmd in "${need[@]}"; do
       log "go build k8s.io/kubernetes/cmd/${cmd}"
-      run_build "${cmd}" env CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags="-s -w" -o "${dest}/${cmd}" "k8s.io/kubernetes/cmd/${cmd}"
+      run_build "${cmd}" env CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags="${K8S_LDFLAGS}" -o "${dest}/${cmd}.tmp" "k8s.io/kubernetes/cmd/${cmd}"
+      mv "${dest}/${cmd}.tmp" "${dest}/${cmd}"
     done
   )
+  printf '%s' "${K8S_LDFLAGS}" > "${stamp}"
 }
 
 build_etcd() {

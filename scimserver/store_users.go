@@ -48,6 +48,7 @@ func (s *Store) UpdateUser(ctx context.Context, ep endpointRef, old *scimv1.Scim
 	spec.Endpoint = ep.Name
 	u.Spec = spec
 	stampModified(u)
+	stampDeactivated(u, old.Spec.Active)
 	if err := s.c.Update(ctx, u, FieldOwner); err != nil {
 		if renamed {
 			s.release(context.WithoutCancel(ctx), ep, "User", spec.UserName, old.Name)
@@ -74,4 +75,15 @@ func (s *Store) DeleteUser(ctx context.Context, ep endpointRef, u *scimv1.ScimUs
 	s.release(ctx, ep, "User", u.Spec.UserName, u.Name)
 	s.waitForCache(ctx, u, "")
 	return nil
+}
+
+// stampDeactivated records when a user went from active to inactive, which
+// the deprovisioning guard counts, and forgets it when the user is active.
+func stampDeactivated(u *scimv1.ScimUser, wasActive bool) {
+	switch {
+	case wasActive && !u.Spec.Active:
+		u.Annotations[scimv1.AnnotationDeactivatedAt] = u.Annotations[AnnotationLastModified]
+	case u.Spec.Active:
+		delete(u.Annotations, scimv1.AnnotationDeactivatedAt)
+	}
 }

@@ -6,6 +6,9 @@ const (
 	ConditionReady = "Ready"
 	// ConditionDatabaseReachable is True when a TenantApp's database answers.
 	ConditionDatabaseReachable = "DatabaseReachable"
+	// ConditionDeprovisioningHeld is True on a ScimEndpoint while its
+	// deprovisioning guard holds the projection of revocations.
+	ConditionDeprovisioningHeld = "DeprovisioningHeld"
 )
 
 // Labels and annotations the operator sets and reads.
@@ -23,6 +26,13 @@ const (
 	// ScimUser or ScimGroup (RFC 3339 with milliseconds), rendered as
 	// meta.lastModified; the projections measure their lag from it.
 	AnnotationLastModified = "scim.scim-operator.io/last-modified"
+	// AnnotationDeactivatedAt records when the SCIM server turned a ScimUser
+	// from active to inactive; the deprovisioning guard counts it.
+	AnnotationDeactivatedAt = "scim.scim-operator.io/deactivated-at"
+	// AnnotationApproveDeprovisioning on a ScimEndpoint (any non-empty
+	// value) approves the revocations its deprovisioning guard holds; the
+	// operator removes it once applied.
+	AnnotationApproveDeprovisioning = "scim.scim-operator.io/approve-deprovisioning"
 )
 
 // SecretKeyReference points at one key of a Secret in the referencing object's namespace.

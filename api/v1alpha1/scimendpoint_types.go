@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -45,6 +46,61 @@ type ScimEndpointSpec struct {
 	// +kubebuilder:validation:Maximum=10000
 	// +optional
 	MaxPageSize int32 `json:"maxPageSize,omitempty"`
+
+	// DeprovisioningGuard holds the projection of revocations when the IdP
+	// suddenly deactivates or deletes a large share of the endpoint's users
+	// (a mis-scoped assignment, a wrong filter), like Entra ID's accidental
+	// deletions prevention. SCIM keeps answering; RoleBindings and tenant
+	// rows keep the users until a person approves.
+	// +kubebuilder:default={maxPercent: 20, minRevocations: 10, window: "1h"}
+	// +optional
+	DeprovisioningGuard DeprovisioningGuard `json:"deprovisioningGuard,omitempty"`
+}
+
+// DeprovisioningGuard bounds how many users may lose access through one
+// endpoint within a window before a person has to approve.
+type DeprovisioningGuard struct {
+	// MaxPercent is the share of the endpoint's users (active at the start
+	// of the window) that may be revoked — deactivated or deleted — within
+	// Window. Once more are, the projection of further revocations is
+	// held. 0 turns the guard off.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	// +kubebuilder:default=20
+	// +optional
+	MaxPercent int32 `json:"maxPercent"`
+
+	// MinRevocations is the number of revocations always allowed within the
+	// window, however small the endpoint: an IdP's connection test deletes
+	// the only user it created.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:default=10
+	// +optional
+	MinRevocations int32 `json:"minRevocations"`
+
+	// Window is the period revocations are counted over.
+	// +kubebuilder:default="1h"
+	// +optional
+	Window metav1.Duration `json:"window,omitempty"`
+}
+
+// DeprovisioningStatus is what the guard counted and decided.
+type DeprovisioningStatus struct {
+	// Revoked is the number of users deactivated or deleted within the window.
+	Revoked int32 `json:"revoked"`
+	// Allowed is the number of revocations the window allows.
+	Allowed int32 `json:"allowed"`
+	// WindowStart is, while revocations are held, when the counted window
+	// started: the later of the last approval and the window before HeldSince.
+	// +optional
+	WindowStart *metav1.MicroTime `json:"windowStart,omitempty"`
+	// HeldSince is when revocations started to be held (unset when they are not).
+	// +optional
+	HeldSince *metav1.MicroTime `json:"heldSince,omitempty"`
+	// ApprovedAt is when held revocations were last approved (with
+	// microseconds: revocations in the same second after it count).
+	// +optional
+	ApprovedAt *metav1.MicroTime `json:"approvedAt,omitempty"`
 }
 
 // RateLimit is a token bucket per endpoint.
@@ -92,6 +148,16 @@ type ScimEndpointStatus struct {
 	// ValidTokens is the number of referenced token Secret keys that currently resolve.
 	// +optional
 	ValidTokens int32 `json:"validTokens"`
+
+	// Deprovisioning is the state of the deprovisioning guard.
+	// +optional
+	Deprovisioning DeprovisioningStatus `json:"deprovisioning,omitempty"`
+}
+
+// RevocationsHeld reports whether the deprovisioning guard holds the
+// projection of this endpoint's revocations.
+func (ep *ScimEndpoint) RevocationsHeld() bool {
+	return meta.IsStatusConditionTrue(ep.Status.Conditions, ConditionDeprovisioningHeld)
 }
 
 // ScimEndpoint is one SCIM 2.0 service-provider endpoint: one IdP app integration
@@ -103,6 +169,7 @@ type ScimEndpointStatus struct {
 // +kubebuilder:printcolumn:name="Users",type=integer,JSONPath=`.status.users`
 // +kubebuilder:printcolumn:name="Groups",type=integer,JSONPath=`.status.groups`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Held",type=string,JSONPath=`.status.conditions[?(@.type=="DeprovisioningHeld")].status`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ScimEndpoint struct {
 	metav1.TypeMeta   `json:",inline"`

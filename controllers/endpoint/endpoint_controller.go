@@ -1,5 +1,7 @@
 // Package endpoint reconciles the status of ScimEndpoints: the base URL path,
-// how many of the referenced tokens resolve, and user and group counts.
+// how many of the referenced tokens resolve, user and group counts, and the
+// deprovisioning guard, which holds the projection of revocations when an
+// IdP revokes too many users at once.
 package endpoint
 
 import (
@@ -8,11 +10,13 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -32,9 +36,11 @@ type Reconciler struct {
 	Client    client.Client
 	APIReader client.Reader
 	Recorder  events.EventRecorder
+
+	deleted deletions
 }
 
-// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimendpoints,verbs=get;list;watch
+// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimendpoints,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimendpoints/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimusers;scimgroups,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -67,13 +73,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	ep.Status.ValidTokens = int32(len(tokens))
 	ep.Status.ObservedGeneration = ep.Generation
 	cond := readyCondition(&ep)
-	transitioned := meta.SetStatusCondition(&ep.Status.Conditions, cond)
-	if transitioned && r.Recorder != nil {
+	if meta.SetStatusCondition(&ep.Status.Conditions, cond) && r.Recorder != nil {
 		kind := corev1.EventTypeNormal
 		if cond.Status != metav1.ConditionTrue {
 			kind = corev1.EventTypeWarning
 		}
 		r.Recorder.Eventf(&ep, nil, kind, cond.Reason, "Reconcile", cond.Message)
+	}
+	_, held := r.evaluateGuard(&ep, users.Items, time.Now())
+	meta.SetStatusCondition(&ep.Status.Conditions, held)
+	if heldChanged(before.Conditions, ep.Status.Conditions) && r.Recorder != nil {
+		kind := corev1.EventTypeNormal
+		if held.Status == metav1.ConditionTrue {
+			kind = corev1.EventTypeWarning
+		}
+		r.Recorder.Eventf(&ep, nil, kind, held.Reason, "DeprovisioningGuard", held.Message)
 	}
 	if !apiequal(before, &ep.Status) {
 		if err := r.Client.Status().Update(ctx, &ep); err != nil {
@@ -82,6 +96,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			}
 			return ctrl.Result{}, fmt.Errorf("updating ScimEndpoint %s status: %w", req.NamespacedName, err)
 		}
+	}
+	// The approval is consumed only once the status records it.
+	if err := r.clearApproval(ctx, &ep); err != nil {
+		return ctrl.Result{}, fmt.Errorf("clearing the approval of ScimEndpoint %s: %w", req.NamespacedName, err)
 	}
 	// Counts change with every provisioning action; refresh them periodically
 	// rather than on every ScimUser event.
@@ -104,7 +122,8 @@ func readyCondition(ep *scimv1.ScimEndpoint) metav1.Condition {
 
 func apiequal(a, b *scimv1.ScimEndpointStatus) bool {
 	if a.Path != b.Path || a.Users != b.Users || a.Groups != b.Groups || a.ValidTokens != b.ValidTokens ||
-		a.ObservedGeneration != b.ObservedGeneration || len(a.Conditions) != len(b.Conditions) {
+		a.ObservedGeneration != b.ObservedGeneration || len(a.Conditions) != len(b.Conditions) ||
+		!equality.Semantic.DeepEqual(a.Deprovisioning, b.Deprovisioning) {
 		return false
 	}
 	for i := range a.Conditions {
@@ -123,6 +142,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("scimendpoint-status").
 		For(&scimv1.ScimEndpoint{}).
+		Watches(&scimv1.ScimUser{}, handler.EnqueueRequestsFromMapFunc(
+			func(_ context.Context, o client.Object) []reconcile.Request {
+				u := o.(*scimv1.ScimUser)
+				return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: u.Namespace, Name: u.Spec.Endpoint}}}
+			}), builder.WithPredicates(r.revocationEvents())).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(
 			func(ctx context.Context, o client.Object) []reconcile.Request {
 				var eps scimv1.ScimEndpointList

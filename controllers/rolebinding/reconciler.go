@@ -7,6 +7,7 @@ package rolebinding
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -85,6 +86,9 @@ type outcome struct {
 	// newestWrite is when the SCIM server last wrote the group or any of
 	// its member users: the projection lag is measured from it.
 	newestWrite time.Time
+	// held is set while the endpoint's deprovisioning guard holds
+	// revocations: no subject is removed.
+	held bool
 }
 
 // reconcileNormal computes the desired children and applies them, removing
@@ -94,6 +98,16 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, b binding) (outcome, e
 	out, subjects, err := r.resolve(ctx, b)
 	if err != nil {
 		return out, err
+	}
+	if out.held {
+		switch out.reason {
+		case ReasonGroupNotFound:
+			return out, nil // a deleted group is a revocation too: its grants stay
+		case ReasonBound:
+			if subjects, err = r.keepGranted(ctx, b, subjects); err != nil {
+				return out, err
+			}
+		}
 	}
 	shards := shardSubjects(subjects)
 	var wantRB []*rbacv1.RoleBinding
@@ -144,6 +158,7 @@ func (r *Reconciler) resolve(ctx context.Context, b binding) (outcome, []rbacv1.
 		out.reason = ReasonEndpointNotFound
 		return out, nil, nil
 	}
+	out.held = ep.RevocationsHeld()
 	group, err := r.findGroup(ctx, b)
 	if err != nil {
 		return out, nil, err
@@ -235,6 +250,41 @@ func (r *Reconciler) activeMembers(ctx context.Context, ep client.ObjectKey, gro
 		}
 	}
 	return out, newest, nil
+}
+
+// keepGranted adds to the desired subjects every subject the binding's
+// children grant now, so that while the deprovisioning guard holds
+// revocations, subjects are added but never removed.
+func (r *Reconciler) keepGranted(ctx context.Context, b binding, desired []rbacv1.Subject) ([]rbacv1.Subject, error) {
+	rbs, err := r.ownedRoleBindings(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	crbs, err := r.ownedClusterRoleBindings(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[rbacv1.Subject]bool{}
+	for _, s := range desired {
+		seen[s] = true
+	}
+	out := desired
+	keep := func(subjects []rbacv1.Subject) {
+		for _, s := range subjects {
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	for _, rb := range rbs {
+		keep(rb.Subjects)
+	}
+	for _, crb := range crbs {
+		keep(crb.Subjects)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
 }
 
 // targetNamespaces lists the existing namespaces the binding grants in.

@@ -106,7 +106,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			Watches(&scimv1.ScimUser{}, handler.EnqueueRequestsFromMapFunc(m.forUser), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 			Watches(&scimv1.ScimMembership{}, handler.EnqueueRequestsFromMapFunc(m.forMembership)).
 			Watches(&scimv1.ScimGroup{}, handler.EnqueueRequestsFromMapFunc(m.forGroup)).
-			Watches(&scimv1.ScimEndpoint{}, handler.EnqueueRequestsFromMapFunc(m.forEndpoint)).
+			Watches(&scimv1.ScimEndpoint{}, handler.EnqueueRequestsFromMapFunc(m.forEndpoint), builder.WithPredicates(endpointChanged)).
 			Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(m.forChild), builder.WithPredicates(notOurWrite)).
 			Watches(&rbacv1.ClusterRoleBinding{}, handler.EnqueueRequestsFromMapFunc(m.forChild), builder.WithPredicates(notOurWrite))
 		if kind.name == "scimclusterrolebinding" {
@@ -230,5 +230,18 @@ var notOurWrite = predicate.Funcs{
 			}
 		}
 		return false
+	},
+}
+
+// endpointChanged passes the ScimEndpoint events that can change a grant:
+// creation, deletion, a spec change, and the deprovisioning guard holding or
+// releasing. The counts in its status change with every SCIM write and would
+// otherwise re-reconcile every binding of the endpoint each time.
+var endpointChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		old, okOld := e.ObjectOld.(*scimv1.ScimEndpoint)
+		ep, okNew := e.ObjectNew.(*scimv1.ScimEndpoint)
+		return !okOld || !okNew || old.Generation != ep.Generation ||
+			!old.DeletionTimestamp.Equal(ep.DeletionTimestamp) || old.RevocationsHeld() != ep.RevocationsHeld()
 	},
 }

@@ -60,6 +60,27 @@ type inputs struct {
 	users  []*scimv1.ScimUser
 	groups []*scimv1.ScimGroup
 	shards []*scimv1.ScimMembership
+	// held is set while the endpoint's deprovisioning guard holds revocations.
+	held bool
+}
+
+// keepActiveRows makes want keep every active row of view, so that while the
+// deprovisioning guard holds revocations no user is deactivated or deleted in
+// the tables; new users and changes of active users still flow. Group
+// memberships follow the IdP. Without a view (the first pass after a start)
+// there is nothing known to keep.
+func keepActiveRows(want *rows, view *rows) {
+	if view == nil {
+		return
+	}
+	for id, row := range view.users {
+		if !row.Active {
+			continue
+		}
+		if w, ok := want.users[id]; !ok || !w.Active {
+			want.users[id] = row
+		}
+	}
 }
 
 // newestWrite is when the SCIM server last wrote any of the users and groups

@@ -50,7 +50,12 @@ func (r *Reconciler) gather(ctx context.Context, app *scimv1.TenantApp) (inputs,
 		client.UnsafeDisableDeepCopy); err != nil {
 		return inputs{}, fmt.Errorf("listing ScimMemberships of endpoint %s: %w", ep, err)
 	}
+	var endpoint scimv1.ScimEndpoint
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: ep}, &endpoint); client.IgnoreNotFound(err) != nil {
+		return inputs{}, fmt.Errorf("getting ScimEndpoint %s: %w", ep, err)
+	}
 	in := inputs{
+		held:   endpoint.RevocationsHeld(),
 		users:  make([]*scimv1.ScimUser, len(users.Items)),
 		groups: make([]*scimv1.ScimGroup, len(groups.Items)),
 		shards: make([]*scimv1.ScimMembership, len(shards.Items)),
@@ -96,6 +101,9 @@ func (r *Reconciler) fullPass(ctx context.Context, app *scimv1.TenantApp, st *ap
 		hasRow = func(id string) bool { return ids[id] }
 	}
 	want, missing := desiredRows(app, in, hasRow)
+	if in.held {
+		keepActiveRows(&want, st.currentView())
+	}
 	pending, err := r.holdUsers(ctx, in, &want, st.currentView())
 	if err != nil {
 		return err
@@ -131,6 +139,9 @@ func (r *Reconciler) fullPass(ctx context.Context, app *scimv1.TenantApp, st *ap
 func (r *Reconciler) incrementalPass(ctx context.Context, app *scimv1.TenantApp, st *appState, in inputs, o *outcome) error {
 	view := st.currentView()
 	want, missing := desiredRows(app, in, func(id string) bool { _, ok := view.users[id]; return ok })
+	if in.held {
+		keepActiveRows(&want, view)
+	}
 	pending, err := r.holdUsers(ctx, in, &want, view)
 	if err != nil {
 		return err

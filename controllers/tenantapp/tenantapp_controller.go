@@ -16,10 +16,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/tenantdb"
@@ -288,7 +290,24 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&scimv1.ScimUser{}, handler.EnqueueRequestsFromMapFunc(r.requestsForUser), changed).
 		Watches(&scimv1.ScimGroup{}, handler.EnqueueRequestsFromMapFunc(r.requestsForGroup), changed).
 		Watches(&scimv1.ScimMembership{}, handler.EnqueueRequestsFromMapFunc(r.requestsForMembership)).
+		Watches(&scimv1.ScimEndpoint{}, handler.EnqueueRequestsFromMapFunc(
+			func(ctx context.Context, o client.Object) []reconcile.Request {
+				return r.requestsForEndpoint(ctx, o.GetNamespace(), o.GetName())
+			}), builder.WithPredicates(guardChanged)).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.requestsForSecret)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		Complete(r)
+}
+
+// guardChanged passes the ScimEndpoint updates where its deprovisioning guard
+// started or stopped holding revocations.
+var guardChanged = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		old, okOld := e.ObjectOld.(*scimv1.ScimEndpoint)
+		ep, okNew := e.ObjectNew.(*scimv1.ScimEndpoint)
+		return okOld && okNew && old.RevocationsHeld() != ep.RevocationsHeld()
+	},
 }
