@@ -150,8 +150,9 @@ func (m mapper) forGroupID(ctx context.Context, ns, id string) []reconcile.Reque
 
 func (m mapper) forUser(ctx context.Context, o client.Object) []reconcile.Request {
 	var shards scimv1.ScimMembershipList
+	// Shards of large groups are hundreds of kilobytes: read, not copied.
 	if err := m.c.List(ctx, &shards, client.InNamespace(o.GetNamespace()),
-		client.MatchingFields{scimserver.IndexMembershipMember: o.GetName()}); err != nil {
+		client.MatchingFields{scimserver.IndexMembershipMember: o.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil
 	}
 	var reqs []reconcile.Request
