@@ -33,6 +33,13 @@ func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request, req *reques
 		g, err = s.replaceGroup(r, req)
 	case req.id != "" && r.Method == http.MethodPatch:
 		g, err = s.patchGroup(r, req)
+		// RFC 7644 §3.5.2 lets a PATCH answer 204, as Okta and Entra ID
+		// expect of groups: answering a member change of a 100,000-member
+		// group with all its members would cost megabytes per request.
+		// A client that asks for attributes gets them.
+		if q := r.URL.Query(); !q.Has("attributes") && !q.Has("excludedAttributes") {
+			status = http.StatusNoContent
+		}
 	case req.id != "" && r.Method == http.MethodDelete:
 		err = s.deleteGroup(r, req)
 		status = http.StatusNoContent
@@ -52,6 +59,9 @@ func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request, req *reques
 	}
 	switch {
 	case status == http.StatusNoContent:
+		if g != nil {
+			w.Header().Set("ETag", etag(g.ResourceVersion))
+		}
 		w.WriteHeader(status)
 	case g != nil:
 		q := r.URL.Query()
