@@ -53,7 +53,7 @@ func visible(obj client.Object, endpoint string, specEndpoint string) bool {
 // change a DeepCopy (UpdateUser does).
 func (s *Store) GetUser(ctx context.Context, ep endpointRef, id string) (*scimv1.ScimUser, error) {
 	var u scimv1.ScimUser
-	if err := s.c.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: id}, &u, client.UnsafeDisableDeepCopy); err != nil {
+	if err := s.getCachedOrLive(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: id}, &u); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, notFound("User", id)
 		}
@@ -63,6 +63,21 @@ func (s *Store) GetUser(ctx context.Context, ep endpointRef, id string) (*scimv1
 		return nil, notFound("User", id)
 	}
 	return &u, nil
+}
+
+// getCachedOrLive reads obj from the cache (without a copy) and, when the
+// cache does not hold it, from the API server. A miss is rare and must be
+// right: a cache reconnecting after an API server outage can lag by a minute
+// (client-go's watch backoff), and a user created just before would be
+// answered 404, or refused as a group member with a 400 the IdP does not
+// retry. Only authenticated requests reach here, under the endpoint's rate
+// limit, so misses cannot be used to load the API server at will.
+func (s *Store) getCachedOrLive(ctx context.Context, key types.NamespacedName, obj client.Object) error {
+	err := s.c.Get(ctx, key, obj, client.UnsafeDisableDeepCopy)
+	if apierrors.IsNotFound(err) {
+		err = s.live.Get(ctx, key, obj)
+	}
+	return err
 }
 
 // ListUsers lists the endpoint's users from the cache, sorted by id so every
@@ -94,7 +109,7 @@ func (s *Store) ListUsers(ctx context.Context, ep endpointRef, field, value stri
 // The group is shared with the cache and must not be modified (see GetUser).
 func (s *Store) GetGroup(ctx context.Context, ep endpointRef, id string) (*scimv1.ScimGroup, error) {
 	var g scimv1.ScimGroup
-	if err := s.c.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: id}, &g, client.UnsafeDisableDeepCopy); err != nil {
+	if err := s.getCachedOrLive(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: id}, &g); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, notFound("Group", id)
 		}

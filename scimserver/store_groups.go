@@ -2,7 +2,6 @@ package scimserver
 
 import (
 	"context"
-	"strings"
 
 	"github.com/google/uuid"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,7 +42,7 @@ func (s *Store) UpdateGroup(ctx context.Context, ep endpointRef, old *scimv1.Sci
 	if spec == old.Spec {
 		return old, nil
 	}
-	renamed := !strings.EqualFold(old.Spec.DisplayName, spec.DisplayName)
+	renamed := claimName("Group", ep.Name, old.Spec.DisplayName) != claimName("Group", ep.Name, spec.DisplayName) // see UpdateUser
 	if renamed {
 		if err := s.claim(ctx, ep, "Group", spec.DisplayName, old.Name); err != nil {
 			return nil, err

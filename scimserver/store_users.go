@@ -2,7 +2,6 @@ package scimserver
 
 import (
 	"context"
-	"strings"
 
 	"github.com/google/uuid"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -38,7 +37,10 @@ func (s *Store) CreateUser(ctx context.Context, ep endpointRef, spec scimv1.Scim
 // the old claim released afterwards. The update carries the resourceVersion
 // the caller read, so a concurrent change makes it fail with a conflict.
 func (s *Store) UpdateUser(ctx context.Context, ep endpointRef, old *scimv1.ScimUser, spec scimv1.ScimUserSpec) (*scimv1.ScimUser, error) {
-	renamed := !strings.EqualFold(old.Spec.UserName, spec.UserName)
+	// Claims are keyed by strings.ToLower, which folds fewer letters than
+	// strings.EqualFold (ſ and s are equal under EqualFold only): a rename is
+	// a change of claim.
+	renamed := claimName("User", ep.Name, old.Spec.UserName) != claimName("User", ep.Name, spec.UserName)
 	if renamed {
 		if err := s.claim(ctx, ep, "User", spec.UserName, old.Name); err != nil {
 			return nil, err
