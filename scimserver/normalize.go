@@ -20,6 +20,11 @@ import (
 // different case, the smallest wins (as in schema.Lookup), so the result never
 // depends on map iteration order.
 func normalize(rt *schema.ResourceType, in map[string]any, strict bool) (map[string]any, *Error) {
+	if strict {
+		if err := checkSchemas(rt, in); err != nil {
+			return nil, err
+		}
+	}
 	out := map[string]any{}
 	for _, k := range sortedKeys(in) {
 		v := in[k]
@@ -84,6 +89,58 @@ func normalize(rt *schema.ResourceType, in map[string]any, strict bool) (map[str
 		}
 	}
 	return out, nil
+}
+
+// checkSchemas enforces RFC 7643 §3 and §3.3 in strict mode: "schemas" is a
+// non-empty list of distinct URIs, naming the resource type's core schema and
+// only extensions it has, and listing every extension the body carries
+// attributes of. Lenient mode does not look at it: identity providers list
+// custom extension URNs there, and the body is read as the resource type its
+// URL names whatever it declares.
+func checkSchemas(rt *schema.ResourceType, in map[string]any) *Error {
+	invalid := func(detail string) *Error { return errorf(http.StatusBadRequest, scimInvalidSyntax, "%s", detail) }
+	var declared []any
+	found := false
+	for k, v := range in {
+		if strings.EqualFold(k, "schemas") {
+			if found {
+				return invalid("schemas appears more than once")
+			}
+			declared, found = v.([]any)
+			if !found {
+				return invalid("schemas must be an array of schema URIs")
+			}
+		}
+	}
+	if len(declared) == 0 {
+		return invalid("schemas must list the resource's schema URIs")
+	}
+	listed := map[string]bool{}
+	for _, el := range declared {
+		urn, ok := el.(string)
+		if !ok {
+			return invalid("schemas must be an array of schema URIs")
+		}
+		key := strings.ToLower(urn)
+		if listed[key] {
+			return invalid("schemas lists a URI more than once")
+		}
+		listed[key] = true
+		if !strings.EqualFold(urn, rt.Schema.ID) && rt.Extension(urn) == nil {
+			return invalid("schemas names a schema that is not " + rt.Schema.ID + " or one of its extensions")
+		}
+	}
+	if !listed[strings.ToLower(rt.Schema.ID)] {
+		return invalid("schemas must include " + rt.Schema.ID)
+	}
+	for k := range in {
+		for _, ext := range rt.Extensions {
+			if len(k) >= len(ext.ID) && strings.EqualFold(k[:len(ext.ID)], ext.ID) && !listed[strings.ToLower(ext.ID)] {
+				return invalid("attributes of " + ext.ID + " are sent but schemas does not list it")
+			}
+		}
+	}
+	return nil
 }
 
 func sortedKeys(m map[string]any) []string {

@@ -9,13 +9,15 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/scim-operator/scim-operator/scimserver/filter"
 	"github.com/scim-operator/scim-operator/scimserver/patch"
 )
 
 // readBody reads the (already size-capped) request body. A body over the cap
-// is 413; in strict mode a media type other than SCIM's or JSON's is 415.
+// is 413; in strict mode a media type other than SCIM's or JSON's is 415; a
+// body that is not UTF-8 is 400.
 func readBody(r *http.Request, strict bool) ([]byte, *Error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" || strict {
 		mt, _, _ := mime.ParseMediaType(ct)
@@ -30,6 +32,11 @@ func readBody(r *http.Request, strict bool) ([]byte, *Error) {
 			return nil, errorf(http.StatusRequestEntityTooLarge, "", "request body exceeds %d bytes", tooBig.Limit)
 		}
 		return nil, errorf(http.StatusBadRequest, scimInvalidSyntax, "the request body could not be read")
+	}
+	// encoding/json would replace invalid bytes with U+FFFD and store a
+	// userName the identity provider never sent; JSON must be UTF-8 (RFC 8259 §8.1).
+	if !utf8.Valid(data) {
+		return nil, errorf(http.StatusBadRequest, scimInvalidSyntax, "the request body is not valid UTF-8")
 	}
 	return data, nil
 }

@@ -114,9 +114,16 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, req *request) 
 }
 
 // bearer returns the token of an "Authorization: Bearer <token>" header. The
-// scheme is matched case-insensitively (RFC 6750).
+// scheme is matched case-insensitively (RFC 6750). A request with more than
+// one Authorization field is ambiguous (RFC 9110 §5.3: the field is not a
+// list), so a proxy and this server could read different credentials from
+// it: it authenticates as nobody.
 func bearer(r *http.Request) string {
-	h := r.Header.Get("Authorization")
+	values := r.Header.Values("Authorization")
+	if len(values) != 1 {
+		return ""
+	}
+	h := values[0]
 	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 		return strings.TrimSpace(h[7:])
 	}
