@@ -83,9 +83,24 @@ dev: controlplane ## Run the operator locally on an embedded control plane and P
 	go build -o $(LOCALBIN)/scim-operator-dev ./hack/dev
 	exec $(LOCALBIN)/scim-operator-dev --assets "$(KUBEBUILDER_ASSETS)" --state .dev
 
+BENCH_FLAGS ?=
+
 .PHONY: bench
-bench: controlplane ## Run the benchmarks.
+bench: controlplane | $(LOCALBIN) ## Measure the whole product at scale (bench/README.md); report in bench/out/.
+	go build -o $(LOCALBIN)/scimbench ./bench/cmd/scimbench
+	$(LOCALBIN)/scimbench -out bench/out $(BENCH_FLAGS)
+
+.PHONY: bench-go
+bench-go: controlplane ## Run each package's focused Go benchmarks once.
 	go test -run='^$$' -bench=. -benchtime=1x -timeout=30m ./...
+
+.PHONY: test-faults
+test-faults: controlplane ## Run the fault suite: hostile input, API server outage, token rotation, a 45 s soak.
+	go test -count=1 -timeout=15m -v ./test/faults 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
+
+.PHONY: soak
+soak: controlplane ## Run the 10-minute soak of mixed Okta/Entra ID traffic (nightly).
+	SCIM_SOAK_DURATION=10m go test -count=1 -timeout=20m -run='^TestSoak$$' -v ./test/faults
 
 .PHONY: build
 build: ## Build the operator binary.

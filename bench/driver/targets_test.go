@@ -1,0 +1,46 @@
+package driver
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestCheckTargets(t *testing.T) {
+	r := &Report{Sizes: SizesFor(1), Scenarios: []*Scenario{{ID: "x"}}}
+	s := r.Scenarios[0]
+	for _, v := range []float64{0.8, 0.65, 0.75} {
+		s.record("writes.c16.ratio", "ratio", "ratio", v)
+	}
+	for _, v := range []float64{6, 4, 7} {
+		s.record("reads.username.u100000.p99_ms", "p99", "ms", v)
+	}
+	s.record("deprov.both.p99_ms", "p99", "ms", 999)
+	s.record("sync.fullsync.rows_per_s", "rows/s", "rows/s", 19999)
+	got := map[string]string{}
+	for _, v := range checkTargets(r) {
+		got[v.Figure] = v.Status
+	}
+	want := map[string]string{
+		"writes.c16.ratio":               StatusMet, // median 0.75 ≥ 0.7, though one run missed
+		"writes.c64.ratio":               StatusNotMeasured,
+		"reads.username.u100000.p99_ms":  StatusMissed, // median 6 ≥ 5
+		"deprov.both.p99_ms":             StatusMet,
+		"sync.c16.lag_s":                 StatusNotMeasured,
+		"sync.c64.lag_s":                 StatusNotMeasured,
+		"sync.fullsync.rows_per_s":       StatusMissed, // 19,999 < 20,000
+		"memory.u100000.heap_per_user_b": StatusNotMeasured,
+		"memory.u100000.rss_per_user_b":  StatusNotMeasured,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("verdicts (-want +got):\n%s", diff)
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{7: "7", 1000: "1,000", 100000: "100,000", 1234567: "1,234,567"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
