@@ -35,7 +35,7 @@ func main() {
 	fs.StringVar(&cfg.OutDir, "out", "bench/out", "Folder for the report, plots, profiles and operator logs.")
 	fs.Float64Var(&cfg.Scale, "scale", 1, "Multiplier of every size (1 = the issue's: 10,000 users for the sync, 100,000 for reads and memory). "+
 		"Use about 0.02 while developing.")
-	fs.IntVar(&cfg.Runs, "runs", 3, "Repetitions of each measurement; figures are the median with min and max.")
+	fs.IntVar(&cfg.Runs, "runs", 2, "Repetitions of each measurement; figures are the median with min and max.")
 	fs.IntVar(&cfg.SyncRuns, "sync-runs", 2, "Initial syncs (with deprovisioning after the 16-client ones) per concurrency level; "+
 		"each takes minutes at scale 1.")
 	fs.DurationVar(&cfg.Timeout, "timeout", 40*time.Minute, "Bound on the whole run.")
