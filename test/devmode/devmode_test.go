@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -52,9 +53,21 @@ func TestLocalMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	finished := make(chan struct{}) // closed once the process has exited, for the deferred stop
+	go func() { exited <- cmd.Wait(); close(finished) }()
 	defer func() {
-		if cmd.ProcessState == nil {
+		// A test that failed before its Ctrl-C step still stops the local
+		// mode the way a user does, so its etcd, kube-apiserver and
+		// postgres do not outlive the test; Kill only if that hangs.
+		select {
+		case <-finished:
+			return
+		default:
+		}
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-finished:
+		case <-time.After(60 * time.Second):
 			_ = cmd.Process.Kill()
 		}
 	}()
@@ -120,7 +133,9 @@ func TestLocalMode(t *testing.T) {
 	}
 
 	// A user provisioned through the demo endpoint appears in demo-app's table at TENANT_DSN.
-	userRowAppears(t, env)
+	id := userRowAppears(t, env)
+	// Pushed in the group k8s-viewers, the user is granted view by the demo binding.
+	demoBindingGrants(t, env, id)
 
 	// Ctrl-C: every process the local mode started is gone afterwards.
 	children := descendants(cmd.Process.Pid)
@@ -150,9 +165,43 @@ func TestLocalMode(t *testing.T) {
 	}
 }
 
-// userRowAppears creates a user through SCIM_BASE_URL and waits until the
-// demo TenantApp has written its row into scim.users at TENANT_DSN.
-func userRowAppears(t *testing.T, env map[string]string) {
+// demoBindingGrants pushes the group k8s-viewers with the user through
+// SCIM_BASE_URL, as Okta's Push Groups does, and waits until `$KUBECTL get
+// rolebindings` shows the demo ScimRoleBinding's RoleBinding granting
+// ClusterRole view to the user.
+func demoBindingGrants(t *testing.T, env map[string]string, userID string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"k8s-viewers","members":[{"value":%q}]}`, userID)
+	req, _ := http.NewRequest("POST", env["SCIM_BASE_URL"]+"/Groups", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+env["SCIM_TOKEN"])
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /Groups k8s-viewers: status %d", resp.StatusCode)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out, err := exec.Command(env["KUBECTL"], "--kubeconfig", env["KUBECONFIG"], "-n", "default", "get", "rolebindings",
+			"-l", "app.kubernetes.io/managed-by=scim-operator",
+			"-o", `jsonpath={range .items[*]}{.roleRef.kind}/{.roleRef.name}:{range .subjects[*]}{.name} {end}{"\n"}{end}`).CombinedOutput()
+		if err == nil && strings.Contains(string(out), "ClusterRole/view:ada@example.com ") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no RoleBinding in default grants ClusterRole view to ada@example.com after a minute: %v\n%s", err, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// userRowAppears creates a user through SCIM_BASE_URL, waits until the demo
+// TenantApp has written its row into scim.users at TENANT_DSN and returns
+// the user's id.
+func userRowAppears(t *testing.T, env map[string]string) string {
 	t.Helper()
 	body := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada@example.com",` +
 		`"name":{"givenName":"Ada","familyName":"Lovelace"},"active":true}`
@@ -179,7 +228,7 @@ func userRowAppears(t *testing.T, env map[string]string) {
 			conn.Close(ctx)
 		}
 		if err == nil && userName == "ada@example.com" {
-			return
+			return created.ID
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("user %s has no row in demo-app's database after a minute (last error: %v)", created.ID, err)
