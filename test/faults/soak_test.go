@@ -1,12 +1,9 @@
 package faults
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"runtime"
@@ -208,39 +205,26 @@ func patchBody(ops ...map[string]any) map[string]any {
 
 func str(v any) string { s, _ := v.(string); return s }
 
-// do sends one request at the endpoint's rate and records a failure for
-// anything but 2xx (once the soak's time is up, requests cut short are not
-// failures). It decodes a JSON body into out when out is not nil.
+// do sends one request at the endpoint's rate, through the suite's do, and
+// records a failure for anything but 2xx (once the soak's time is up, the
+// limiter stops the worker; a request already sent runs to its end). It
+// decodes a JSON body into out when out is not nil.
 func (c soakClient) do(ctx context.Context, method, path string, body any, out *map[string]any) bool {
 	if err := c.limit.Wait(ctx); err != nil {
 		return false
 	}
-	var rd io.Reader
-	if body != nil {
-		data, _ := json.Marshal(body)
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, c.e.BaseURL+path, rd)
-	if err != nil {
-		c.fail(err.Error())
-		return false
-	}
-	req.Header.Set("Authorization", "Bearer "+c.e.Token)
-	req.Header.Set("Content-Type", "application/scim+json")
 	c.sent.Add(1)
-	resp, err := c.e.HTTP.Do(req)
-	if err != nil {
-		c.fail(fmt.Sprintf("%s %s: %v", method, path, err))
+	o := do(context.Background(), c.e, "soak", c.e.Token, method, path, body)
+	switch {
+	case o.err != nil:
+		c.fail(fmt.Sprintf("%s %s: %v", method, path, o.err))
 		return false
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
-		c.fail(fmt.Sprintf("%s %s: %d %.300s", method, path, resp.StatusCode, data))
+	case o.status/100 != 2:
+		c.fail(fmt.Sprintf("%s %s: %d %.300s", method, path, o.status, o.body))
 		return false
 	}
 	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
+		if err := json.Unmarshal(o.body, out); err != nil {
 			c.fail(fmt.Sprintf("%s %s: %v", method, path, err))
 			return false
 		}
