@@ -73,7 +73,7 @@ func New(opts Options, c client.Client, apiReader client.Reader, ca cache.Cache,
 	opts.defaults()
 	return &Server{
 		opts:     opts,
-		store:    NewStore(c, apiReader),
+		store:    NewStore(c, apiReader, ca),
 		registry: reg,
 		cache:    ca,
 		log:      log.WithName("scim"),

@@ -3,31 +3,29 @@ package scimserver
 import (
 	"context"
 
-	"github.com/google/uuid"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 )
 
-// CreateGroup claims the displayName, creates the ScimGroup and then its
-// membership shards.
+// CreateGroup creates the ScimGroup, unique by displayName (see
+// createUnique), and then its membership shards.
 func (s *Store) CreateGroup(ctx context.Context, ep endpointRef, spec scimv1.ScimGroupSpec, members []string) (*scimv1.ScimGroup, error) {
-	id := uuid.NewString()
-	if err := s.claim(ctx, ep, "Group", spec.DisplayName, id); err != nil {
+	spec.Endpoint = ep.Name
+	obj, err := s.createUnique(ctx, ep, "Group", spec.DisplayName, func(name string) client.Object {
+		g := &scimv1.ScimGroup{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: name,
+				Labels: map[string]string{scimv1.LabelEndpoint: ep.Name}},
+			Spec: spec,
+		}
+		stampModified(g)
+		return g
+	})
+	if err != nil {
 		return nil, err
 	}
-	spec.Endpoint = ep.Name
-	g := &scimv1.ScimGroup{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: id,
-			Labels: map[string]string{scimv1.LabelEndpoint: ep.Name}},
-		Spec: spec,
-	}
-	stampModified(g)
-	if err := s.c.Create(ctx, g, FieldOwner); err != nil {
-		s.release(context.WithoutCancel(ctx), ep, "Group", spec.DisplayName, id)
-		return nil, errWrap("creating ScimGroup", err)
-	}
+	g := obj.(*scimv1.ScimGroup)
 	s.waitForCache(ctx, g, g.ResourceVersion)
 	if len(members) > 0 {
 		return s.ApplyMembers(ctx, ep, g, []MemberChange{{Kind: MemberAdd, IDs: members}})
@@ -42,7 +40,7 @@ func (s *Store) UpdateGroup(ctx context.Context, ep endpointRef, old *scimv1.Sci
 	if spec == old.Spec {
 		return old, nil
 	}
-	renamed := claimName("Group", ep.Name, old.Spec.DisplayName) != claimName("Group", ep.Name, spec.DisplayName) // see UpdateUser
+	renamed := UniqueName("Group", ep.Name, old.Spec.DisplayName) != UniqueName("Group", ep.Name, spec.DisplayName) // see UpdateUser
 	if renamed {
 		if err := s.claim(ctx, ep, "Group", spec.DisplayName, old.Name); err != nil {
 			return nil, err
@@ -65,7 +63,8 @@ func (s *Store) UpdateGroup(ctx context.Context, ep endpointRef, old *scimv1.Sci
 }
 
 // DeleteGroup removes the group from the groups it is a member of, then
-// deletes its shards, the group and its displayName claim.
+// deletes its shards, retires its id, deletes the group and releases its
+// displayName.
 func (s *Store) DeleteGroup(ctx context.Context, ep endpointRef, g *scimv1.ScimGroup) error {
 	if err := s.leaveGroups(ctx, ep, g.Name); err != nil {
 		return err
@@ -78,6 +77,9 @@ func (s *Store) DeleteGroup(ctx context.Context, ep endpointRef, g *scimv1.ScimG
 		if err := s.c.Delete(ctx, sh); client.IgnoreNotFound(err) != nil {
 			return errWrap("deleting ScimMembership", err)
 		}
+	}
+	if err := s.retire(ctx, ep, "Group", g); err != nil {
+		return err
 	}
 	if err := s.c.Delete(ctx, g, client.Preconditions{UID: &g.UID}); err != nil {
 		return errWrap("deleting ScimGroup", client.IgnoreNotFound(err))

@@ -3,44 +3,44 @@ package scimserver
 import (
 	"context"
 
-	"github.com/google/uuid"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 )
 
-// CreateUser claims the userName, then creates the ScimUser with a fresh id.
-// Of two concurrent creates of one userName, on any number of replicas,
-// exactly one succeeds; the other gets 409 uniqueness.
+// CreateUser creates the ScimUser, unique by userName (see createUnique): of
+// two concurrent creates of one userName, on any number of replicas, exactly
+// one succeeds; the other gets 409 uniqueness.
 func (s *Store) CreateUser(ctx context.Context, ep endpointRef, spec scimv1.ScimUserSpec) (*scimv1.ScimUser, error) {
-	id := uuid.NewString()
-	if err := s.claim(ctx, ep, "User", spec.UserName, id); err != nil {
+	spec.Endpoint = ep.Name
+	obj, err := s.createUnique(ctx, ep, "User", spec.UserName, func(name string) client.Object {
+		u := &scimv1.ScimUser{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: name,
+				Labels: map[string]string{scimv1.LabelEndpoint: ep.Name}},
+			Spec: spec,
+		}
+		stampModified(u)
+		return u
+	})
+	if err != nil {
 		return nil, err
 	}
-	spec.Endpoint = ep.Name
-	u := &scimv1.ScimUser{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: id,
-			Labels: map[string]string{scimv1.LabelEndpoint: ep.Name}},
-		Spec: spec,
-	}
-	stampModified(u)
-	if err := s.c.Create(ctx, u, FieldOwner); err != nil {
-		s.release(context.WithoutCancel(ctx), ep, "User", spec.UserName, id)
-		return nil, errWrap("creating ScimUser", err)
-	}
+	u := obj.(*scimv1.ScimUser)
 	s.waitForCache(ctx, u, u.ResourceVersion)
 	return u, nil
 }
 
 // UpdateUser replaces a user's spec. A changed userName is claimed first and
-// the old claim released afterwards. The update carries the resourceVersion
+// the old claim released afterwards: a user named after its userName holds
+// it by name, but once renamed holds any other value by claim, even the one
+// it is named after (a create with a random id may hold that by then). The update carries the resourceVersion
 // the caller read, so a concurrent change makes it fail with a conflict.
 func (s *Store) UpdateUser(ctx context.Context, ep endpointRef, old *scimv1.ScimUser, spec scimv1.ScimUserSpec) (*scimv1.ScimUser, error) {
 	// Claims are keyed by strings.ToLower, which folds fewer letters than
 	// strings.EqualFold (ſ and s are equal under EqualFold only): a rename is
 	// a change of claim.
-	renamed := claimName("User", ep.Name, old.Spec.UserName) != claimName("User", ep.Name, spec.UserName)
+	renamed := UniqueName("User", ep.Name, old.Spec.UserName) != UniqueName("User", ep.Name, spec.UserName)
 	if renamed {
 		if err := s.claim(ctx, ep, "User", spec.UserName, old.Name); err != nil {
 			return nil, err
@@ -64,11 +64,14 @@ func (s *Store) UpdateUser(ctx context.Context, ep endpointRef, old *scimv1.Scim
 	return u, nil
 }
 
-// DeleteUser removes the user from every group, deletes it and releases its
-// userName. Finalizers of the projections may keep the object a while; the
+// DeleteUser removes the user from every group, retires its id, deletes it
+// and releases its userName. Finalizers of the projections may keep the object a while; the
 // SCIM server treats it as gone from now on.
 func (s *Store) DeleteUser(ctx context.Context, ep endpointRef, u *scimv1.ScimUser) error {
 	if err := s.leaveGroups(ctx, ep, u.Name); err != nil {
+		return err
+	}
+	if err := s.retire(ctx, ep, "User", u); err != nil {
 		return err
 	}
 	if err := s.c.Delete(ctx, u, client.Preconditions{UID: &u.UID}); err != nil {

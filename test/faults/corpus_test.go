@@ -41,16 +41,16 @@ func (w *world) liveUser(ns, name string) (*scimv1.ScimUser, error) {
 	return &u, err
 }
 
-// createsUser checks that a request created exactly one ScimUser (and its
-// userName claim) in e's namespace, that the response names it, and that the
-// stored user passes check.
+// createsUser checks that a request created exactly one ScimUser, named
+// after its userName (no claim needed), in e's namespace, that the response
+// names it, and that the stored user passes check.
 func (w *world) createsUser(e *testharness.Endpoint, check func(u *scimv1.ScimUser) string) func(reply, delta) string {
 	return func(r reply, d delta) string {
-		users, claims := d.addedOf("ScimUser"), d.addedOf("ScimClaim")
-		if len(users) != 1 || len(claims) != 1 || len(d.Added) != 2 || len(d.Removed)+len(d.Changed) > 0 {
-			return "want exactly one new ScimUser and its claim, got: " + d.String()
+		users := d.addedOf("ScimUser")
+		if len(users) != 1 || len(d.Added) != 1 || len(d.Removed)+len(d.Changed) > 0 {
+			return "want exactly one new ScimUser, got: " + d.String()
 		}
-		if users[0].Namespace != e.Namespace || claims[0].Namespace != e.Namespace {
+		if users[0].Namespace != e.Namespace {
 			return "created in the wrong namespace: " + d.String()
 		}
 		if id, _ := jsonBody(r)["id"].(string); id != users[0].Name {
@@ -70,13 +70,13 @@ func (w *world) createsUser(e *testharness.Endpoint, check func(u *scimv1.ScimUs
 	}
 }
 
-// createsGroup checks that a request created exactly one ScimGroup (and its
-// displayName claim), with no members, in e's namespace.
+// createsGroup checks that a request created exactly one ScimGroup, with no
+// members, in e's namespace.
 func (w *world) createsGroup(e *testharness.Endpoint) func(reply, delta) string {
 	return func(r reply, d delta) string {
-		groups, claims := d.addedOf("ScimGroup"), d.addedOf("ScimClaim")
-		if len(groups) != 1 || len(claims) != 1 || len(d.Added) != 2 || len(d.Removed)+len(d.Changed) > 0 {
-			return "want exactly one new ScimGroup and its claim, got: " + d.String()
+		groups := d.addedOf("ScimGroup")
+		if len(groups) != 1 || len(d.Added) != 1 || len(d.Removed)+len(d.Changed) > 0 {
+			return "want exactly one new ScimGroup, got: " + d.String()
 		}
 		if groups[0].Namespace != e.Namespace {
 			return "created in the wrong namespace: " + d.String()

@@ -18,6 +18,7 @@ import (
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/testharness"
+	"github.com/scim-operator/scim-operator/scimserver"
 )
 
 // checkOutageResponses checks every response of the outage traffic: an
@@ -163,7 +164,7 @@ func checkOutageEffects(ctx context.Context, t *testing.T, op *testharness.Opera
 	t.Logf("every acknowledged write was readable through SCIM %v after recovery", time.Since(start).Round(time.Millisecond))
 }
 
-// checkNotHalfWritten: every user and group holds its uniqueness claim; a
+// checkNotHalfWritten: every user and group holds its unique value; a
 // DELETE that got 503 left the user either gone or still in its group; a
 // POST /Groups that got 503 left no group or a group with its member; a
 // POST /Users that got 503 can be retried and yields exactly one user (the
@@ -179,18 +180,24 @@ func checkNotHalfWritten(ctx context.Context, t *testing.T, c client.Client, w *
 			t.Fatal(err)
 		}
 	}
-	holds := map[string]bool{}
+	// A resource holds its value by its name (derived from the value) or
+	// by a claim of that same name whose holder it is.
+	holders := map[string]string{}
 	for _, cl := range claims.Items {
-		holds[cl.Spec.Kind+"/"+cl.Spec.Holder] = true
+		holders[cl.Name] = cl.Spec.Holder
+	}
+	reserved := func(kind, id, value string) bool {
+		name := scimserver.UniqueName(kind, e.Name, value)
+		return id == name || holders[name] == id
 	}
 	for _, u := range users.Items {
-		if u.DeletionTimestamp.IsZero() && !holds["User/"+u.Name] {
-			t.Errorf("user %s (%s) holds no userName claim", u.Name, u.Spec.UserName)
+		if u.DeletionTimestamp.IsZero() && !reserved("User", u.Name, u.Spec.UserName) {
+			t.Errorf("user %s (%s) does not hold its userName", u.Name, u.Spec.UserName)
 		}
 	}
 	for _, g := range groups.Items {
-		if g.DeletionTimestamp.IsZero() && !holds["Group/"+g.Name] {
-			t.Errorf("group %s (%s) holds no displayName claim", g.Name, g.Spec.DisplayName)
+		if g.DeletionTimestamp.IsZero() && !reserved("Group", g.Name, g.Spec.DisplayName) {
+			t.Errorf("group %s (%s) does not hold its displayName", g.Name, g.Spec.DisplayName)
 		}
 	}
 	retried, refusedCreates := 0, 0

@@ -1,0 +1,285 @@
+package scimserver
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+)
+
+// Uniqueness of userName and group displayName per endpoint, across every
+// replica of the SCIM server.
+//
+// A resource is created under the name UniqueName derives from its unique
+// value, so the API server's own name uniqueness decides a race between two
+// creates of one value in the single write that creates the resource. A
+// ScimClaim of that same name reserves the value where the holder's name
+// cannot: for a resource renamed to the value, for one created with a random
+// id because the derived one was taken, and as the tombstone of a deleted
+// resource's derived id, which must never name another resource (RFC 7643
+// §3.1: an id is not reassigned).
+//
+// Every writer of a value writes its own marker first and then reads the
+// other's from the API server (never the cache): a create writes the derived
+// object and then looks for a claim; a rename or a create with a random id
+// writes the claim and then looks at the derived object. Of two racing
+// writers at least one sees the other and backs off.
+
+// UniqueName is the deterministic name for a kind's unique value (userName or
+// displayName) within an endpoint: a resource created with that value is named
+// so, and a claim on the value has that name.
+func UniqueName(kind, endpoint, value string) string {
+	h := sha256.Sum256([]byte(endpoint + "\x00" + strings.ToLower(value)))
+	return strings.ToLower(kind) + "-" + hex.EncodeToString(h[:20])
+}
+
+// derivedFrom reports whether id is the name derived from value.
+func derivedFrom(kind, endpoint, value, id string) bool {
+	return UniqueName(kind, endpoint, value) == id
+}
+
+// uniqueValue is the value a ScimUser or ScimGroup holds.
+func uniqueValue(obj client.Object) string {
+	switch o := obj.(type) {
+	case *scimv1.ScimUser:
+		return o.Spec.UserName
+	case *scimv1.ScimGroup:
+		return o.Spec.DisplayName
+	}
+	return ""
+}
+
+func newOfKind(kind string) client.Object {
+	if kind == "Group" {
+		return &scimv1.ScimGroup{}
+	}
+	return &scimv1.ScimUser{}
+}
+
+// createUnique creates the resource build returns for a name, holding value.
+// It first tries the name derived from value: one write when the value was
+// never held before. When that name is taken or retired, it claims the value
+// for a random id and creates the resource under that id. It fails with a 409
+// uniqueness Error when a live resource holds the value.
+func (s *Store) createUnique(ctx context.Context, ep endpointRef, kind, value string, build func(name string) client.Object) (client.Object, error) {
+	derived := UniqueName(kind, ep.Name, value)
+	obj := build(derived)
+	err := s.c.Create(ctx, obj, FieldOwner)
+	switch {
+	case err == nil:
+		// The claim is read while the cache catches up with the new
+		// object, which the caller waits for anyway.
+		read := make(chan error, 1)
+		go func() {
+			read <- s.live.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: derived}, &scimv1.ScimClaim{})
+		}()
+		s.waitForCache(ctx, obj, obj.GetResourceVersion())
+		err := <-read
+		if apierrors.IsNotFound(err) {
+			return obj, nil
+		}
+		// A claim exists (the derived id is retired or another resource
+		// was renamed to the value), or it could not be read: this
+		// object must go; the claim path below decides.
+		if derr := s.c.Delete(context.WithoutCancel(ctx), obj, client.Preconditions{UID: ptr.To(obj.GetUID())}); client.IgnoreNotFound(derr) != nil {
+			return nil, errWrap("deleting Scim"+kind+" created under a claimed name", derr)
+		}
+		if err != nil {
+			return nil, errWrap("reading ScimClaim", err)
+		}
+	case apierrors.IsAlreadyExists(err):
+		held, err := s.heldByName(ctx, ep, kind, value, "")
+		if err != nil {
+			return nil, err
+		}
+		if held {
+			return nil, conflict(kind)
+		}
+	default:
+		return nil, errWrap("creating Scim"+kind, err)
+	}
+	id := uuid.NewString()
+	if err := s.claim(ctx, ep, kind, value, id); err != nil {
+		return nil, err
+	}
+	obj = build(id)
+	if err := s.c.Create(ctx, obj, FieldOwner); err != nil {
+		s.release(context.WithoutCancel(ctx), ep, kind, value, id)
+		return nil, errWrap("creating Scim"+kind, err)
+	}
+	return obj, nil
+}
+
+// heldByName reports whether the live resource named after value, other than
+// self, exists and holds value. The claim path asks it after claiming: a
+// create under the derived name may have read no claim just before.
+func (s *Store) heldByName(ctx context.Context, ep endpointRef, kind, value, self string) (bool, error) {
+	name := UniqueName(kind, ep.Name, value)
+	if name == self {
+		return false, nil
+	}
+	obj := newOfKind(kind)
+	err := s.live.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: name}, obj)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, errWrap("reading Scim"+kind, err)
+	}
+	return obj.GetDeletionTimestamp() == nil && derivedFrom(kind, ep.Name, uniqueValue(obj), name), nil
+}
+
+// staleClaimAge is how long after a claim was taken its holder must exist:
+// a crash between claiming and creating leaves a claim whose holder never
+// appears, and it is taken over after this.
+const staleClaimAge = 30 * time.Second
+
+// claim reserves value for holder (a resource that is not named after the
+// value) and then makes sure no resource named after the value holds it. It
+// fails with a 409 uniqueness Error when another live resource holds it.
+func (s *Store) claim(ctx context.Context, ep endpointRef, kind, value, holder string) error {
+	if err := s.takeClaim(ctx, ep, kind, value, holder); err != nil {
+		return err
+	}
+	held, err := s.heldByName(ctx, ep, kind, value, holder)
+	if err == nil && held {
+		err = conflict(kind)
+	}
+	if err != nil {
+		s.release(context.WithoutCancel(ctx), ep, kind, value, holder)
+	}
+	return err
+}
+
+func (s *Store) takeClaim(ctx context.Context, ep endpointRef, kind, value, holder string) error {
+	name := UniqueName(kind, ep.Name, value)
+	for attempt := 0; attempt < 3; attempt++ {
+		since := metav1.Now()
+		c := &scimv1.ScimClaim{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: name,
+				Labels: map[string]string{scimv1.LabelEndpoint: ep.Name}},
+			Spec: scimv1.ScimClaimSpec{Endpoint: ep.Name, Kind: kind, Holder: holder, Since: &since},
+		}
+		err := s.c.Create(ctx, c, FieldOwner)
+		if err == nil || !apierrors.IsAlreadyExists(err) {
+			return errWrapNil("creating ScimClaim", err)
+		}
+		var existing scimv1.ScimClaim
+		if err := s.live.Get(ctx, client.ObjectKeyFromObject(c), &existing); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return errWrap("reading ScimClaim", err)
+		}
+		if existing.Spec.Holder == holder {
+			return nil
+		}
+		if existing.Spec.Holder != "" {
+			alive, err := s.holderExists(ctx, ep, kind, existing.Spec.Holder)
+			if err != nil {
+				return err
+			}
+			if alive || existing.Spec.Since == nil || time.Since(existing.Spec.Since.Time) < staleClaimAge {
+				return conflict(kind)
+			}
+		}
+		// Free: a tombstone, or a claim whose holder never appeared.
+		existing.Spec.Holder, existing.Spec.Since = holder, &since
+		err = s.c.Update(ctx, &existing, FieldOwner)
+		if err == nil {
+			return nil
+		}
+		if !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
+			return errWrap("updating ScimClaim", err)
+		}
+	}
+	return conflict(kind)
+}
+
+func conflict(kind string) error {
+	attr := "userName"
+	if kind == "Group" {
+		attr = "displayName"
+	}
+	return errorf(http.StatusConflict, scimUniqueness, "a %s with this %s already exists", kind, attr)
+}
+
+func (s *Store) holderExists(ctx context.Context, ep endpointRef, kind, id string) (bool, error) {
+	obj := newOfKind(kind)
+	err := s.live.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: id}, obj)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, errWrap("reading Scim"+kind, err)
+	}
+	return obj.GetDeletionTimestamp() == nil, nil
+}
+
+// release gives up holder's claim on value, if it still holds it: a
+// tombstone stays, with no holder; any other claim is deleted.
+func (s *Store) release(ctx context.Context, ep endpointRef, kind, value, holder string) {
+	var c scimv1.ScimClaim
+	key := types.NamespacedName{Namespace: ep.Namespace, Name: UniqueName(kind, ep.Name, value)}
+	if err := s.live.Get(ctx, key, &c); err != nil || c.Spec.Holder != holder {
+		return
+	}
+	if c.Spec.Retired {
+		c.Spec.Holder, c.Spec.Since = "", nil
+		_ = s.c.Update(ctx, &c, FieldOwner)
+		return
+	}
+	_ = s.c.Delete(ctx, &c, client.Preconditions{UID: &c.UID, ResourceVersion: &c.ResourceVersion})
+}
+
+// retire marks the derived id of a resource about to be deleted as used, so
+// that no later resource is created under it. Resources with random ids need
+// no tombstone. It runs before the delete: a failure leaves the resource.
+func (s *Store) retire(ctx context.Context, ep endpointRef, kind string, obj client.Object) error {
+	if !strings.HasPrefix(obj.GetName(), strings.ToLower(kind)+"-") {
+		return nil
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		c := &scimv1.ScimClaim{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: obj.GetName(),
+				Labels: map[string]string{scimv1.LabelEndpoint: ep.Name}},
+			Spec: scimv1.ScimClaimSpec{Endpoint: ep.Name, Kind: kind, Retired: true},
+		}
+		err := s.c.Create(ctx, c, FieldOwner)
+		if err == nil || !apierrors.IsAlreadyExists(err) {
+			return errWrapNil("creating ScimClaim tombstone", err)
+		}
+		if err := s.live.Get(ctx, client.ObjectKeyFromObject(c), c); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return errWrap("reading ScimClaim", err)
+		}
+		if c.Spec.Retired {
+			return nil
+		}
+		c.Spec.Retired = true
+		if err := s.c.Update(ctx, c, FieldOwner); err == nil || !apierrors.IsConflict(err) || attempt == 2 {
+			return errWrapNil("updating ScimClaim tombstone", err)
+		}
+	}
+	return errorf(http.StatusConflict, "", "the resource was modified concurrently; retry")
+}
+
+func errWrapNil(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return errWrap(what, err)
+}
