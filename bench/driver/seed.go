@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/scimserver"
 )
 
 // seedWorkers is the concurrency of direct creates; the API server, not the
@@ -22,11 +22,11 @@ func seedUserName(i int) string   { return fmt.Sprintf("seed-%06d@example.com", 
 func seedExternalID(i int) string { return fmt.Sprintf("00useed%06d", i) }
 
 // storedUser is the ScimUser the SCIM server stores for an Okta create of
-// userName (users.go): what seeding writes directly. It has no uniqueness
-// claim, which the operator does not cache either.
+// userName (users.go), named as it names it (scimserver.UniqueName): what
+// seeding writes directly.
 func storedUser(ep Endpoint, userName, externalID string) *scimv1.ScimUser {
 	return &scimv1.ScimUser{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: uuid.NewString(),
+		ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: scimserver.UniqueName("User", ep.Name, userName),
 			Labels:      map[string]string{scimv1.LabelEndpoint: ep.Name},
 			Annotations: map[string]string{scimv1.AnnotationLastModified: time.Now().UTC().Format(time.RFC3339)}},
 		Spec: scimv1.ScimUserSpec{
