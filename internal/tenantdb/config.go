@@ -12,6 +12,17 @@ const (
 	DefaultTimeout   = 10 * time.Second
 	DefaultBatchSize = 1000
 	DefaultMaxConns  = 4
+	// DefaultConnectTimeout bounds opening one connection (TCP, TLS and the
+	// PostgreSQL startup) when the DSN sets no connect_timeout (or 0). pgxpool
+	// finishes a connection attempt in the background after the caller's
+	// context ends, so without a bound a server (or proxy) that accepts but
+	// never answers holds pool slots forever and projection never resumes.
+	DefaultConnectTimeout = 10 * time.Second
+	// DefaultPingTimeout bounds the liveness ping pgxpool sends before
+	// reusing a connection that sat idle, when the DSN sets no
+	// pool_ping_timeout (or 0). Without it a connection that stalled while idle
+	// costs a whole call Timeout before the pool opens a new one.
+	DefaultPingTimeout = 5 * time.Second
 )
 
 // maxIdentifierLen is PostgreSQL's identifier limit (NAMEDATALEN-1); longer

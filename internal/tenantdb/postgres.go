@@ -34,6 +34,14 @@ func New(ctx context.Context, cfg Config) (*Postgres, error) {
 		return nil, fmt.Errorf("%w: the tenant database DSN cannot be parsed", ErrInvalid)
 	}
 	pc.MaxConns = cfg.MaxConns
+	// A stalled network or server must fail a call within its Timeout and
+	// let the next one open a fresh connection; see DefaultConnectTimeout.
+	if pc.ConnConfig.ConnectTimeout <= 0 {
+		pc.ConnConfig.ConnectTimeout = min(DefaultConnectTimeout, cfg.Timeout)
+	}
+	if pc.PingTimeout <= 0 {
+		pc.PingTimeout = min(DefaultPingTimeout, cfg.Timeout)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("creating connection pool: %w", err)

@@ -19,6 +19,10 @@ import (
 var cp *controlplane.ControlPlane
 
 func TestMain(m *testing.M) {
+	if kubeconfig := os.Getenv(childKubeconfigEnv); kubeconfig != "" {
+		// Re-executed by startOperatorProcess: be the operator, not the tests.
+		os.Exit(runOperatorChild(kubeconfig, os.Getenv(childLeaseEnv)))
+	}
 	ctrllog.SetLogger(logr.Discard())
 	os.Exit(controlplane.RunTests(m, &cp))
 }
