@@ -3,9 +3,9 @@ package rolebinding
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -78,7 +78,10 @@ func applyChildren[T child](ctx context.Context, r *Reconciler, b binding, want 
 			wrote = true
 			continue
 		}
-		if equality.Semantic.DeepEqual(subjectsOf(cur), subjectsOf(w)) && labelsMatch(cur, w) {
+		// Subjects are plain strings: slices.Equal treats nil and empty
+		// alike, as equality.Semantic does, without its reflection over
+		// 100,000 subjects per pass.
+		if slices.Equal(subjectsOf(cur), subjectsOf(w)) && labelsMatch(cur, w) {
 			continue
 		}
 		upd := cur.DeepCopyObject().(client.Object)

@@ -35,6 +35,9 @@ type Reconciler struct {
 	AllowedRoles AllowList
 	// Lag records the projection lag (nil: not recorded).
 	Lag *telemetry.ProjectionLag
+	// users reads member users straight from the informer's store;
+	// SetupWithManager sets it (nil: through Client).
+	users *userStore
 }
 
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimrolebindings;scimclusterrolebindings,verbs=get;list;watch;update;patch
@@ -83,9 +86,11 @@ type outcome struct {
 	groupID    string
 	subjects   int
 	namespaces []string
-	// newestWrite is when the SCIM server last wrote the group or any of
-	// its member users: the projection lag is measured from it.
-	newestWrite time.Time
+	// group and members (every member user found, active or not) are the
+	// sources of the grant: the projection lag is measured from their
+	// newest SCIM write (see newestWrite).
+	group   *scimv1.ScimGroup
+	members []*scimv1.ScimUser
 	// held is set while the endpoint's deprovisioning guard holds
 	// revocations: no subject is removed.
 	held bool
@@ -99,15 +104,21 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, b binding) (outcome, e
 	if err != nil {
 		return out, err
 	}
-	if out.held {
-		switch out.reason {
-		case ReasonGroupNotFound:
-			return out, nil // a deleted group is a revocation too: its grants stay
-		case ReasonBound:
-			if subjects, err = r.keepGranted(ctx, b, subjects); err != nil {
-				return out, err
-			}
-		}
+	if out.held && out.reason == ReasonGroupNotFound {
+		return out, nil // a deleted group is a revocation too: its grants stay
+	}
+	// The owned children are listed once: the guard keeps what they grant,
+	// and apply compares against them.
+	rbs, err := r.ownedRoleBindings(ctx, b)
+	if err != nil {
+		return out, err
+	}
+	crbs, err := r.ownedClusterRoleBindings(ctx, b)
+	if err != nil {
+		return out, err
+	}
+	if out.held && out.reason == ReasonBound {
+		subjects = keepGranted(subjects, rbs, crbs)
 	}
 	shards := shardSubjects(subjects)
 	var wantRB []*rbacv1.RoleBinding
@@ -126,16 +137,16 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, b binding) (outcome, e
 			}
 		}
 	}
-	wroteRB, err := r.applyRoleBindings(ctx, b, wantRB)
+	wroteRB, err := applyChildren(ctx, r, b, wantRB, rbs)
 	if err != nil {
 		return out, err
 	}
-	wroteCRB, err := r.applyClusterRoleBindings(ctx, b, wantCRB)
+	wroteCRB, err := applyChildren(ctx, r, b, wantCRB, crbs)
 	if err != nil {
 		return out, err
 	}
-	if wroteRB || wroteCRB {
-		r.Lag.Applied(telemetry.ProjectionRBAC, string(b.GetUID()), out.newestWrite)
+	if (wroteRB || wroteCRB) && r.Lag != nil {
+		r.Lag.Applied(telemetry.ProjectionRBAC, string(b.GetUID()), out.newestWrite())
 	}
 	if out.reason == ReasonBound {
 		out.subjects = len(subjects)
@@ -168,16 +179,31 @@ func (r *Reconciler) resolve(ctx context.Context, b binding) (outcome, []rbacv1.
 		return out, nil, nil
 	}
 	out.groupID = group.Name
-	members, newest, err := r.activeMembers(ctx, b.endpoint(), group.Name)
+	active, found, err := r.activeMembers(ctx, b.endpoint(), group.Name)
 	if err != nil {
 		return out, nil, err
 	}
-	out.newestWrite = newest
-	if t := telemetry.LastModified(group); t.After(newest) {
-		out.newestWrite = t
-	}
+	out.group, out.members = group, found
 	out.reason = ReasonBound
-	return out, desiredSubjects(b.subjects(), group, members), nil
+	return out, desiredSubjects(b.subjects(), group, active), nil
+}
+
+// newestWrite is when the SCIM server last wrote the group or any of its
+// member users. It reads every member's annotation, which costs more than
+// the rest of a pass over a large group: it is computed only for a pass that
+// wrote, the only one whose lag is recorded.
+func (o outcome) newestWrite() time.Time {
+	var w lastWrite
+	for _, u := range o.members {
+		w.observe(u)
+	}
+	newest := w.time()
+	if o.group != nil {
+		if t := telemetry.LastModified(o.group); t.After(newest) {
+			newest = t
+		}
+	}
+	return newest
 }
 
 // findGroup returns the bound group: the remembered id first (stable across
@@ -217,54 +243,11 @@ func (r *Reconciler) findGroup(ctx context.Context, b binding) (*scimv1.ScimGrou
 	return nil, nil
 }
 
-// activeMembers returns the group's member users that are active and not
-// being deleted, and when the SCIM server last wrote any member user. The
-// users are the cache's own objects (read without a copy: a group of 50,000
-// would cost 50,000 copies per pass) and must not be modified.
-func (r *Reconciler) activeMembers(ctx context.Context, ep client.ObjectKey, group string) ([]*scimv1.ScimUser, time.Time, error) {
-	var newest time.Time
-	var shards scimv1.ScimMembershipList
-	if err := r.Client.List(ctx, &shards, client.InNamespace(ep.Namespace),
-		client.MatchingFields{scimserver.IndexMembershipGroup: group}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, newest, fmt.Errorf("listing members of ScimGroup %s/%s: %w", ep.Namespace, group, err)
-	}
-	var out []*scimv1.ScimUser
-	for _, sh := range shards.Items {
-		for _, m := range sh.Spec.Members {
-			if m.Type == "Group" {
-				continue // nested groups are not expanded
-			}
-			u := &scimv1.ScimUser{}
-			if err := r.Client.Get(ctx, client.ObjectKey{Namespace: ep.Namespace, Name: m.Value}, u, client.UnsafeDisableDeepCopy); err != nil {
-				if apierrors.IsNotFound(err) {
-					continue
-				}
-				return nil, newest, fmt.Errorf("getting ScimUser %s/%s: %w", ep.Namespace, m.Value, err)
-			}
-			if t := telemetry.LastModified(u); t.After(newest) {
-				newest = t
-			}
-			if u.Spec.Active && u.DeletionTimestamp.IsZero() && u.Spec.Endpoint == ep.Name {
-				out = append(out, u)
-			}
-		}
-	}
-	return out, newest, nil
-}
-
 // keepGranted adds to the desired subjects every subject the binding's
 // children grant now, so that while the deprovisioning guard holds
 // revocations, subjects are added but never removed.
-func (r *Reconciler) keepGranted(ctx context.Context, b binding, desired []rbacv1.Subject) ([]rbacv1.Subject, error) {
-	rbs, err := r.ownedRoleBindings(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	crbs, err := r.ownedClusterRoleBindings(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	seen := map[rbacv1.Subject]bool{}
+func keepGranted(desired []rbacv1.Subject, rbs []*rbacv1.RoleBinding, crbs []*rbacv1.ClusterRoleBinding) []rbacv1.Subject {
+	seen := make(map[rbacv1.Subject]bool, len(desired))
 	for _, s := range desired {
 		seen[s] = true
 	}
@@ -284,7 +267,7 @@ func (r *Reconciler) keepGranted(ctx context.Context, b binding, desired []rbacv
 		keep(crb.Subjects)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return out
 }
 
 // targetNamespaces lists the existing namespaces the binding grants in.

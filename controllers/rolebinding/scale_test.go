@@ -5,17 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"sort"
 	"sync"
 	"testing"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/controllers/rolebinding"
-	"github.com/scim-operator/scim-operator/scimserver"
 )
 
 // TestScaleFiftyThousandMembers projects a 50,000-member group: every shard
@@ -32,35 +28,7 @@ func TestScaleFiftyThousandMembers(t *testing.T) {
 
 	// Seed users and membership shards straight through the API: the SCIM
 	// path is measured elsewhere; this test is about the projection.
-	ids := make([]string, members)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("u-%06d", i)
-	}
-	parallel(t, 32, members, func(i int) error {
-		return op.Client.Create(ctx, &scimv1.ScimUser{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: ids[i], Labels: map[string]string{scimv1.LabelEndpoint: "okta"}},
-			Spec:       scimv1.ScimUserSpec{Endpoint: "okta", UserName: ids[i] + "@example.com", Active: true},
-		})
-	})
-	group := &scimv1.ScimGroup{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "big-group", Labels: map[string]string{scimv1.LabelEndpoint: "okta"}},
-		Spec: scimv1.ScimGroupSpec{Endpoint: "okta", DisplayName: "everyone"}}
-	if err := op.Client.Create(ctx, group); err != nil {
-		t.Fatal(err)
-	}
-	shards := map[int32][]scimv1.Member{}
-	for _, id := range ids {
-		n := scimserver.ShardOf(id)
-		shards[n] = append(shards[n], scimv1.Member{Value: id, Type: "User"})
-	}
-	for n, ms := range shards {
-		sort.Slice(ms, func(i, j int) bool { return ms[i].Value < ms[j].Value })
-		sh := &scimv1.ScimMembership{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: scimserver.ShardName("big-group", n),
-			Labels: map[string]string{scimv1.LabelEndpoint: "okta", scimv1.LabelGroup: "big-group"}},
-			Spec: scimv1.ScimMembershipSpec{Group: "big-group", Shard: n, Members: ms}}
-		if err := op.Client.Create(ctx, sh); err != nil {
-			t.Fatal(err)
-		}
-	}
+	seedGroup(t, ns, "big-group", "everyone", members)
 
 	b := bind(t, ns, "everyone", "okta", "everyone", view)
 	_ = op.Client.Get(ctx, client.ObjectKeyFromObject(b), b)

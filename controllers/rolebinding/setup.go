@@ -78,6 +78,11 @@ func (r ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 // only the bindings it affects, found through indexes.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	ctx := context.Background()
+	users, err := newUserStore(ctx, mgr.GetCache())
+	if err != nil {
+		return err
+	}
+	r.users = users
 	for _, obj := range []client.Object{&scimv1.ScimRoleBinding{}, &scimv1.ScimClusterRoleBinding{}} {
 		if err := mgr.GetFieldIndexer().IndexField(ctx, obj, indexEndpoint, func(o client.Object) []string {
 			return []string{asBinding(o).endpoint().String()}

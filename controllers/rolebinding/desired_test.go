@@ -1,0 +1,163 @@
+package rolebinding
+
+import (
+	"fmt"
+	"hash/fnv"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/telemetry"
+)
+
+func user(name, userName string, emails ...string) *scimv1.ScimUser {
+	u := &scimv1.ScimUser{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: scimv1.ScimUserSpec{UserName: userName}}
+	for _, e := range emails {
+		u.Spec.Emails = append(u.Spec.Emails, scimv1.MultiValuedAttribute{Value: e})
+	}
+	return u
+}
+
+func userSubjects(names ...string) []rbacv1.Subject {
+	var out []rbacv1.Subject
+	for _, n := range names {
+		out = append(out, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: n})
+	}
+	return out
+}
+
+func TestDesiredSubjects(t *testing.T) {
+	group := &scimv1.ScimGroup{Spec: scimv1.ScimGroupSpec{DisplayName: "admins"}}
+	byUserName := scimv1.Subjects{Kind: scimv1.SubjectUser, UserAttribute: scimv1.UserAttributeUserName, Prefix: "okta:"}
+	for _, tc := range []struct {
+		reason  string
+		s       scimv1.Subjects
+		members []*scimv1.ScimUser
+		want    []rbacv1.Subject
+	}{
+		{"no member grants nothing", byUserName, nil, nil},
+		{"members are sorted by subject name", byUserName,
+			[]*scimv1.ScimUser{user("1", "carol"), user("2", "alice"), user("3", "bob")},
+			userSubjects("okta:alice", "okta:bob", "okta:carol")},
+		{"two users with one subject name grant it once", byUserName,
+			[]*scimv1.ScimUser{user("1", "bob"), user("2", "alice"), user("3", "bob"), user("4", "alice")},
+			userSubjects("okta:alice", "okta:bob")},
+		{"a user without the attribute is left out", scimv1.Subjects{Kind: scimv1.SubjectUser, UserAttribute: scimv1.UserAttributeEmail},
+			[]*scimv1.ScimUser{user("1", "bob"), user("2", "alice", "alice@example.com")},
+			userSubjects("alice@example.com")},
+		{"only users without the attribute grant nothing", scimv1.Subjects{Kind: scimv1.SubjectUser, UserAttribute: scimv1.UserAttributeExternalID},
+			[]*scimv1.ScimUser{user("1", "bob")}, nil},
+		{"group mode grants the group", scimv1.Subjects{Kind: scimv1.SubjectGroup, Prefix: "okta:"},
+			[]*scimv1.ScimUser{user("1", "bob")},
+			[]rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "okta:admins"}}},
+	} {
+		t.Run(tc.reason, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, desiredSubjects(tc.s, group, tc.members)); diff != "" {
+				t.Errorf("%s: desiredSubjects (-want +got):\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestShardSubjects(t *testing.T) {
+	var names []string
+	for i := 0; i < 5000; i++ {
+		names = append(names, fmt.Sprintf("user-%05d", i))
+	}
+	subjects := userSubjects(names...)
+	shards := shardSubjects(subjects)
+	total := 0
+	for n, ss := range shards {
+		if len(ss) == 0 {
+			t.Errorf("shard %d is empty but present", n)
+		}
+		for i, s := range ss {
+			// The shard of a subject is fixed by FNV-1a of its name: existing
+			// RoleBindings keep their subjects across upgrades.
+			h := fnv.New32a()
+			_, _ = h.Write([]byte(s.Name))
+			if want := int(h.Sum32() % Shards); n != want {
+				t.Fatalf("%s is in shard %d, want %d", s.Name, n, want)
+			}
+			if i > 0 && ss[i-1].Name >= s.Name {
+				t.Fatalf("shard %d is not sorted: %s before %s", n, ss[i-1].Name, s.Name)
+			}
+		}
+		total += len(ss)
+	}
+	if total != len(subjects) {
+		t.Errorf("shards hold %d subjects, want %d", total, len(subjects))
+	}
+	if small := shardSubjects(subjects[:singleShardMaxMember]); len(small) != 1 || len(small[0]) != singleShardMaxMember {
+		t.Errorf("%d subjects should stay in shard 0, got %d shards", singleShardMaxMember, len(small))
+	}
+	if empty := shardSubjects(nil); len(empty) != 0 {
+		t.Errorf("no subject should make no shard, got %d", len(empty))
+	}
+}
+
+func TestKeepGranted(t *testing.T) {
+	rbs := []*rbacv1.RoleBinding{{Subjects: userSubjects("carol", "alice")}, {Subjects: userSubjects("dave")}}
+	crbs := []*rbacv1.ClusterRoleBinding{{Subjects: userSubjects("erin", "alice")}}
+	got := keepGranted(userSubjects("alice", "bob"), rbs, crbs)
+	if diff := cmp.Diff(userSubjects("alice", "bob", "carol", "dave", "erin"), got); diff != "" {
+		t.Errorf("keepGranted keeps every granted subject once, sorted (-want +got):\n%s", diff)
+	}
+}
+
+// TestLastWrite checks that the newest write found while parsing few
+// timestamps is the instant telemetry.LastModified gives for the newest one.
+func TestLastWrite(t *testing.T) {
+	for _, tc := range []struct {
+		reason string
+		values []string
+		want   string // "" for the zero time
+	}{
+		{"none", nil, ""},
+		{"no annotation or unparsable ones", []string{"", "yesterday", "2026-13-01T00:00:00.000Z"}, ""},
+		{"the greatest fixed-width value", []string{"2026-11-25T10:00:00.250Z", "2026-11-25T10:00:01.000Z", "2026-11-24T23:59:59.999Z"},
+			"2026-11-25T10:00:01.000Z"},
+		{"an invalid value that sorts last does not hide the newest valid one",
+			[]string{"2026-11-25T10:00:00.250Z", "2026-99-25T10:00:00.250Z", "2026-11-25T09:00:00.000Z"}, "2026-11-25T10:00:00.250Z"},
+		{"an invalid value first does not hide a later valid one",
+			[]string{"2026-99-25T10:00:00.250Z", "2026-11-25T10:00:00.250Z"}, "2026-11-25T10:00:00.250Z"},
+		{"an offset value newer than every UTC one", []string{"2026-11-25T10:00:00.250Z", "2026-11-25T12:30:00+02:00"},
+			"2026-11-25T12:30:00+02:00"},
+		{"an offset value older than a UTC one", []string{"2026-11-25T10:00:00.250Z", "2026-11-25T11:30:00+02:00"},
+			"2026-11-25T10:00:00.250Z"},
+		{"nanoseconds beyond milliseconds", []string{"2026-11-25T10:00:00.250Z", "2026-11-25T10:00:00.250000001Z"},
+			"2026-11-25T10:00:00.250000001Z"},
+	} {
+		t.Run(tc.reason, func(t *testing.T) {
+			var w lastWrite
+			for _, v := range tc.values {
+				w.observe(&metav1.ObjectMeta{Annotations: map[string]string{scimv1.AnnotationLastModified: v}})
+			}
+			want := telemetry.LastModified(&metav1.ObjectMeta{Annotations: map[string]string{scimv1.AnnotationLastModified: tc.want}})
+			if got := w.time(); !got.Equal(want) {
+				t.Errorf("%s: newest write %v, want %v", tc.reason, got, want)
+			}
+		})
+	}
+}
+
+func TestIsFixedWidthUTC(t *testing.T) {
+	for v, want := range map[string]bool{
+		"2026-11-25T10:00:00.250Z":                               true,
+		time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00"): true,
+		"2026-11-25T10:00:00.25Z":                                false,
+		"2026-11-25T10:00:00.250+00:00":                          false,
+		"2026-11-25 10:00:00.250Z":                               false,
+		"2026-11-25T10:00:00Z":                                   false,
+		"20x6-11-25T10:00:00.250Z":                               false,
+		"":                                                       false,
+	} {
+		if got := isFixedWidthUTC(v); got != want {
+			t.Errorf("isFixedWidthUTC(%q) = %v, want %v", v, got, want)
+		}
+	}
+}

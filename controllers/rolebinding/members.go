@@ -1,0 +1,173 @@
+package rolebinding
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/scimserver"
+)
+
+// userStore reads ScimUsers by key straight from the shared informer's store.
+// A pass over a 100,000-member group makes 100,000 lookups; through the cache
+// reader each one builds its key and copies the object by reflection, which
+// cost more than the rest of the pass.
+type userStore struct{ toolscache.Indexer }
+
+// newUserStore returns the store of the ScimUser informer of c, or nil when
+// the informer does not expose one (a multi-namespace cache): lookups then go
+// through the client.
+func newUserStore(ctx context.Context, c cache.Cache) (*userStore, error) {
+	inf, err := c.GetInformer(ctx, &scimv1.ScimUser{})
+	if err != nil {
+		return nil, fmt.Errorf("getting the ScimUser informer: %w", err)
+	}
+	ix, ok := inf.(interface{ GetIndexer() toolscache.Indexer })
+	if !ok {
+		return nil, nil
+	}
+	return &userStore{ix.GetIndexer()}, nil
+}
+
+// user returns the cached user ns/name (nil when absent). The object is the
+// cache's own and must not be modified.
+func (s *userStore) user(ns, name string) (*scimv1.ScimUser, error) {
+	obj, ok, err := s.GetByKey(ns + "/" + name)
+	if err != nil || !ok {
+		return nil, err
+	}
+	u, ok := obj.(*scimv1.ScimUser)
+	if !ok {
+		return nil, fmt.Errorf("the ScimUser cache holds a %T", obj)
+	}
+	return u, nil
+}
+
+// getUser returns the user ns/name from the informer's store when there is
+// one, else from the client's cache without a copy; nil when it does not exist.
+func (r *Reconciler) getUser(ctx context.Context, ns, name string) (*scimv1.ScimUser, error) {
+	if r.users != nil {
+		return r.users.user(ns, name)
+	}
+	u := &scimv1.ScimUser{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, u, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	return u, nil
+}
+
+// activeMembers returns the group's member users that are active and not
+// being deleted, and every member user found (the sources of the grant). The
+// users are the cache's own objects (read without a copy: a group of 50,000
+// would cost 50,000 copies per pass) and must not be modified.
+func (r *Reconciler) activeMembers(ctx context.Context, ep client.ObjectKey, group string) (active, found []*scimv1.ScimUser, err error) {
+	var shards scimv1.ScimMembershipList
+	if err := r.Client.List(ctx, &shards, client.InNamespace(ep.Namespace),
+		client.MatchingFields{scimserver.IndexMembershipGroup: group}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, nil, fmt.Errorf("listing members of ScimGroup %s/%s: %w", ep.Namespace, group, err)
+	}
+	n := 0
+	for i := range shards.Items {
+		n += len(shards.Items[i].Spec.Members)
+	}
+	active = make([]*scimv1.ScimUser, 0, n)
+	found = make([]*scimv1.ScimUser, 0, n)
+	for i := range shards.Items {
+		for _, m := range shards.Items[i].Spec.Members {
+			if m.Type == "Group" {
+				continue // nested groups are not expanded
+			}
+			u, err := r.getUser(ctx, ep.Namespace, m.Value)
+			if err != nil {
+				return nil, nil, fmt.Errorf("getting ScimUser %s/%s: %w", ep.Namespace, m.Value, err)
+			}
+			if u == nil {
+				continue
+			}
+			found = append(found, u)
+			if u.Spec.Active && u.DeletionTimestamp.IsZero() && u.Spec.Endpoint == ep.Name {
+				active = append(active, u)
+			}
+		}
+	}
+	return active, found, nil
+}
+
+// lastWrite finds the newest last-modified annotation among many objects,
+// the same instant telemetry.LastModified would give for the newest of them,
+// while parsing few. The SCIM server writes the annotation in one fixed-width
+// UTC form whose byte order is its time order: those values are compared as
+// strings and parsed only when they beat the newest so far. Any other form is
+// parsed.
+type lastWrite struct {
+	fixed  string    // the greatest valid fixed-width value seen
+	parsed time.Time // the newest of every value parsed
+}
+
+func (w *lastWrite) observe(o metav1.Object) {
+	v := o.GetAnnotations()[scimv1.AnnotationLastModified]
+	if v == "" {
+		return
+	}
+	fixed := isFixedWidthUTC(v)
+	if fixed && v <= w.fixed {
+		return // not newer; if it is invalid, it does not count either
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return
+	}
+	if fixed {
+		w.fixed = v
+	}
+	if t.After(w.parsed) {
+		w.parsed = t
+	}
+}
+
+func (w *lastWrite) time() time.Time { return w.parsed }
+
+// isFixedWidthUTC reports whether v has the shape of the SCIM server's
+// timestamps (layout "2006-01-02T15:04:05.000Z07:00" in UTC, e.g.
+// "2026-11-25T10:00:00.250Z"): digits and separators in fixed places.
+func isFixedWidthUTC(v string) bool {
+	if len(v) != len("2006-01-02T15:04:05.000Z") {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch i {
+		case 4, 7:
+			if c != '-' {
+				return false
+			}
+		case 10:
+			if c != 'T' {
+				return false
+			}
+		case 13, 16:
+			if c != ':' {
+				return false
+			}
+		case 19:
+			if c != '.' {
+				return false
+			}
+		case 23:
+			if c != 'Z' {
+				return false
+			}
+		default:
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+	}
+	return true
+}
