@@ -96,25 +96,31 @@ func (b *bench) prepareBig(ctx context.Context, env *bigEnv) error {
 
 // removeUsers deletes an endpoint's users and uniqueness claims (they carry
 // no finalizer: the endpoint has no TenantApp) and waits until they are gone.
+// A delete-collection of thousands of objects can outlast the API server's
+// request timeout on a busy machine (it then resets the stream); it is
+// repeated until the users are gone, for up to 3 minutes.
 func (b *bench) removeUsers(ctx context.Context, cl *Cluster, ep Endpoint) error {
-	for _, obj := range []client.Object{&scimv1.ScimUser{}, &scimv1.ScimClaim{}} {
-		if err := cl.Client.DeleteAllOf(ctx, obj, client.InNamespace(ep.Namespace)); err != nil {
-			return err
-		}
-	}
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(3 * time.Minute)
+	var lastErr error
 	for {
-		var list scimv1.ScimUserList
-		if err := cl.Client.List(ctx, &list, client.InNamespace(ep.Namespace), client.Limit(1)); err != nil {
-			return err
+		for _, obj := range []client.Object{&scimv1.ScimUser{}, &scimv1.ScimClaim{}} {
+			if err := cl.Client.DeleteAllOf(ctx, obj, client.InNamespace(ep.Namespace)); err != nil {
+				lastErr = err
+			}
 		}
-		if len(list.Items) == 0 {
-			return nil
+		for range 10 {
+			var list scimv1.ScimUserList
+			if err := cl.Client.List(ctx, &list, client.InNamespace(ep.Namespace), client.Limit(1)); err != nil {
+				return err
+			}
+			if len(list.Items) == 0 {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("users of %s/%s still present after 3 minutes (last delete error: %v)", ep.Namespace, ep.Name, lastErr)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("users of %s/%s still present after 2 minutes", ep.Namespace, ep.Name)
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 

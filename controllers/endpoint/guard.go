@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/telemetry"
 )
 
 // Reasons of the DeprovisioningHeld condition.
@@ -140,7 +141,7 @@ func (r *Reconciler) evaluateGuard(ep *scimv1.ScimEndpoint, users []scimv1.ScimU
 			s.active++
 			continue
 		}
-		if at, err := time.Parse(time.RFC3339Nano, u.Annotations[scimv1.AnnotationDeactivatedAt]); err == nil && !at.Before(start) {
+		if at := telemetry.AnnotatedTime(u, scimv1.AnnotationDeactivatedAt); !at.IsZero() && !at.Before(start) {
 			s.revoked++
 		}
 	}

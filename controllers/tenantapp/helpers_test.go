@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -203,84 +202,6 @@ func (tn *tenant) waitEqual(t testing.TB, endpoint string, timeout time.Duration
 	})
 }
 
-// expected computes, independently of the reconciler, the tables of a
-// TenantApp without scope and with the Disable policy from live API reads.
-func expected(t testing.TB, c client.Client, ns, endpoint string) tenantdb.State {
-	t.Helper()
-	ctx := context.Background()
-	var users scimv1.ScimUserList
-	var groups scimv1.ScimGroupList
-	var shards scimv1.ScimMembershipList
-	for _, l := range []client.ObjectList{&users, &groups, &shards} {
-		if err := c.List(ctx, l, client.InNamespace(ns)); err != nil {
-			t.Fatalf("listing: %v", err)
-		}
-	}
-	st := tenantdb.State{Members: map[string][]string{}}
-	ids := map[string]bool{}
-	for _, u := range users.Items {
-		if u.DeletionTimestamp != nil || u.Spec.Endpoint != endpoint {
-			continue
-		}
-		row := tenantdb.User{ID: u.Name, ExternalID: u.Spec.ExternalID, UserName: u.Spec.UserName,
-			DisplayName: u.Spec.DisplayName, Active: u.Spec.Active, Version: u.Generation}
-		if u.Spec.Name != nil {
-			row.GivenName, row.FamilyName = u.Spec.Name.GivenName, u.Spec.Name.FamilyName
-		}
-		for _, e := range u.Spec.Emails {
-			if row.Email == "" {
-				row.Email = e.Value
-			}
-		}
-		for _, e := range u.Spec.Emails {
-			if e.Primary {
-				row.Email = e.Value
-				break
-			}
-		}
-		st.Users = append(st.Users, row)
-		ids[u.Name] = true
-	}
-	gids := map[string]bool{}
-	for _, g := range groups.Items {
-		if g.DeletionTimestamp != nil || g.Spec.Endpoint != endpoint {
-			continue
-		}
-		st.Groups = append(st.Groups, tenantdb.Group{ID: g.Name, ExternalID: g.Spec.ExternalID,
-			DisplayName: g.Spec.DisplayName, Version: g.Generation})
-		gids[g.Name] = true
-	}
-	for _, sh := range shards.Items {
-		for _, m := range sh.Spec.Members {
-			if gids[sh.Spec.Group] && ids[m.Value] {
-				st.Members[sh.Spec.Group] = append(st.Members[sh.Spec.Group], m.Value)
-			}
-		}
-	}
-	for g := range st.Members {
-		slices.Sort(st.Members[g])
-	}
-	slices.SortFunc(st.Users, func(a, b tenantdb.User) int { return strings.Compare(a.ID, b.ID) })
-	slices.SortFunc(st.Groups, func(a, b tenantdb.Group) int { return strings.Compare(a.ID, b.ID) })
-	return st
-}
-
-// terminating lists the users of ns that are being deleted.
-func terminating(t testing.TB, c client.Client, ns string) []string {
-	t.Helper()
-	var users scimv1.ScimUserList
-	if err := c.List(context.Background(), &users, client.InNamespace(ns)); err != nil {
-		t.Fatalf("listing ScimUsers: %v", err)
-	}
-	var out []string
-	for _, u := range users.Items {
-		if u.DeletionTimestamp != nil {
-			out = append(out, u.Name)
-		}
-	}
-	return out
-}
-
 // eventually polls cond until it returns "" or timeout passes, then fails
 // with its last message. Tests wait with it; they never assert durations.
 func eventually(t testing.TB, timeout time.Duration, cond func() string) {
@@ -371,4 +292,24 @@ func addMembers(t testing.TB, ep *testharness.Endpoint, gid string, ids ...strin
 func removeMember(t testing.TB, ep *testharness.Endpoint, gid, id string) {
 	t.Helper()
 	patch(t, ep, "/Groups/"+gid, map[string]any{"op": "remove", "path": fmt.Sprintf("members[value eq %q]", id)})
+}
+
+// expected is testharness.ExpectedRows, failing the test when it cannot read.
+func expected(t testing.TB, c client.Client, ns, endpoint string) tenantdb.State {
+	t.Helper()
+	st, err := testharness.ExpectedRows(context.Background(), c, ns, endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// terminating lists the users of ns that are being deleted.
+func terminating(t testing.TB, c client.Client, ns string) []string {
+	t.Helper()
+	out, err := testharness.TerminatingUsers(context.Background(), c, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

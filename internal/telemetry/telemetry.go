@@ -33,7 +33,14 @@ func Register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 // scim.scim-operator.io/last-modified annotation), or the zero time when o
 // carries none (it was not written through SCIM).
 func LastModified(o metav1.Object) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, o.GetAnnotations()[scimv1.AnnotationLastModified])
+	return AnnotatedTime(o, scimv1.AnnotationLastModified)
+}
+
+// AnnotatedTime is the RFC 3339 time in o's annotation key (the SCIM server's
+// last-modified and deactivated-at stamps), or the zero time when o carries
+// none or an invalid one.
+func AnnotatedTime(o metav1.Object, key string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, o.GetAnnotations()[key])
 	if err != nil {
 		return time.Time{}
 	}

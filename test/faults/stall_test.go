@@ -204,22 +204,6 @@ func unreachableEvent(c client.Client, ns string) string {
 	return "no Warning Event " + tenantapp.ReasonDatabaseUnreachable + " about the TenantApp"
 }
 
-// terminatingUsers lists the ScimUsers of ns being deleted.
-func terminatingUsers(t *testing.T, c client.Client, ns string) []string {
-	t.Helper()
-	var users scimv1.ScimUserList
-	if err := c.List(context.Background(), &users, client.InNamespace(ns)); err != nil {
-		t.Fatalf("listing ScimUsers: %v", err)
-	}
-	var out []string
-	for _, u := range users.Items {
-		if u.DeletionTimestamp != nil {
-			out = append(out, u.Name)
-		}
-	}
-	return out
-}
-
 // addMembers adds users to a group through SCIM.
 func addMembers(t *testing.T, e *testharness.Endpoint, group string, ids ...string) {
 	t.Helper()
@@ -249,4 +233,14 @@ func freeLoopbackAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	_ = ln.Close()
 	return addr
+}
+
+// terminatingUsers lists the ScimUsers of ns being deleted.
+func terminatingUsers(t *testing.T, c client.Client, ns string) []string {
+	t.Helper()
+	out, err := testharness.TerminatingUsers(context.Background(), c, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

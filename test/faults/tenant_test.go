@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/tenantdb"
+	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
 // tenant is a TenantApp of the suite and a direct reader of its tables (the
@@ -73,7 +73,7 @@ func (tn *tenant) userRows() int {
 
 // diff compares the tables with what the CRs say they must hold; "" when equal.
 func (tn *tenant) diff() string {
-	want, err := expectedRows(tn.c, tn.key.Namespace, tn.endpoint)
+	want, err := testharness.ExpectedRows(context.Background(), tn.c, tn.key.Namespace, tn.endpoint)
 	if err != nil {
 		return err.Error()
 	}
@@ -108,64 +108,6 @@ func (tn *tenant) conditionIs(typ string, want metav1.ConditionStatus) string {
 		return fmt.Sprintf("%s is %s (%s: %s), want %s", typ, c.Status, c.Reason, c.Message, want)
 	}
 	return ""
-}
-
-// expectedRows computes, independently of the reconciler, the tables of a
-// TenantApp without scope and with policy Disable, from live API reads.
-func expectedRows(c client.Client, ns, endpoint string) (tenantdb.State, error) {
-	ctx := context.Background()
-	var users scimv1.ScimUserList
-	var groups scimv1.ScimGroupList
-	var shards scimv1.ScimMembershipList
-	for _, l := range []client.ObjectList{&users, &groups, &shards} {
-		if err := c.List(ctx, l, client.InNamespace(ns)); err != nil {
-			return tenantdb.State{}, fmt.Errorf("listing: %w", err)
-		}
-	}
-	st := tenantdb.State{Members: map[string][]string{}}
-	ids := map[string]bool{}
-	for _, u := range users.Items {
-		if u.DeletionTimestamp != nil || u.Spec.Endpoint != endpoint {
-			continue
-		}
-		row := tenantdb.User{ID: u.Name, ExternalID: u.Spec.ExternalID, UserName: u.Spec.UserName,
-			DisplayName: u.Spec.DisplayName, Active: u.Spec.Active, Version: u.Generation}
-		if u.Spec.Name != nil {
-			row.GivenName, row.FamilyName = u.Spec.Name.GivenName, u.Spec.Name.FamilyName
-		}
-		for _, e := range u.Spec.Emails {
-			if row.Email == "" || e.Primary {
-				row.Email = e.Value
-			}
-			if e.Primary {
-				break
-			}
-		}
-		st.Users = append(st.Users, row)
-		ids[u.Name] = true
-	}
-	gids := map[string]bool{}
-	for _, g := range groups.Items {
-		if g.DeletionTimestamp != nil || g.Spec.Endpoint != endpoint {
-			continue
-		}
-		st.Groups = append(st.Groups, tenantdb.Group{ID: g.Name, ExternalID: g.Spec.ExternalID,
-			DisplayName: g.Spec.DisplayName, Version: g.Generation})
-		gids[g.Name] = true
-	}
-	for _, sh := range shards.Items {
-		for _, m := range sh.Spec.Members {
-			if gids[sh.Spec.Group] && ids[m.Value] {
-				st.Members[sh.Spec.Group] = append(st.Members[sh.Spec.Group], m.Value)
-			}
-		}
-	}
-	for g := range st.Members {
-		slices.Sort(st.Members[g])
-	}
-	slices.SortFunc(st.Users, func(a, b tenantdb.User) int { return strings.Compare(a.ID, b.ID) })
-	slices.SortFunc(st.Groups, func(a, b tenantdb.Group) int { return strings.Compare(a.ID, b.ID) })
-	return st, nil
 }
 
 // boundSubjects returns, by role name, the sorted User subjects of the
