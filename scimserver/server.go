@@ -113,6 +113,9 @@ func (s *Server) Start(ctx context.Context) error {
 	if !s.cache.WaitForCacheSync(ctx) {
 		return errors.New("SCIM server: cache did not sync")
 	}
+	if err := s.store.Follow(ctx); err != nil {
+		return fmt.Errorf("SCIM server: following the ScimUser and ScimGroup informers: %w", err)
+	}
 	if s.opts.Preload != nil {
 		if err := s.opts.Preload(ctx); err != nil {
 			return fmt.Errorf("SCIM server: loading endpoints: %w", err)

@@ -31,12 +31,29 @@ type Store struct {
 	c         client.Client
 	live      client.Reader
 	informers cache.Informers
+	// streams follow the ScimUser and ScimGroup informers, by kind, once
+	// Follow registered them (nil before: creates then read claims live).
+	streams map[string]*stream
 }
 
 // NewStore returns a Store over the manager's cached client, its uncached
 // reader and its cache's informers (the client's cache), for listings.
 func NewStore(c client.Client, live client.Reader, informers cache.Informers) *Store {
 	return &Store{c: c, live: live, informers: informers}
+}
+
+// Follow registers the streams createUnique checks new resources against.
+// Call it once the cache has synced, before serving.
+func (s *Store) Follow(ctx context.Context) error {
+	streams := map[string]*stream{"User": newStream("User"), "Group": newStream("Group")}
+	if err := streams["User"].register(ctx, s.informers, &scimv1.ScimUser{}); err != nil {
+		return err
+	}
+	if err := streams["Group"].register(ctx, s.informers, &scimv1.ScimGroup{}); err != nil {
+		return err
+	}
+	s.streams = streams
+	return nil
 }
 
 // endpointRef identifies an endpoint: its namespace and name.

@@ -56,6 +56,14 @@ func (s *Store) UpdateGroup(ctx context.Context, ep endpointRef, old *scimv1.Sci
 		return nil, errWrap("updating ScimGroup", err)
 	}
 	if renamed {
+		if err := s.afterRename(ctx, ep, "Group", spec.DisplayName, g, func() client.Object {
+			back := g.DeepCopy()
+			back.Spec.DisplayName = old.Spec.DisplayName
+			stampModified(back)
+			return back
+		}); err != nil {
+			return nil, err
+		}
 		s.release(ctx, ep, "Group", old.Spec.DisplayName, old.Name)
 	}
 	s.waitForCache(ctx, g, g.ResourceVersion)

@@ -30,11 +30,20 @@ import (
 // resource's derived id, which must never name another resource (RFC 7643
 // §3.1: an id is not reassigned).
 //
-// Every writer of a value writes its own marker first and then reads the
-// other's from the API server (never the cache): a create writes the derived
-// object and then looks for a claim; a rename or a create with a random id
-// writes the claim and then looks at the derived object. Of two racing
-// writers at least one sees the other and backs off.
+// Every writer of a value writes its resource first and then looks for the
+// others, so that of two racing writers the second sees the first:
+//   - a create under the derived name waits until its replica's informer has
+//     delivered it, and with it every earlier write of the kind (ScimUsers
+//     reach an informer in the API server's order), then asks its cache:
+//     another live holder of the value means 409, a deleted resource of this
+//     name or a claim of it means the id is retired (checkDerived). This costs
+//     no API call beyond the create, which is what keeps SCIM creates near the
+//     API server's raw create rate;
+//   - a create with a random id (after taking the claim, which orders it
+//     against other such creates and renames) and a rename (after its
+//     update) read the derived name from the API server, never the cache,
+//     and back off when it holds the value (heldByName, afterRename).
+// Both writers may back off; both never succeed.
 
 // UniqueName is the deterministic name for a kind's unique value (userName or
 // displayName) within an endpoint: a resource created with that value is named
@@ -78,25 +87,21 @@ func (s *Store) createUnique(ctx context.Context, ep endpointRef, kind, value st
 	err := s.c.Create(ctx, obj, FieldOwner)
 	switch {
 	case err == nil:
-		// The claim is read while the cache catches up with the new
-		// object, which the caller waits for anyway.
-		read := make(chan error, 1)
-		go func() {
-			read <- s.live.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: derived}, &scimv1.ScimClaim{})
-		}()
-		s.waitForCache(ctx, obj, obj.GetResourceVersion())
-		err := <-read
-		if apierrors.IsNotFound(err) {
+		v, err := s.checkDerived(ctx, ep, kind, value, obj)
+		if err == nil && v == derivedFree {
 			return obj, nil
 		}
-		// A claim exists (the derived id is retired or another resource
-		// was renamed to the value), or it could not be read: this
-		// object must go; the claim path below decides.
+		// Another resource holds the value, the derived id is retired
+		// or claimed, or the check failed: this object must go. Only a
+		// retired or claimed id leads on to the claim path.
 		if derr := s.c.Delete(context.WithoutCancel(ctx), obj, client.Preconditions{UID: ptr.To(obj.GetUID())}); client.IgnoreNotFound(derr) != nil {
 			return nil, errWrap("deleting Scim"+kind+" created under a claimed name", derr)
 		}
 		if err != nil {
-			return nil, errWrap("reading ScimClaim", err)
+			return nil, err
+		}
+		if v == derivedHeld {
+			return nil, conflict(kind)
 		}
 	case apierrors.IsAlreadyExists(err):
 		held, err := s.heldByName(ctx, ep, kind, value, "")
@@ -118,7 +123,87 @@ func (s *Store) createUnique(ctx context.Context, ep endpointRef, kind, value st
 		s.release(context.WithoutCancel(ctx), ep, kind, value, id)
 		return nil, errWrap("creating Scim"+kind, err)
 	}
-	return obj, nil
+	// A create under the derived name checks its cache, which may not
+	// have this object yet: look at that name again, now that this one
+	// exists (see the top of this file).
+	held, err := s.heldByName(ctx, ep, kind, value, id)
+	if err == nil && !held {
+		return obj, nil
+	}
+	if derr := s.c.Delete(context.WithoutCancel(ctx), obj, client.Preconditions{UID: ptr.To(obj.GetUID())}); client.IgnoreNotFound(derr) != nil {
+		return nil, errWrap("deleting Scim"+kind, derr)
+	}
+	s.release(context.WithoutCancel(ctx), ep, kind, value, id)
+	if err != nil {
+		return nil, err
+	}
+	return nil, conflict(kind)
+}
+
+// derivedVerdict is what checkDerived found for a resource just created
+// under the name derived from its value.
+type derivedVerdict int
+
+const (
+	derivedFree    derivedVerdict = iota // it may stay
+	derivedHeld                          // another live resource holds the value: 409
+	derivedRetired                       // the id was used before, or a claim names it: the claim path decides
+)
+
+// checkDerived checks obj, just created under the name derived from value,
+// against every earlier write: it waits until the replica's informer has
+// delivered obj (and so every write of the kind before it), then consults
+// the cache. Of two racing writers of one value, the one that wrote second
+// sees the first here, or the first sees the second in its own check (the
+// claim path and renames read the derived name from the API server after
+// writing). Without a stream (or when the informer lags by seconds) it reads
+// the claim from the API server instead.
+func (s *Store) checkDerived(ctx context.Context, ep endpointRef, kind, value string, obj client.Object) (derivedVerdict, error) {
+	st := s.streams[kind]
+	if st == nil || !st.reached(ctx, obj.GetResourceVersion()) {
+		err := s.live.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: obj.GetName()}, &scimv1.ScimClaim{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return derivedFree, nil
+		case err != nil:
+			return derivedFree, errWrap("reading ScimClaim", err)
+		}
+		return derivedRetired, nil
+	}
+	if st.isRetired(ep.Namespace, obj.GetName()) {
+		return derivedRetired, nil
+	}
+	err := s.c.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: obj.GetName()}, &scimv1.ScimClaim{}, client.UnsafeDisableDeepCopy)
+	switch {
+	case err == nil:
+		return derivedRetired, nil
+	case !apierrors.IsNotFound(err):
+		return derivedFree, errWrap("reading ScimClaim", err)
+	}
+	var holders []client.Object
+	if kind == "Group" {
+		groups, err := s.ListGroups(ctx, ep, IndexGroupDisplayName, strings.ToLower(value))
+		if err != nil {
+			return derivedFree, err
+		}
+		for _, g := range groups {
+			holders = append(holders, g)
+		}
+	} else {
+		users, err := s.ListUsers(ctx, ep, IndexUserName, strings.ToLower(value))
+		if err != nil {
+			return derivedFree, err
+		}
+		for _, u := range users {
+			holders = append(holders, u)
+		}
+	}
+	for _, h := range holders {
+		if h.GetName() != obj.GetName() {
+			return derivedHeld, nil
+		}
+	}
+	return derivedFree, nil
 }
 
 // heldByName reports whether the live resource named after value, other than
@@ -138,6 +223,26 @@ func (s *Store) heldByName(ctx context.Context, ep endpointRef, kind, value, sel
 		return false, errWrap("reading Scim"+kind, err)
 	}
 	return obj.GetDeletionTimestamp() == nil && derivedFrom(kind, ep.Name, uniqueValue(obj), name), nil
+}
+
+// afterRename looks at the name derived from value once obj's rename to value
+// is written: a create under that name checks its own cache, which may not
+// hold the rename yet, so the rename must see that create. When the resource
+// of that name holds value, the rename is undone (merge patch of reverted,
+// whatever else changed since) and refused.
+func (s *Store) afterRename(ctx context.Context, ep endpointRef, kind, value string, obj client.Object, reverted func() client.Object) error {
+	held, err := s.heldByName(ctx, ep, kind, value, obj.GetName())
+	if err == nil && !held {
+		return nil
+	}
+	if perr := s.c.Patch(context.WithoutCancel(ctx), reverted(), client.MergeFrom(obj), FieldOwner); perr != nil {
+		return errWrap("undoing the rename of Scim"+kind, perr)
+	}
+	s.release(context.WithoutCancel(ctx), ep, kind, value, obj.GetName())
+	if err != nil {
+		return err
+	}
+	return conflict(kind)
 }
 
 // staleClaimAge is how long after a claim was taken its holder must exist:

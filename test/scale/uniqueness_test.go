@@ -36,7 +36,7 @@ func TestUniqueIDsAreNeverReassigned(t *testing.T) {
 
 	// The derived id is retired: the next ada gets a fresh id, and the
 	// old id stays unknown (an IdP still holding it must not reach her).
-	second := mustCreate(t, ctx, e2, "ADA@example.com")
+	second := mustCreate(t, ctx, e1, "ADA@example.com")
 	if second == first {
 		t.Fatalf("re-created user got the deleted user's id %s", first)
 	}
@@ -87,6 +87,23 @@ func TestUniqueIDsAreNeverReassigned(t *testing.T) {
 	}
 }
 
+// TestRetiredAfterRestart: a replica started after a delete knows the
+// deleted user's id is retired from the tombstone claim alone (it never saw
+// the delete), and the next create of the userName gets a fresh id.
+func TestRetiredAfterRestart(t *testing.T) {
+	op1 := startOperator(t, false)
+	e1 := op1.NewEndpoint(t, uniqueName("retired-restart"), "okta")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	first := mustCreate(t, ctx, e1, "barbara@example.com")
+	mustStatus(t, ctx, e1, http.MethodDelete, "/Users/"+first, nil, http.StatusNoContent)
+	op2 := startOperator(t, false)
+	e2 := onReplica(t, e1, op2)
+	if second := mustCreate(t, ctx, e2, "barbara@example.com"); second == first {
+		t.Fatalf("a restarted replica gave the deleted user's id %s to the next one", first)
+	}
+}
+
 // TestRetiredValueRace: 50 creates of a userName whose derived id is retired
 // (so every create takes the claim path), split over two replicas, make
 // exactly one user.
@@ -108,7 +125,7 @@ func TestRetiredValueRace(t *testing.T) {
 }
 
 // TestRenameRacesCreate: a PATCH renaming a user to a value races a POST of
-// that value, on two replicas, 20 times. At most one of them may succeed (both
+// that value, on two replicas, 60 times. At most one of them may succeed (both
 // may be refused when each sees the other), and no value ends up held twice.
 func TestRenameRacesCreate(t *testing.T) {
 	op1, op2 := startOperator(t, true), startOperator(t, true)
@@ -117,7 +134,8 @@ func TestRenameRacesCreate(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	won := map[string]int{}
-	for i := range 20 {
+	const rounds = 60
+	for i := range rounds {
 		from, to := fmt.Sprintf("from-%d@example.com", i), fmt.Sprintf("to-%d@example.com", i)
 		id := mustCreate(t, ctx, e1, from)
 		var (
@@ -132,6 +150,9 @@ func TestRenameRacesCreate(t *testing.T) {
 		}()
 		go func() {
 			defer wg.Done()
+			// Staggered by 0-9 ms, so that some creates land between
+			// the rename's checks and its write.
+			time.Sleep(time.Duration(i%10) * time.Millisecond)
 			create, errC = call(ctx, e2, http.MethodPost, "/Users", oktaUser(to))
 		}()
 		wg.Wait()
@@ -169,7 +190,7 @@ func TestRenameRacesCreate(t *testing.T) {
 			t.Fatalf("round %d: %d live users hold %s, want %d", i, holders, to, want)
 		}
 	}
-	t.Logf("outcomes over 20 rounds: %v", won)
+	t.Logf("outcomes over %d rounds: %v", rounds, won)
 }
 
 func renameTo(userName string) map[string]any {
