@@ -27,7 +27,7 @@ func scenarios() []*Scenario {
 			Method: "On an endpoint with no TenantApp or binding, rounds alternate between raw creates of the ScimUser objects the SCIM " +
 				"server would store (the driver's client, straight to the API server) and SCIM `POST /Users` of Okta bodies, with the same " +
 				"number of concurrent clients; the first round of each pair alternates too. Ratio = SCIM creates/s ÷ raw creates/s of the " +
-				"same pair: the share of the API server's write rate the SCIM layer keeps (the user, a read that no claim holds its userName, a wait for the cache). " +
+				"same pair: the share of the API server's write rate the SCIM layer keeps (the user, a wait for the cache, a uniqueness check in it). " +
 				"Values are per round."},
 		{ID: scReads, Title: "3. Read latency against the number of users",
 			Method: "Users are seeded directly through the API server with no operator running; an operator then starts and settles " +

@@ -20,10 +20,10 @@ import (
 // alternate, and each metric is the median over rounds (the ratio the
 // median of adjacent raw/SCIM pairs), so a burst of load from elsewhere on
 // the machine skews one round, not the result. A SCIM create costs the user
-// (named after its userName, so no separate uniqueness claim), a read that
-// no claim exists and a wait for the cache, where a raw create costs the
-// user alone; scim/raw is the share of the raw rate the SCIM server keeps
-// (target ≥ 0.7).
+// (named after its userName, so no separate uniqueness claim) and a wait
+// until the cache has it (the uniqueness check then reads the cache), where
+// a raw create costs the user alone; scim/raw is the share of the raw rate
+// the SCIM server keeps (target ≥ 0.7).
 func BenchmarkCreateUsers(b *testing.B) {
 	const clients, perRound, rounds = 16, 250, 8
 	op := startOperator(b, false)
