@@ -156,7 +156,7 @@ const (
 // the cache. Of two racing writers of one value, the one that wrote second
 // sees the first here, or the first sees the second in its own check (the
 // claim path and renames read the derived name from the API server after
-// writing). Without a stream (or when the informer lags by seconds) it reads
+// writing). Without a stream (or when the informer lags by streamPatience) it reads
 // the claim from the API server instead.
 func (s *Store) checkDerived(ctx context.Context, ep endpointRef, kind, value string, obj client.Object) (derivedVerdict, error) {
 	st := s.streams[kind]

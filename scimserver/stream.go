@@ -80,14 +80,21 @@ func (s *stream) observe(o any, deleted bool) {
 	}
 }
 
-// reached waits until the handler has seen resourceVersion rv, bounded by a
-// few seconds; false when it has not.
+// streamPatience bounds how long a create waits for its informer before it
+// reads the API server instead. An informer normally delivers a write within
+// milliseconds; one that lags by a second is catching up after an API server
+// outage, and the create must not add a long wait to the cache wait that
+// follows it.
+const streamPatience = time.Second
+
+// reached waits until the handler has seen resourceVersion rv, bounded by
+// streamPatience; false when it has not.
 func (s *stream) reached(ctx context.Context, rv string) bool {
 	want, err := strconv.ParseUint(rv, 10, 64)
 	if err != nil {
 		return false
 	}
-	err = wait.PollUntilContextTimeout(ctx, time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) {
+	err = wait.PollUntilContextTimeout(ctx, time.Millisecond, streamPatience, true, func(context.Context) (bool, error) {
 		return s.seen.Load() >= want, nil
 	})
 	return err == nil
