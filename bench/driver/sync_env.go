@@ -67,16 +67,19 @@ type syncEnv struct {
 
 // newSyncEnv starts a control plane and an operator and creates the
 // endpoint, its TenantApp on database db and one binding per group.
-func (b *bench) newSyncEnv(ctx context.Context, dir, db string) (_ *syncEnv, stop func(), err error) {
+func (b *bench) newSyncEnv(ctx context.Context, dir, db string) (_ *syncEnv, _ func(), err error) {
+	// The cleanup is a local, not the named result: "return nil, nil, err"
+	// sets the result to nil before the deferred call runs, which then
+	// panicked and left the control plane running.
 	var stops []func()
-	stop = func() {
+	stopAll := func() {
 		for i := len(stops) - 1; i >= 0; i-- {
 			stops[i]()
 		}
 	}
 	defer func() {
 		if err != nil {
-			stop()
+			stopAll()
 		}
 	}()
 	env := &syncEnv{plan: newSyncPlan(b.sizes)}
@@ -117,5 +120,5 @@ func (b *bench) newSyncEnv(ctx context.Context, dir, db string) (_ *syncEnv, sto
 		return nil, nil, err
 	}
 	stops = append(stops, env.db.close)
-	return env, stop, nil
+	return env, stopAll, nil
 }
