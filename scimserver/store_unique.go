@@ -180,30 +180,34 @@ func (s *Store) checkDerived(ctx context.Context, ep endpointRef, kind, value st
 	case !apierrors.IsNotFound(err):
 		return derivedFree, errWrap("reading ScimClaim", err)
 	}
-	var holders []client.Object
+	var held bool
 	if kind == "Group" {
 		groups, err := s.ListGroups(ctx, ep, IndexGroupDisplayName, strings.ToLower(value))
 		if err != nil {
 			return derivedFree, err
 		}
-		for _, g := range groups {
-			holders = append(holders, g)
-		}
+		held = anyOther(groups, obj.GetName())
 	} else {
 		users, err := s.ListUsers(ctx, ep, IndexUserName, strings.ToLower(value))
 		if err != nil {
 			return derivedFree, err
 		}
-		for _, u := range users {
-			holders = append(holders, u)
-		}
+		held = anyOther(users, obj.GetName())
 	}
-	for _, h := range holders {
-		if h.GetName() != obj.GetName() {
-			return derivedHeld, nil
-		}
+	if held {
+		return derivedHeld, nil
 	}
 	return derivedFree, nil
+}
+
+// anyOther reports whether objs holds an object not named self.
+func anyOther[T client.Object](objs []T, self string) bool {
+	for _, o := range objs {
+		if o.GetName() != self {
+			return true
+		}
+	}
+	return false
 }
 
 // heldByName reports whether the live resource named after value, other than
