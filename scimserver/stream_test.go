@@ -1,0 +1,87 @@
+package scimserver
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+)
+
+func userAt(name string, rv uint64) *scimv1.ScimUser {
+	return &scimv1.ScimUser{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, ResourceVersion: strconv.FormatUint(rv, 10)}}
+}
+
+// Every waiter whose resourceVersion the stream delivers is woken, however
+// the deliveries interleave with the waiters parking; none is woken early.
+func TestStreamWakesEveryWaiter(t *testing.T) {
+	const writes = 2000
+	s := newStream("user-")
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	results := make([]bool, writes)
+	for i := range writes {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			want := uint64(i + 1)
+			results[i] = s.await(ctx, want, time.Minute)
+			if seen := s.seen.Load(); seen < want {
+				t.Errorf("waiter for %d woken at %d", want, seen)
+			}
+		}(i)
+	}
+	for i := range writes {
+		s.observe(userAt("u"+strconv.Itoa(i), uint64(i+1)), false)
+	}
+	wg.Wait()
+	for i, ok := range results {
+		if !ok {
+			t.Fatalf("waiter for %d gave up", i+1)
+		}
+	}
+}
+
+// A waiter for a resourceVersion the stream never delivers returns false
+// when its time is up, and when its context ends.
+func TestStreamAwaitGivesUp(t *testing.T) {
+	s := newStream("")
+	s.observe(userAt("a", 10), false)
+	if !s.await(context.Background(), 10, time.Millisecond) {
+		t.Fatal("a delivered resourceVersion was not reached")
+	}
+	if s.await(context.Background(), 11, 20*time.Millisecond) {
+		t.Fatal("an undelivered resourceVersion was reached")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if s.await(ctx, 11, time.Minute) {
+		t.Fatal("a cancelled wait reported success")
+	}
+	// An older delivery (a relist replays objects in name order) never
+	// moves the stream back.
+	s.observe(userAt("b", 4), false)
+	if got := s.seen.Load(); got != 10 {
+		t.Fatalf("seen = %d after an older delivery, want 10", got)
+	}
+}
+
+// Only the derived names of the stream's prefix are retired when deleted.
+func TestStreamRetiresDerivedNames(t *testing.T) {
+	s := newStream("user-")
+	s.observe(userAt("user-abc", 1), true)
+	s.observe(userAt("8c1e0f4a", 2), true)
+	s.observe(userAt("user-def", 3), false)
+	if !s.isRetired("ns", "user-abc") || s.isRetired("ns", "8c1e0f4a") || s.isRetired("ns", "user-def") {
+		t.Fatalf("retired = %v", s.retired)
+	}
+	shards := newStream("")
+	shards.observe(userAt("user-abc", 1), true)
+	if shards.isRetired("ns", "user-abc") {
+		t.Fatal("a stream without a prefix retired a name")
+	}
+}
