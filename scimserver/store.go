@@ -206,17 +206,15 @@ func (s *Store) waitForCache(ctx context.Context, obj client.Object, rv string) 
 	}
 	key := client.ObjectKeyFromObject(obj)
 	probe := reflect.New(reflect.TypeOf(obj).Elem()).Interface().(client.Object)
-	seen := st.seen.Load()
 	for !s.cacheHolds(ctx, key, probe, rv, want) {
 		left := time.Until(deadline)
 		if left <= 0 || ctx.Err() != nil {
 			return
 		}
-		// The stream wakes the wait when the informer delivers anything of
-		// the kind; the timer is the backstop for a stream that ran ahead.
-		timer := time.NewTimer(min(left, 50*time.Millisecond))
-		seen, _ = st.next(ctx, seen, timer.C)
-		timer.Stop()
+		// Wait for the informer to deliver anything newer of the kind (a
+		// deletion's resourceVersion is not known in advance); 50 ms is the
+		// backstop for a stream that ran ahead.
+		st.await(ctx, st.seen.Load()+1, min(left, 50*time.Millisecond))
 	}
 }
 

@@ -1,6 +1,7 @@
 package scimserver
 
 import (
+	"container/heap"
 	"context"
 	"strconv"
 	"strings"
@@ -33,11 +34,32 @@ import (
 type stream struct {
 	prefix  string // the derived names whose deletion retires them; "" for none
 	seen    atomic.Uint64
-	waiting atomic.Int32 // waiters parked on wake
+	waiting atomic.Int32 // len(waiters), for observe to skip the lock
 
 	mu      sync.Mutex
-	wake    chan struct{}   // closed when seen advances while someone waits
+	waiters waiterHeap      // parked awaits, the lowest resourceVersion first
 	retired map[string]bool // namespace/name
+}
+
+// A waiter is a parked await: its channel is closed once the stream has seen
+// want. Only the waiters whose resourceVersion arrived are woken, so 64
+// concurrent writes waiting on one busy stream cost nothing per event.
+type waiter struct {
+	want uint64
+	wake chan struct{}
+}
+
+type waiterHeap []waiter
+
+func (h waiterHeap) Len() int           { return len(h) }
+func (h waiterHeap) Less(i, j int) bool { return h[i].want < h[j].want }
+func (h waiterHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *waiterHeap) Push(x any)        { *h = append(*h, x.(waiter)) }
+func (h *waiterHeap) Pop() any {
+	old := *h
+	w := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return w
 }
 
 // newStream returns a stream; prefix names the derived names ("user-",
@@ -90,59 +112,43 @@ func (s *stream) observe(o any, deleted bool) {
 			break
 		}
 	}
+	// seen is stored before waiting is read, and await stores waiting
+	// before it reads seen: one of the two always sees the other.
 	if s.waiting.Load() > 0 {
 		s.mu.Lock()
-		if s.wake != nil {
-			close(s.wake)
-			s.wake = nil
+		for len(s.waiters) > 0 && s.waiters[0].want <= rv {
+			close(heap.Pop(&s.waiters).(waiter).wake)
 		}
+		s.waiting.Store(int32(len(s.waiters)))
 		s.mu.Unlock()
 	}
 }
 
-// next blocks until the stream has seen a resourceVersion above after, or
-// until the timer fires or ctx ends; it returns what the stream has seen.
-func (s *stream) next(ctx context.Context, after uint64, timer <-chan time.Time) (uint64, bool) {
-	if seen := s.seen.Load(); seen > after {
-		return seen, true
-	}
-	s.mu.Lock()
-	if s.wake == nil {
-		s.wake = make(chan struct{})
-	}
-	wake := s.wake
-	s.mu.Unlock()
-	s.waiting.Add(1)
-	defer s.waiting.Add(-1)
-	// An advance between the first look and registering as a waiter closed
-	// no channel: look again before parking.
-	if seen := s.seen.Load(); seen > after {
-		return seen, true
-	}
-	select {
-	case <-wake:
-		return s.seen.Load(), true
-	case <-timer:
-	case <-ctx.Done():
-	}
-	return s.seen.Load(), false
-}
-
 // await waits until the stream has seen resourceVersion want, for at most
-// timeout; false when it has not.
+// timeout or until ctx ends; false when it has not. A waiter that gives up
+// stays in the heap until the stream passes it: closing its channel then
+// costs nothing, and it saves finding it.
 func (s *stream) await(ctx context.Context, want uint64, timeout time.Duration) bool {
+	if s.seen.Load() >= want {
+		return true
+	}
+	w := waiter{want: want, wake: make(chan struct{})}
+	s.mu.Lock()
+	heap.Push(&s.waiters, w)
+	s.waiting.Store(int32(len(s.waiters)))
+	s.mu.Unlock()
 	if s.seen.Load() >= want {
 		return true
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
-	for seen := s.seen.Load(); seen < want; {
-		var ok bool
-		if seen, ok = s.next(ctx, seen, timer.C); !ok {
-			return seen >= want
-		}
+	select {
+	case <-w.wake:
+		return true
+	case <-timer.C:
+	case <-ctx.Done():
 	}
-	return true
+	return s.seen.Load() >= want
 }
 
 // streamPatience bounds how long a create waits for its informer before it

@@ -62,11 +62,16 @@ func TestStreamAwaitGivesUp(t *testing.T) {
 	if s.await(ctx, 11, time.Minute) {
 		t.Fatal("a cancelled wait reported success")
 	}
+	// The waiters that gave up leave the heap once the stream passes them.
+	s.observe(userAt("c", 11), false)
+	if n := len(s.waiters); n != 0 || s.waiting.Load() != 0 {
+		t.Fatalf("%d waiters left after the stream passed them (waiting %d)", n, s.waiting.Load())
+	}
 	// An older delivery (a relist replays objects in name order) never
 	// moves the stream back.
 	s.observe(userAt("b", 4), false)
-	if got := s.seen.Load(); got != 10 {
-		t.Fatalf("seen = %d after an older delivery, want 10", got)
+	if got := s.seen.Load(); got != 11 {
+		t.Fatalf("seen = %d after an older delivery, want 11", got)
 	}
 }
 
