@@ -38,6 +38,12 @@ type Options struct {
 	// Preload runs once after the cache synced and before listening; the
 	// operator passes the registry's LoadAll so tokens are known from the start.
 	Preload func(context.Context) error
+	// UserFinalizers, when set, names the finalizers a new ScimUser of an
+	// endpoint is created with: those of the projections that will hold it
+	// (the operator passes the tenant databases', when the endpoint has a
+	// TenantApp). A projection then need not patch every new user before
+	// projecting it, and a user costs one API write instead of two.
+	UserFinalizers func(ctx context.Context, namespace, endpoint string) ([]string, error)
 }
 
 func (o *Options) defaults() {
@@ -73,7 +79,7 @@ func New(opts Options, c client.Client, apiReader client.Reader, ca cache.Cache,
 	opts.defaults()
 	return &Server{
 		opts:     opts,
-		store:    NewStore(c, apiReader, ca),
+		store:    newStore(c, apiReader, ca, opts),
 		registry: reg,
 		cache:    ca,
 		log:      log.WithName("scim"),

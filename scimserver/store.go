@@ -35,12 +35,14 @@ type Store struct {
 	// by kind ("User", "Group", "Membership"), once Follow registered them
 	// (nil before: creates then read claims live, and writes poll the cache).
 	streams map[string]*stream
+	// userFinalizers gives the finalizers of a new user (Options.UserFinalizers).
+	userFinalizers func(ctx context.Context, namespace, endpoint string) ([]string, error)
 }
 
-// NewStore returns a Store over the manager's cached client, its uncached
+// newStore returns a Store over the manager's cached client, its uncached
 // reader and its cache's informers (the client's cache), for listings.
-func NewStore(c client.Client, live client.Reader, informers cache.Informers) *Store {
-	return &Store{c: c, live: live, informers: informers}
+func newStore(c client.Client, live client.Reader, informers cache.Informers, opts Options) *Store {
+	return &Store{c: c, live: live, informers: informers, userFinalizers: opts.UserFinalizers}
 }
 
 // Follow registers the streams that writes wait on and createUnique checks

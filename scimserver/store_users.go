@@ -14,10 +14,17 @@ import (
 // one succeeds; the other gets 409 uniqueness.
 func (s *Store) CreateUser(ctx context.Context, ep endpointRef, spec scimv1.ScimUserSpec) (*scimv1.ScimUser, error) {
 	spec.Endpoint = ep.Name
+	var finalizers []string
+	if s.userFinalizers != nil {
+		var err error
+		if finalizers, err = s.userFinalizers(ctx, ep.Namespace, ep.Name); err != nil {
+			return nil, errWrap("finding the finalizers of a new ScimUser", err)
+		}
+	}
 	obj, err := s.createUnique(ctx, ep, "User", spec.UserName, func(name string) client.Object {
 		u := &scimv1.ScimUser{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: name,
-				Labels: map[string]string{scimv1.LabelEndpoint: ep.Name}},
+				Labels: map[string]string{scimv1.LabelEndpoint: ep.Name}, Finalizers: finalizers},
 			Spec: spec,
 		}
 		stampModified(u)

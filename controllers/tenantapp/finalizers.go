@@ -238,3 +238,23 @@ func (r *Reconciler) patchUser(ctx context.Context, u *scimv1.ScimUser, hold boo
 		cur = live
 	}
 }
+
+// NewUserFinalizers names the finalizers the SCIM server creates a new user
+// of the endpoint with: FinalizerUsers when the endpoint has a TenantApp that
+// would hold it (live, without the escape hatch). holdUsers would otherwise
+// patch every new user before its row is written: during an initial sync,
+// one extra API write per user, and those patches queued behind the IdP's
+// own writes delayed the rows by seconds. A user out of the TenantApp's
+// scope is released at its deletion like any other (allApplied).
+func (r *Reconciler) NewUserFinalizers(ctx context.Context, namespace, endpoint string) ([]string, error) {
+	apps, err := r.appsOf(ctx, namespace, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	for i := range apps {
+		if apps[i].DeletionTimestamp == nil && !skipsCleanup(&apps[i]) {
+			return []string{FinalizerUsers}, nil
+		}
+	}
+	return nil, nil
+}

@@ -184,3 +184,61 @@ func TestGroupScopeThroughSCIM(t *testing.T) {
 		t.Errorf("a user never in scope got a row")
 	}
 }
+
+// TestNewUsersAreCreatedHeld: on an endpoint with a TenantApp the SCIM server
+// creates users already carrying FinalizerUsers, so the projection never
+// writes them to hold them (no field manager of this controller on the user);
+// on an endpoint without one, users carry no finalizer and delete at once.
+func TestNewUsersAreCreatedHeld(t *testing.T) {
+	op := startOperator(t)
+	ns := namespaceFor(t)
+	ep := op.NewEndpoint(t, ns, "okta")
+	bare := op.NewEndpoint(t, ns, "bare")
+	tn := newTenant(t, op.Client, ns, "app", "okta", "")
+	// The SCIM server learns of the TenantApp from its cache; once the
+	// TenantApp reports Ready the cache has long held it.
+	eventually(t, 30*time.Second, func() string {
+		if c := tn.condition(t, scimv1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
+			return "TenantApp not Ready"
+		}
+		return ""
+	})
+	ctx := context.Background()
+	var ids []string
+	for i := range 5 {
+		id := createUser(t, ep, fmt.Sprintf("held%d@example.com", i))
+		tn.waitForRow(t, id, "created", func(_ tenantdb.User, ok bool) bool { return ok })
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		var u scimv1.ScimUser
+		if err := op.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: id}, &u); err != nil {
+			t.Fatal(err)
+		}
+		if !controllerutil.ContainsFinalizer(&u, tenantapp.FinalizerUsers) {
+			t.Errorf("user %s was created without %s: %v", id, tenantapp.FinalizerUsers, u.Finalizers)
+		}
+		for _, mf := range u.ManagedFields {
+			if mf.Manager == "scim-operator-tenantapp" {
+				t.Errorf("the TenantApp controller wrote user %s to hold it (managed fields %s at %v)", id, mf.Manager, mf.Time)
+			}
+		}
+	}
+	id := createUser(t, bare, "free@example.com")
+	var u scimv1.ScimUser
+	if err := op.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: id}, &u); err != nil {
+		t.Fatal(err)
+	}
+	if len(u.Finalizers) != 0 {
+		t.Errorf("a user of an endpoint without TenantApp has finalizers %v", u.Finalizers)
+	}
+	// Held users still go when deleted: the row first, then the user.
+	deleteResource(t, ep, "/Users/"+ids[0])
+	tn.waitForRow(t, ids[0], "deleted", func(_ tenantdb.User, ok bool) bool { return !ok })
+	eventually(t, 30*time.Second, func() string {
+		if s := terminating(t, op.Client, ns); len(s) > 0 {
+			return "users stuck in deletion: " + s[0]
+		}
+		return ""
+	})
+}

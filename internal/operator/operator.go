@@ -111,23 +111,27 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 	if err := loader.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the SCIM registry: %w", err)
 	}
-	opts.SCIM.Preload = loader.LoadAll
-	server := scimserver.New(opts.SCIM, mgr.GetClient(), mgr.GetAPIReader(), mgr.GetCache(), registry, opts.Logger)
-	if err := mgr.Add(server); err != nil {
-		return nil, fmt.Errorf("adding the SCIM server: %w", err)
-	}
 	if err := (&endpoint.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Recorder: mgr.GetEventRecorder("scim-operator"),
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the ScimEndpoint controller: %w", err)
 	}
-	if err := (&tenantapp.Reconciler{
+	tenants := &tenantapp.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("scim-operator"),
 		NewClient: tenantapp.PostgresClient, Metrics: tenantapp.NewMetrics(metrics.Registry),
-	}).SetupWithManager(mgr); err != nil {
+	}
+	if err := tenants.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the TenantApp controller: %w", err)
+	}
+	// The SCIM server is added after the TenantApp controller, whose index
+	// of TenantApps by endpoint gives new users their finalizers.
+	opts.SCIM.Preload = loader.LoadAll
+	opts.SCIM.UserFinalizers = tenants.NewUserFinalizers
+	server := scimserver.New(opts.SCIM, mgr.GetClient(), mgr.GetAPIReader(), mgr.GetCache(), registry, opts.Logger)
+	if err := mgr.Add(server); err != nil {
+		return nil, fmt.Errorf("adding the SCIM server: %w", err)
 	}
 	if opts.AllowedRoles == nil {
 		if opts.AllowedRoles, err = rolebinding.ParseAllowList(rolebinding.DefaultAllowedRoles); err != nil {

@@ -97,7 +97,6 @@ func setUpCrashWorld(t *testing.T) *crashWorld {
 	})
 	p := w.start(t)
 	w.e = (&testharness.Operator{Client: c, Addr: p.Addr}).NewEndpoint(t, w.ns, "idp")
-	w.tn = newTenant(t, c, w.ns, "app", "idp", dsn, dsn)
 	for _, b := range []struct{ name, group, role string }{{"crew-view", "crew", "view"}, {"doomed-edit", "doomed", "edit"}} {
 		if err := c.Create(context.Background(), roleBinding(w.ns, b.name, b.group, b.role)); err != nil {
 			t.Fatalf("creating ScimRoleBinding %s: %v", b.name, err)
@@ -109,6 +108,10 @@ func setUpCrashWorld(t *testing.T) *crashWorld {
 	w.doomed = mustCreateGroup(t, w.e, "doomed", w.ids[:crashDoomed]...)
 	t.Logf("provisioned %d users and 2 groups through SCIM in %v (no replica elected)",
 		crashUsers, time.Since(start).Round(time.Millisecond))
+	// The TenantApp comes after the users, as when one is added to an
+	// endpoint in use: users created while it exists are created held, and
+	// the projection must add the finalizers of these itself.
+	w.tn = newTenant(t, c, w.ns, "app", "idp", dsn, dsn)
 	w.retarget(t, p)
 	return w
 }
