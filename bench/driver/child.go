@@ -14,11 +14,13 @@ import (
 	"runtime"
 	"runtime/metrics"
 	rpprof "runtime/pprof"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap/zapcore"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -70,7 +72,11 @@ func RunChild(args []string) error {
 	if err != nil {
 		return fmt.Errorf("loading %s: %w", *kubeconfig, err)
 	}
-	logger := zap.New(zap.WriteTo(os.Stderr))
+	opts := []zap.Opts{zap.WriteTo(os.Stderr)}
+	if v, err := strconv.Atoi(os.Getenv("SCIMBENCH_OPERATOR_V")); err == nil && v > 0 {
+		opts = append(opts, zap.Level(zapcore.Level(-v)))
+	}
+	logger := zap.New(opts...)
 	ctrllog.SetLogger(logger)
 	scimLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

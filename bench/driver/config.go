@@ -79,7 +79,7 @@ func SizesFor(scale float64) Sizes {
 		GroupsPerUser: 5,
 		MemberBatch:   100,
 		Clients:       []int{16, 64},
-		WriteUsers:    n(250, 50),
+		WriteUsers:    n(750, 50),
 		WriteRounds:   8,
 		ReadScales:    []int{n(1_000, 100), n(10_000, 300), n(100_000, 1_000)},
 		ReadQueries:   n(500, 100),
