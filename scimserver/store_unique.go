@@ -58,6 +58,18 @@ func derivedFrom(kind, endpoint, value, id string) bool {
 	return UniqueName(kind, endpoint, value) == id
 }
 
+// undoCreate deletes obj, which this request created and must not keep,
+// even when the request is cancelled meanwhile. An object created with
+// finalizers (Options.UserFinalizers) stays Terminating until its
+// projections let it go: one may have projected it in the meantime.
+func (s *Store) undoCreate(ctx context.Context, kind string, obj client.Object) error {
+	err := s.c.Delete(context.WithoutCancel(ctx), obj, client.Preconditions{UID: ptr.To(obj.GetUID())})
+	if client.IgnoreNotFound(err) != nil {
+		return errWrap("deleting the Scim"+kind+" this request created", err)
+	}
+	return nil
+}
+
 // uniqueValue is the value a ScimUser or ScimGroup holds.
 func uniqueValue(obj client.Object) string {
 	switch o := obj.(type) {
@@ -94,8 +106,8 @@ func (s *Store) createUnique(ctx context.Context, ep endpointRef, kind, value st
 		// Another resource holds the value, the derived id is retired
 		// or claimed, or the check failed: this object must go. Only a
 		// retired or claimed id leads on to the claim path.
-		if derr := s.c.Delete(context.WithoutCancel(ctx), obj, client.Preconditions{UID: ptr.To(obj.GetUID())}); client.IgnoreNotFound(derr) != nil {
-			return nil, errWrap("deleting Scim"+kind+" created under a claimed name", derr)
+		if derr := s.undoCreate(ctx, kind, obj); derr != nil {
+			return nil, derr
 		}
 		if err != nil {
 			return nil, err
@@ -130,8 +142,8 @@ func (s *Store) createUnique(ctx context.Context, ep endpointRef, kind, value st
 	if err == nil && !held {
 		return obj, nil
 	}
-	if derr := s.c.Delete(context.WithoutCancel(ctx), obj, client.Preconditions{UID: ptr.To(obj.GetUID())}); client.IgnoreNotFound(derr) != nil {
-		return nil, errWrap("deleting Scim"+kind, derr)
+	if derr := s.undoCreate(ctx, kind, obj); derr != nil {
+		return nil, derr
 	}
 	s.release(context.WithoutCancel(ctx), ep, kind, value, id)
 	if err != nil {
