@@ -28,6 +28,8 @@ func main() {
 	flag.Int64Var(&opts.SCIM.MaxBodyBytes, "scim-max-body-bytes", 1<<20, "Largest SCIM request body accepted (413 above).")
 	allowed := flag.String("allowed-roles", rolebinding.DefaultAllowedRoles,
 		"Comma-separated roles that ScimRoleBindings and ScimClusterRoleBindings may grant, as ClusterRole/<name> or Role/<name> (<name> may be *).")
+	memRatio := flag.Float64("memory-limit-ratio", 0.9,
+		"Set the Go runtime's soft memory limit to this share of the container's memory limit (0: off; GOMEMLIMIT wins).")
 	zapOpts := zap.Options{Development: false, TimeEncoder: zapcore.ISO8601TimeEncoder}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -36,6 +38,11 @@ func main() {
 	ctrl.SetLogger(opts.Logger)
 	log := opts.Logger.WithName("setup")
 
+	if soft, err := operator.SetMemoryLimit(*memRatio); err != nil {
+		log.Error(err, "reading the container's memory limit; no soft memory limit set")
+	} else if soft > 0 {
+		log.Info("soft memory limit set", "bytes", soft, "ratio", *memRatio)
+	}
 	var err error
 	if opts.AllowedRoles, err = rolebinding.ParseAllowList(*allowed); err != nil {
 		fmt.Fprintln(os.Stderr, "scim-operator: --allowed-roles:", err)
