@@ -69,6 +69,14 @@ func (b *bench) runBig(ctx context.Context) {
 		b.sc[scGroup].fail(err)
 	}
 	b.save()
+	if ctx.Err() != nil {
+		return
+	}
+	b.say("operator start at %s users in a container sized at the target", thousands(len(env.ids)))
+	if err := b.limitedRestart(ctx, env); err != nil {
+		b.sc[scMemory].fail(fmt.Errorf("start under the memory limit: %w", err))
+	}
+	b.save()
 }
 
 // prepareBig starts the operator and creates both endpoints through it.

@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 )
 
 // Settling: the operator counts as quiet after quietWindows consecutive
@@ -19,15 +23,11 @@ const (
 // its start-up times and, once it is quiet, its memory.
 func (b *bench) restart(ctx context.Context, env *bigEnv, n int) error {
 	sc := b.sc[scMemory]
-	op, err := b.startOperator(ctx, env.cl, fmt.Sprintf("u%d", n))
+	ready, err := b.startReady(ctx, env, fmt.Sprintf("u%d", n))
 	if err != nil {
 		return err
 	}
-	env.op = op
-	ready, err := op.WaitReady(ctx, 5*time.Minute)
-	if err != nil {
-		return err
-	}
+	op := env.op
 	at := func(k string) string { return fmt.Sprintf("restart.u%d.%s", n, k) }
 	sc.record(at("ready_s"), fmt.Sprintf("%s users: start to ready (cache synced, serving)", thousands(n)), "s", ready.Seconds())
 	s := NewSCIM(op.SCIMAddr, env.big)
@@ -67,6 +67,17 @@ func (b *bench) restart(ctx context.Context, env *bigEnv, n int) error {
 	return nil
 }
 
+// startReady starts the operator (label names its log, vars are added to
+// its environment), makes it env's and waits until it serves.
+func (b *bench) startReady(ctx context.Context, env *bigEnv, label string, vars ...string) (time.Duration, error) {
+	op, err := b.startOperator(ctx, env.cl, label, vars...)
+	if err != nil {
+		return 0, err
+	}
+	env.op = op
+	return op.WaitReady(ctx, 5*time.Minute)
+}
+
 // settle waits until the operator is quiet and returns how long that took
 // and whether it happened within settleLimit.
 func settle(ctx context.Context, op *Operator) (time.Duration, bool, error) {
@@ -97,4 +108,63 @@ func settle(ctx context.Context, op *Operator) (time.Duration, bool, error) {
 		}
 	}
 	return time.Since(began), false, nil
+}
+
+// limitTarget is the memory target per user of scenario 5.
+const limitTarget = 4 << 10
+
+// limitedRestart removes the large group, then starts the operator on the
+// largest scale's users as a container sized at the target would run it:
+// limit = baseline RSS + 4 KiB per user, and the Go soft memory limit
+// (GOMEMLIMIT) at 90% of it, which is what --memory-limit-ratio sets from a
+// container's limit. Without a limit the collector lets the heap grow to
+// twice its live size; this measures whether the operator fits, and what
+// fitting costs at start-up.
+func (b *bench) limitedRestart(ctx context.Context, env *bigEnv) error {
+	sc := b.sc[scMemory]
+	base := sc.figure("memory.u0.rss_mib")
+	if base == nil || len(base.Values) == 0 {
+		return fmt.Errorf("no baseline RSS was measured")
+	}
+	if env.op != nil {
+		env.op.Stop()
+		env.op = nil
+	}
+	for _, obj := range []client.Object{&scimv1.ScimGroup{}, &scimv1.ScimMembership{}} {
+		if err := env.cl.Client.DeleteAllOf(ctx, obj, client.InNamespace(env.big.Namespace)); err != nil {
+			return fmt.Errorf("removing the large group: %w", err)
+		}
+	}
+	n := len(env.ids)
+	limit := median(base.Values)*(1<<20) + float64(limitTarget*n)
+	soft := uint64(limit * 0.9)
+	ready, err := b.startReady(ctx, env, "limited", fmt.Sprintf("GOMEMLIMIT=%d", soft))
+	if err != nil {
+		return err
+	}
+	op := env.op
+	if _, err := NewSCIM(op.SCIMAddr, env.big).Expect(ctx, http.MethodGet, "/Users/"+env.ids[n-1], nil, http.StatusOK); err != nil {
+		return fmt.Errorf("first read after start: %w", err)
+	}
+	if _, quiet, err := settle(ctx, op); err != nil {
+		return err
+	} else if !quiet {
+		sc.note("Under the memory limit the operator was still busy %s after start-up; memory was read anyway.", settleLimit)
+	}
+	m, err := op.Mem(ctx, false)
+	if err != nil {
+		return err
+	}
+	const mib = 1 << 20
+	users := thousands(n)
+	sc.record("limited.limit_mib", fmt.Sprintf("%s users, limited: container size (baseline RSS + 4 KiB per user)", users), "MiB", limit/mib)
+	sc.record("limited.gomemlimit_mib", fmt.Sprintf("%s users, limited: GOMEMLIMIT (90%% of it)", users), "MiB", float64(soft)/mib)
+	sc.record("limited.ready_s", fmt.Sprintf("%s users, limited: start to ready", users), "s", ready.Seconds())
+	sc.record("limited.peak_rss_mib", fmt.Sprintf("%s users, limited: peak RSS since start", users), "MiB", float64(m.PeakRSSBytes)/mib)
+	sc.record("limited.rss_mib", fmt.Sprintf("%s users, limited: RSS when quiet", users), "MiB", float64(m.RSSBytes)/mib)
+	sc.record("limited.peak_rss_per_user_b", fmt.Sprintf("%s users, limited: peak RSS per user above baseline", users), "B",
+		(float64(m.PeakRSSBytes)-median(base.Values)*mib)/float64(n))
+	b.say("  ready after %.2f s; peak RSS %.1f MiB in a %.1f MiB container (GOMEMLIMIT %.1f MiB)", ready.Seconds(),
+		float64(m.PeakRSSBytes)/mib, limit/mib, float64(soft)/mib)
+	return nil
 }

@@ -35,9 +35,9 @@ type Operator struct {
 }
 
 // StartOperator starts the operator on the control plane of kubeconfig, its
-// logs appended to logPath, and returns once it printed its addresses (it
-// is not ready to serve yet: see WaitReady).
-func StartOperator(ctx context.Context, kubeconfig, logPath string) (*Operator, error) {
+// logs appended to logPath and env added to its environment, and returns once
+// it printed its addresses (it is not ready to serve yet: see WaitReady).
+func StartOperator(ctx context.Context, kubeconfig, logPath string, env ...string) (*Operator, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -47,6 +47,7 @@ func StartOperator(ctx context.Context, kubeconfig, logPath string) (*Operator, 
 		return nil, err
 	}
 	cmd := exec.Command(exe, ChildArg, "-kubeconfig", kubeconfig)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = logf
 	dieWithParent(cmd)
 	stdout, err := cmd.StdoutPipe()

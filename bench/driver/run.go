@@ -120,10 +120,10 @@ func (b *bench) save() {
 }
 
 // startOperator starts an operator subprocess on cl, logging into logs/.
-func (b *bench) startOperator(ctx context.Context, cl *Cluster, label string) (*Operator, error) {
+func (b *bench) startOperator(ctx context.Context, cl *Cluster, label string, env ...string) (*Operator, error) {
 	b.ops++
 	log := filepath.Join(b.out, "logs", fmt.Sprintf("operator-%02d-%s.log", b.ops, label))
-	return StartOperator(ctx, cl.Kubeconfig, log)
+	return StartOperator(ctx, cl.Kubeconfig, log, env...)
 }
 
 // profiled runs fn while the operator writes a CPU profile of it into

@@ -44,7 +44,10 @@ func scenarios() []*Scenario {
 				"server serving (cache synced, endpoints loaded); served = process start to the first `GET` of the last seeded user. " +
 				"Then the driver waits until the operator is quiet (under 5% of a core for 2 s, at most 60 s: its controllers' first " +
 				"pass) and reads VmRSS from /proc and the live Go heap after a forced GC (runtime/metrics). Per user = (value − " +
-				"median at 0 users) ÷ users. Users only: no groups or memberships."},
+				"median at 0 users) ÷ users. Users only: no groups or memberships. Last, after scenario 6 (its group removed), the " +
+				"operator starts once more at the largest size as a container sized at the target runs it: limit = baseline RSS + " +
+				"4 KiB per user, GOMEMLIMIT = 90% of that (what --memory-limit-ratio derives from a container's limit); \"limited\" " +
+				"figures are that start's ready time and RSS."},
 		{ID: scGroup, Title: "6. A 100,000-member group",
 			Method: "On the largest seeded endpoint, one client builds a group the way an IdP pushes one: `POST /Groups`, then member-add " +
 				"PATCHes in batches, sequentially (a 503 is retried after Retry-After). Then a ScimRoleBinding on the group is created " +
