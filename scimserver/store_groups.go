@@ -40,31 +40,15 @@ func (s *Store) UpdateGroup(ctx context.Context, ep endpointRef, old *scimv1.Sci
 	if spec == old.Spec {
 		return old, nil
 	}
-	renamed := UniqueName("Group", ep.Name, old.Spec.DisplayName) != UniqueName("Group", ep.Name, spec.DisplayName) // see UpdateUser
-	if renamed {
-		if err := s.claim(ctx, ep, "Group", spec.DisplayName, old.Name); err != nil {
-			return nil, err
-		}
-	}
 	g := old.DeepCopy()
 	g.Spec = spec
 	stampModified(g)
-	if err := s.c.Update(ctx, g, FieldOwner); err != nil {
-		if renamed {
-			s.release(context.WithoutCancel(ctx), ep, "Group", spec.DisplayName, old.Name)
-		}
-		return nil, errWrap("updating ScimGroup", err)
-	}
-	if renamed {
-		if err := s.afterRename(ctx, ep, "Group", spec.DisplayName, g, func() client.Object {
-			back := g.DeepCopy()
-			back.Spec.DisplayName = old.Spec.DisplayName
-			stampModified(back)
-			return back
-		}); err != nil {
-			return nil, err
-		}
-		s.release(ctx, ep, "Group", old.Spec.DisplayName, old.Name)
+	if err := s.updateUnique(ctx, ep, "Group", old.Spec.DisplayName, spec.DisplayName, g, func() client.Object {
+		back := g.DeepCopy()
+		back.Spec.DisplayName = old.Spec.DisplayName
+		return back
+	}); err != nil {
+		return nil, err
 	}
 	s.waitForCache(ctx, g, g.ResourceVersion)
 	return g, nil

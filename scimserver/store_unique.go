@@ -241,6 +241,43 @@ func (s *Store) heldByName(ctx context.Context, ep endpointRef, kind, value, sel
 	return obj.GetDeletionTimestamp() == nil && derivedFrom(kind, ep.Name, uniqueValue(obj), name), nil
 }
 
+// updateUnique writes obj, the update of a resource that held oldValue and
+// now holds value. A changed value is claimed first and the old claim
+// released afterwards: a resource named after its value holds it by name,
+// but once renamed holds any other value by claim, even the one it is named
+// after (a create with a random id may hold that by then); see afterRename
+// for the check after the write. Claims are keyed by strings.ToLower, which
+// folds fewer letters than strings.EqualFold (ſ and s are equal under
+// EqualFold only), so the derived names, not EqualFold, decide whether the
+// value changed. reverted returns obj holding oldValue again, to undo a
+// refused rename.
+func (s *Store) updateUnique(ctx context.Context, ep endpointRef, kind, oldValue, value string, obj client.Object, reverted func() client.Object) error {
+	renamed := UniqueName(kind, ep.Name, oldValue) != UniqueName(kind, ep.Name, value)
+	if renamed {
+		if err := s.claim(ctx, ep, kind, value, obj.GetName()); err != nil {
+			return err
+		}
+	}
+	if err := s.c.Update(ctx, obj, FieldOwner); err != nil {
+		if renamed {
+			s.release(context.WithoutCancel(ctx), ep, kind, value, obj.GetName())
+		}
+		return errWrap("updating Scim"+kind, err)
+	}
+	if !renamed {
+		return nil
+	}
+	if err := s.afterRename(ctx, ep, kind, value, obj, func() client.Object {
+		back := reverted()
+		stampModified(back)
+		return back
+	}); err != nil {
+		return err
+	}
+	s.release(ctx, ep, kind, oldValue, obj.GetName())
+	return nil
+}
+
 // afterRename looks at the name derived from value once obj's rename to value
 // is written: a create under that name checks its own cache, which may not
 // hold the rename yet, so the rename must see that create. When the resource

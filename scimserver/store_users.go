@@ -38,44 +38,21 @@ func (s *Store) CreateUser(ctx context.Context, ep endpointRef, spec scimv1.Scim
 	return u, nil
 }
 
-// UpdateUser replaces a user's spec. A changed userName is claimed first and
-// the old claim released afterwards: a user named after its userName holds
-// it by name, but once renamed holds any other value by claim, even the one
-// it is named after (a create with a random id may hold that by then); see
-// afterRename for the check after the write. The update carries the
-// resourceVersion the caller read, so a concurrent change makes it fail with
-// a conflict.
+// UpdateUser replaces a user's spec, moving its userName claim when the
+// userName changed (updateUnique). The update carries the resourceVersion
+// the caller read, so a concurrent change makes it fail with a conflict.
 func (s *Store) UpdateUser(ctx context.Context, ep endpointRef, old *scimv1.ScimUser, spec scimv1.ScimUserSpec) (*scimv1.ScimUser, error) {
-	// Claims are keyed by strings.ToLower, which folds fewer letters than
-	// strings.EqualFold (ſ and s are equal under EqualFold only): a rename is
-	// a change of claim.
-	renamed := UniqueName("User", ep.Name, old.Spec.UserName) != UniqueName("User", ep.Name, spec.UserName)
-	if renamed {
-		if err := s.claim(ctx, ep, "User", spec.UserName, old.Name); err != nil {
-			return nil, err
-		}
-	}
 	u := old.DeepCopy()
 	spec.Endpoint = ep.Name
 	u.Spec = spec
 	stampModified(u)
 	stampDeactivated(u, old.Spec.Active)
-	if err := s.c.Update(ctx, u, FieldOwner); err != nil {
-		if renamed {
-			s.release(context.WithoutCancel(ctx), ep, "User", spec.UserName, old.Name)
-		}
-		return nil, errWrap("updating ScimUser", err)
-	}
-	if renamed {
-		if err := s.afterRename(ctx, ep, "User", spec.UserName, u, func() client.Object {
-			back := u.DeepCopy()
-			back.Spec.UserName = old.Spec.UserName
-			stampModified(back)
-			return back
-		}); err != nil {
-			return nil, err
-		}
-		s.release(ctx, ep, "User", old.Spec.UserName, old.Name)
+	if err := s.updateUnique(ctx, ep, "User", old.Spec.UserName, spec.UserName, u, func() client.Object {
+		back := u.DeepCopy()
+		back.Spec.UserName = old.Spec.UserName
+		return back
+	}); err != nil {
+		return nil, err
 	}
 	s.waitForCache(ctx, u, u.ResourceVersion)
 	return u, nil
