@@ -27,9 +27,29 @@ const (
 	UserAttributeExternalID UserAttribute = "externalId"
 )
 
-// Subjects says how the members of the group become RBAC subjects.
+// GroupAttribute is the ScimGroup attribute a Group subject is named after.
+// +kubebuilder:validation:Enum=displayName;externalId
+type GroupAttribute string
+
+// Group attributes a Group subject can be named after.
+const (
+	// GroupAttributeDisplayName names the subject after the group's SCIM
+	// displayName, which an IdP group owner can rename.
+	GroupAttributeDisplayName GroupAttribute = "displayName"
+	// GroupAttributeExternalID names the subject after the group's externalId,
+	// which Entra ID fills with the group's immutable object id (the value its
+	// tokens' groups claim carries).
+	GroupAttributeExternalID GroupAttribute = "externalId"
+)
+
+// Subjects says how the members of the group become RBAC subjects. Whatever
+// the identity provider sends, the operator never writes a subject whose name
+// starts with "system:" (names Kubernetes reserves) or holds control
+// characters: such a member is skipped and counted in status.skippedSubjects.
+// +kubebuilder:validation:XValidation:rule="self.kind != 'Group' || size(self.prefix) > 0",message="Group subjects need a non-empty prefix (e.g. \"oidc:\", the API server's groups claim prefix), so an IdP group name can never be a Kubernetes group such as system:authenticated"
 type Subjects struct {
-	// Kind is User (each active member) or Group (the group's displayName).
+	// Kind is User (each active member) or Group (the group itself, named
+	// after groupAttribute).
 	// +kubebuilder:default=User
 	// +optional
 	Kind SubjectKind `json:"kind,omitempty"`
@@ -40,9 +60,19 @@ type Subjects struct {
 	// +optional
 	UserAttribute UserAttribute `json:"userAttribute,omitempty"`
 
-	// Prefix is prepended to every subject name, e.g. "oidc:" to match the API
-	// server's --oidc-username-prefix or --oidc-groups-prefix.
+	// GroupAttribute names a Group subject after the group's displayName
+	// (default) or its externalId. With displayName, renaming the group in the
+	// IdP renames the subject; externalId (Entra ID: the group's object id)
+	// cannot be renamed.
+	// +kubebuilder:default=displayName
+	// +optional
+	GroupAttribute GroupAttribute `json:"groupAttribute,omitempty"`
+
+	// Prefix is prepended to every subject name, e.g. "oidc:" to match the
+	// username or groups prefix of the API server's JWT authenticator.
+	// Required for Group subjects.
 	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('system:')",message="a prefix cannot start with system:"
 	// +optional
 	Prefix string `json:"prefix,omitempty"`
 }
@@ -101,6 +131,19 @@ type BindingStatus struct {
 	// Subjects is the number of subjects bound.
 	// +optional
 	Subjects int32 `json:"subjects"`
+
+	// Members is the number of active group members the grant reaches: the
+	// User subjects, or in Group mode the group's active members. The
+	// deprovisioning guard counts a removed Group subject as this many
+	// revocations.
+	// +optional
+	Members int32 `json:"members,omitempty"`
+
+	// SkippedSubjects is the number of active members not bound because the
+	// subject their attribute would give is unsafe: empty, starting with
+	// "system:", holding control characters, or longer than 512 bytes.
+	// +optional
+	SkippedSubjects int32 `json:"skippedSubjects,omitempty"`
 
 	// Namespaces the role is currently granted in (empty for cluster-wide grants).
 	// +listType=atomic

@@ -47,6 +47,15 @@ type ScimEndpointSpec struct {
 	// +optional
 	MaxPageSize int32 `json:"maxPageSize,omitempty"`
 
+	// UserNamePattern, when set, is a regular expression (RE2, anchored by
+	// the operator) every userName must match; a create or update whose
+	// userName does not is refused with 400 invalidValue. Use it to keep
+	// the endpoint's users in the namespace the API server's authenticator
+	// gives them, e.g. "[^@]+@example\\.com".
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	UserNamePattern string `json:"userNamePattern,omitempty"`
+
 	// DeprovisioningGuard holds the projection of revocations when the IdP
 	// suddenly deactivates or deletes a large share of the endpoint's users
 	// (a mis-scoped assignment, a wrong filter), like Entra ID's accidental
@@ -84,16 +93,30 @@ type DeprovisioningGuard struct {
 	Window metav1.Duration `json:"window,omitempty"`
 }
 
-// DeprovisioningStatus is what the guard counted and decided.
+// DeprovisioningStatus is what the guard counted and decided. The guard
+// writes it before any revocation is applied, so it survives a leader change.
 type DeprovisioningStatus struct {
-	// Revoked is the number of users deactivated or deleted within the window.
+	// Revoked is the largest number of revocations one projection (one
+	// binding, one TenantApp) applied within the window.
 	Revoked int32 `json:"revoked"`
-	// Allowed is the number of revocations the window allows.
+	// Allowed is the number of revocations the window allows each projection.
 	Allowed int32 `json:"allowed"`
-	// WindowStart is, while revocations are held, when the counted window
-	// started: the later of the last approval and the window before HeldSince.
+	// Baseline is the number of active users the window started with,
+	// counting only users older than one window, so that users created
+	// just before a mass revocation cannot raise the limit.
+	// +optional
+	Baseline int32 `json:"baseline,omitempty"`
+	// WindowStart is when the current window opened: at the first revocation
+	// after the previous window ended, or at an approval.
 	// +optional
 	WindowStart *metav1.MicroTime `json:"windowStart,omitempty"`
+	// Projections are the revocation counts of each projection that revoked
+	// or was held within the window.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=1000
+	// +optional
+	Projections []ProjectionRevocations `json:"projections,omitempty"`
 	// HeldSince is when revocations started to be held (unset when they are not).
 	// +optional
 	HeldSince *metav1.MicroTime `json:"heldSince,omitempty"`
@@ -101,6 +124,23 @@ type DeprovisioningStatus struct {
 	// microseconds: revocations in the same second after it count).
 	// +optional
 	ApprovedAt *metav1.MicroTime `json:"approvedAt,omitempty"`
+}
+
+// ProjectionRevocations is what the deprovisioning guard counted for one
+// projection of an endpoint within the current window.
+type ProjectionRevocations struct {
+	// Name identifies the projection: "<Kind>/<namespace>/<name>" of a
+	// ScimRoleBinding, ScimClusterRoleBinding or TenantApp.
+	Name string `json:"name"`
+	// Revoked is the number of revocations applied within the window.
+	Revoked int32 `json:"revoked"`
+	// Pending is the number of revocations held, waiting for approval.
+	// +optional
+	Pending int32 `json:"pending,omitempty"`
+	// Approved is the number of revocations an approval released that the
+	// projection has not applied yet; they do not count against the window.
+	// +optional
+	Approved int32 `json:"approved,omitempty"`
 }
 
 // RateLimit is a token bucket per endpoint.

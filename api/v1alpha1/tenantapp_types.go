@@ -34,7 +34,9 @@ type TenantDatabase struct {
 // TenantScope limits which users an app receives, like assigning an Okta app to groups.
 type TenantScope struct {
 	// Groups lists displayNames of the endpoint's groups; only their members are
-	// provisioned. Empty means every user of the endpoint.
+	// provisioned. Empty means every user of the endpoint. Each name is
+	// resolved to the group's SCIM id once and pinned in status.scopeGroupIDs,
+	// so renaming the group in the IdP does not change the scope.
 	// +kubebuilder:validation:MaxItems=100
 	// +listType=set
 	// +optional
@@ -94,6 +96,21 @@ type TenantAppStatus struct {
 	// SchemaVersion is the version of the table contract applied to the database.
 	// +optional
 	SchemaVersion int32 `json:"schemaVersion,omitempty"`
+
+	// ScopeGroups pins each spec.scope.groups displayName to the SCIM id it
+	// resolved to; a later rename in the IdP does not move the scope.
+	// +listType=map
+	// +listMapKey=displayName
+	// +optional
+	ScopeGroups []PinnedGroup `json:"scopeGroups,omitempty"`
+}
+
+// PinnedGroup is a group reference resolved once and remembered.
+type PinnedGroup struct {
+	// DisplayName is the name the spec refers to the group by.
+	DisplayName string `json:"displayName"`
+	// ID is the SCIM id (ScimGroup metadata.name) it resolved to.
+	ID string `json:"id"`
 }
 
 // TenantApp is an in-cluster application whose PostgreSQL database receives the
