@@ -87,7 +87,10 @@ func etag(resourceVersion string) string { return `W/"` + resourceVersion + `"` 
 
 // userFromSCIM maps a normalized SCIM User onto a ScimUserSpec. Read-only
 // attributes (id, meta, groups) and password are ignored, never assigned.
-func userFromSCIM(res map[string]any) (scimv1.ScimUserSpec, *Error) {
+// An absent active takes activeIfAbsent: true on create, the user's current
+// value on PUT and PATCH, so deactivation fails closed — only an explicit
+// active:true re-activates a user.
+func userFromSCIM(res map[string]any, activeIfAbsent bool) (scimv1.ScimUserSpec, *Error) {
 	in := map[string]any{}
 	for k, v := range res {
 		switch k {
@@ -98,8 +101,8 @@ func userFromSCIM(res map[string]any) (scimv1.ScimUserSpec, *Error) {
 			in[k] = v
 		}
 	}
-	if _, ok := in["active"]; !ok {
-		in["active"] = true
+	if v, ok := in["active"]; !ok || v == nil {
+		in["active"] = activeIfAbsent
 	}
 	var spec scimv1.ScimUserSpec
 	if err := fromMap(in, &spec); err != nil {

@@ -3,6 +3,7 @@ package scimserver
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"regexp"
 	"sync"
 	"time"
 
@@ -25,7 +26,19 @@ type Endpoint struct {
 	Tokens      []Token
 	Strict      bool
 	MaxPageSize int
-	limiter     *rate.Limiter
+	// UserNames, when set, is the endpoint's spec.userNamePattern, anchored:
+	// a userName it does not match is refused.
+	UserNames *regexp.Regexp
+	limiter   *rate.Limiter
+}
+
+// CompileUserNamePattern anchors and compiles a ScimEndpoint's
+// spec.userNamePattern (nil for an empty pattern).
+func CompileUserNamePattern(pattern string) (*regexp.Regexp, error) {
+	if pattern == "" {
+		return nil, nil
+	}
+	return regexp.Compile(`^(?:` + pattern + `)$`)
 }
 
 // authenticate returns the id of the token matching presented, comparing the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"regexp"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -81,14 +82,24 @@ func (r *RegistryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if maxPage <= 0 {
 		maxPage = 1000
 	}
+	userNames, err := CompileUserNamePattern(ep.Spec.UserNamePattern)
+	if err != nil {
+		// Fail closed: no userName matches an invalid pattern. The
+		// endpoint's Ready condition says why.
+		userNames = matchNothing
+	}
 	r.Registry.Set(&Endpoint{
 		Key:         req.NamespacedName,
 		Tokens:      tokens,
 		Strict:      ep.Spec.Compatibility == scimv1.CompatibilityStrict,
 		MaxPageSize: maxPage,
+		UserNames:   userNames,
 	}, rps, burst)
 	return ctrl.Result{}, nil
 }
+
+// matchNothing stands for a userNamePattern that does not compile.
+var matchNothing = regexp.MustCompile(`[^\s\S]`)
 
 // LoadTokens reads the bearer tokens an endpoint references and returns their
 // hashes. Missing Secrets or keys are skipped: the endpoint then accepts fewer

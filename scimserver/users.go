@@ -86,28 +86,46 @@ func (s *Server) renderUser(ctx context.Context, req *request, u *scimv1.ScimUse
 	return userToSCIM(u, refs, req.baseURL), nil
 }
 
-func (s *Server) userSpecFromBody(r *http.Request, req *request) (scimv1.ScimUserSpec, error) {
+// userFromBody reads and normalizes a User from the request body.
+func (s *Server) userFromBody(r *http.Request, req *request) (map[string]any, error) {
 	data, e := readBody(r, req.ep.Strict)
 	if e != nil {
-		return scimv1.ScimUserSpec{}, e
+		return nil, e
 	}
 	raw, e := decodeResource(data)
 	if e != nil {
-		return scimv1.ScimUserSpec{}, e
+		return nil, e
 	}
 	res, e := normalize(userRT, raw, req.ep.Strict)
 	if e != nil {
-		return scimv1.ScimUserSpec{}, e
+		return nil, e
 	}
-	spec, e := userFromSCIM(res)
+	return res, nil
+}
+
+// userSpec maps a User onto a spec and checks the endpoint's rules on it.
+// cur is the user being replaced or patched (nil on create): a userName the
+// user already has is never refused, so a pattern added later cannot block
+// the deactivation of an existing user.
+func userSpec(req *request, res map[string]any, cur *scimv1.ScimUser) (scimv1.ScimUserSpec, error) {
+	activeIfAbsent := cur == nil || cur.Spec.Active
+	spec, e := userFromSCIM(res, activeIfAbsent)
 	if e != nil {
 		return spec, e
+	}
+	renamed := cur == nil || cur.Spec.UserName != spec.UserName
+	if renamed && req.ep.UserNames != nil && !req.ep.UserNames.MatchString(spec.UserName) {
+		return spec, errorf(http.StatusBadRequest, scimInvalidValue, "userName does not match the endpoint's userNamePattern")
 	}
 	return spec, nil
 }
 
 func (s *Server) createUser(r *http.Request, req *request) (*scimv1.ScimUser, error) {
-	spec, err := s.userSpecFromBody(r, req)
+	res, err := s.userFromBody(r, req)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := userSpec(req, res, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -115,11 +133,13 @@ func (s *Server) createUser(r *http.Request, req *request) (*scimv1.ScimUser, er
 }
 
 func (s *Server) replaceUser(r *http.Request, req *request) (*scimv1.ScimUser, error) {
-	spec, err := s.userSpecFromBody(r, req)
+	res, err := s.userFromBody(r, req)
 	if err != nil {
 		return nil, err
 	}
-	return s.updateWithRetry(r, req, func(cur *scimv1.ScimUser) (scimv1.ScimUserSpec, error) { return spec, nil })
+	return s.updateWithRetry(r, req, func(cur *scimv1.ScimUser) (scimv1.ScimUserSpec, error) {
+		return userSpec(req, res, cur)
+	})
 }
 
 func (s *Server) patchUser(r *http.Request, req *request) (*scimv1.ScimUser, error) {
@@ -137,11 +157,7 @@ func (s *Server) patchUser(r *http.Request, req *request) (*scimv1.ScimUser, err
 		if err := patch.Apply(userRT, res, ops, patch.Options{Strict: req.ep.Strict}); err != nil {
 			return scimv1.ScimUserSpec{}, err
 		}
-		spec, e := userFromSCIM(res)
-		if e != nil {
-			return spec, e
-		}
-		return spec, nil
+		return userSpec(req, res, cur)
 	})
 }
 
