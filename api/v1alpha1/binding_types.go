@@ -124,9 +124,15 @@ type BindingStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// GroupID is the SCIM id the group reference resolved to; it stays put when
-	// the group is renamed in the identity provider.
+	// the group is renamed in the identity provider, and is resolved again
+	// only when spec.group (or the endpoint) changes.
 	// +optional
 	GroupID string `json:"groupID,omitempty"`
+
+	// GroupResolvedFrom is the reference groupID was resolved from:
+	// "<endpoint namespace>/<endpoint name>/<id or lower-cased displayName>".
+	// +optional
+	GroupResolvedFrom string `json:"groupResolvedFrom,omitempty"`
 
 	// Subjects is the number of subjects bound.
 	// +optional

@@ -1,7 +1,7 @@
 // Package endpoint reconciles the status of ScimEndpoints: the base URL path,
 // how many of the referenced tokens resolve, user and group counts, and the
-// deprovisioning guard, which holds the projection of revocations when an
-// IdP revokes too many users at once.
+// approvals and limit changes of the deprovisioning guard (internal/deprovision,
+// which the projections ask before they revoke).
 package endpoint
 
 import (
@@ -14,14 +14,15 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/deprovision"
 	"github.com/scim-operator/scim-operator/scimserver"
 )
 
@@ -29,6 +30,9 @@ import (
 const (
 	ReasonServing       = "Serving"
 	ReasonNoValidTokens = "NoValidTokens"
+	// ReasonInvalidUserNamePattern: spec.userNamePattern does not compile;
+	// every create is refused until it is fixed.
+	ReasonInvalidUserNamePattern = "InvalidUserNamePattern"
 )
 
 // Reconciler writes ScimEndpoint status. It runs on the leader only.
@@ -36,8 +40,8 @@ type Reconciler struct {
 	Client    client.Client
 	APIReader client.Reader
 	Recorder  events.EventRecorder
-
-	deleted deletions
+	// Guard applies approvals and limit changes (nil: no guard).
+	Guard *deprovision.Guard
 }
 
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimendpoints,verbs=get;list;watch;patch
@@ -47,8 +51,16 @@ type Reconciler struct {
 
 // Reconcile computes and writes one endpoint's status.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	approved := false
+	if r.Guard != nil {
+		var err error
+		if approved, err = r.Guard.Evaluate(ctx, req.NamespacedName); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	// Read live: the guard may just have written the status.
 	var ep scimv1.ScimEndpoint
-	if err := r.Client.Get(ctx, req.NamespacedName, &ep); err != nil {
+	if err := r.APIReader.Get(ctx, req.NamespacedName, &ep); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	tokens, err := scimserver.LoadTokens(ctx, r.APIReader, &ep)
@@ -80,15 +92,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		r.Recorder.Eventf(&ep, nil, kind, cond.Reason, "Reconcile", cond.Message)
 	}
-	_, held := r.evaluateGuard(&ep, users.Items, time.Now())
-	meta.SetStatusCondition(&ep.Status.Conditions, held)
-	if heldChanged(before.Conditions, ep.Status.Conditions) && r.Recorder != nil {
-		kind := corev1.EventTypeNormal
-		if held.Status == metav1.ConditionTrue {
-			kind = corev1.EventTypeWarning
-		}
-		r.Recorder.Eventf(&ep, nil, kind, held.Reason, "DeprovisioningGuard", held.Message)
-	}
 	if !apiequal(before, &ep.Status) {
 		if err := r.Client.Status().Update(ctx, &ep); err != nil {
 			if apierrors.IsConflict(err) {
@@ -98,8 +101,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 	}
 	// The approval is consumed only once the status records it.
-	if err := r.clearApproval(ctx, &ep); err != nil {
-		return ctrl.Result{}, fmt.Errorf("clearing the approval of ScimEndpoint %s: %w", req.NamespacedName, err)
+	if approved {
+		if err := r.clearApproval(ctx, &ep); err != nil {
+			return ctrl.Result{}, fmt.Errorf("clearing the approval of ScimEndpoint %s: %w", req.NamespacedName, err)
+		}
 	}
 	// Counts change with every provisioning action; refresh them periodically
 	// rather than on every ScimUser event.
@@ -109,6 +114,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // readyCondition is Ready=True when at least one referenced token resolves.
 func readyCondition(ep *scimv1.ScimEndpoint) metav1.Condition {
 	c := metav1.Condition{Type: scimv1.ConditionReady, ObservedGeneration: ep.Generation}
+	if _, err := scimserver.CompileUserNamePattern(ep.Spec.UserNamePattern); err != nil {
+		c.Status, c.Reason = metav1.ConditionFalse, ReasonInvalidUserNamePattern
+		c.Message = "spec.userNamePattern is not a valid RE2 regular expression; every user create is refused until it is fixed"
+		return c
+	}
 	if ep.Status.ValidTokens == 0 {
 		c.Status, c.Reason = metav1.ConditionFalse, ReasonNoValidTokens
 		c.Message = fmt.Sprintf("none of the %d referenced Secret keys holds a token of at least %d bytes",
@@ -142,11 +152,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("scimendpoint-status").
 		For(&scimv1.ScimEndpoint{}).
-		Watches(&scimv1.ScimUser{}, handler.EnqueueRequestsFromMapFunc(
-			func(_ context.Context, o client.Object) []reconcile.Request {
-				u := o.(*scimv1.ScimUser)
-				return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: u.Namespace, Name: u.Spec.Endpoint}}}
-			}), builder.WithPredicates(r.revocationEvents())).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(
 			func(ctx context.Context, o client.Object) []reconcile.Request {
 				var eps scimv1.ScimEndpointList
@@ -161,4 +166,14 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 				return reqs
 			})).
 		Complete(r)
+}
+
+// clearApproval removes the approval annotation once the guard recorded it.
+func (r *Reconciler) clearApproval(ctx context.Context, ep *scimv1.ScimEndpoint) error {
+	if ep.Annotations[scimv1.AnnotationApproveDeprovisioning] == "" {
+		return nil
+	}
+	patch := client.RawPatch(types.MergePatchType,
+		[]byte(`{"metadata":{"annotations":{"`+scimv1.AnnotationApproveDeprovisioning+`":null}}}`))
+	return r.Client.Patch(ctx, &scimv1.ScimEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: ep.Name}}, patch)
 }

@@ -2,6 +2,7 @@ package rolebinding
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -46,67 +47,116 @@ func setSubjects(o client.Object, s []rbacv1.Subject) {
 	}
 }
 
-// applyChildren makes the binding's owned children equal to want: creates the
-// missing, rewrites only those whose subjects or labels drifted (so a single
-// membership change touches a single shard), recreates those whose immutable
-// roleRef changed, and deletes owned children no longer wanted.
-// It reports whether it wrote anything.
+// notOursError reports a child name taken by an object this binding does
+// not own.
+type notOursError struct{ key string }
+
+func (e *notOursError) Error() string {
+	return e.key + " exists and does not belong to this binding"
+}
+
+// applyChildren makes the binding's owned children equal to want, in two
+// phases: first every revocation — owned children no longer wanted are
+// deleted, children that lose a subject are rewritten, children whose
+// immutable roleRef changed are deleted — then every grant — missing
+// children are created, children that only gain subjects are rewritten. A
+// failed write does not stop the others; the errors are joined. Only
+// children whose subjects or labels drifted are written, so a single
+// membership change touches a single shard. It reports whether it wrote.
 func applyChildren[T child](ctx context.Context, r *Reconciler, b binding, want []T, owned []T) (bool, error) {
 	wrote := false
+	var errs []error
+	do := func(key string, write func() error) {
+		if err := write(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", key, err))
+			return
+		}
+		wrote = true
+	}
 	have := map[string]T{}
 	for _, o := range owned {
 		have[o.GetNamespace()+"/"+o.GetName()] = o
 	}
+	wanted := map[string]T{}
 	for _, w := range want {
-		key := w.GetNamespace() + "/" + w.GetName()
-		cur, ok := have[key]
-		delete(have, key)
-		if ok && roleRefOf(cur) != roleRefOf(w) {
-			if err := r.Client.Delete(ctx, cur); client.IgnoreNotFound(err) != nil {
-				return wrote, fmt.Errorf("deleting %s to change its roleRef: %w", key, err)
-			}
-			ok = false
-		}
-		if !ok {
-			err := r.Client.Create(ctx, w, FieldOwner)
-			if apierrors.IsAlreadyExists(err) {
-				err = r.adopt(ctx, w)
-			}
-			if err != nil {
-				return wrote, fmt.Errorf("creating %s: %w", key, err)
-			}
-			wrote = true
-			continue
-		}
-		// Subjects are plain strings: slices.Equal treats nil and empty
-		// alike, as equality.Semantic does, without its reflection over
-		// 100,000 subjects per pass.
-		if slices.Equal(subjectsOf(cur), subjectsOf(w)) && labelsMatch(cur, w) {
-			continue
-		}
-		upd := cur.DeepCopyObject().(client.Object)
-		setSubjects(upd, subjectsOf(w))
-		mergeMeta(upd, w)
-		if err := r.Client.Update(ctx, upd, FieldOwner); err != nil {
-			return wrote, fmt.Errorf("updating %s: %w", key, err)
-		}
-		wrote = true
+		wanted[w.GetNamespace()+"/"+w.GetName()] = w
 	}
-	for key, extra := range have {
-		if err := r.Client.Delete(ctx, extra); client.IgnoreNotFound(err) != nil {
-			return wrote, fmt.Errorf("deleting %s: %w", key, err)
+	var grants []func()
+	// Phase 1: revocations.
+	for key, cur := range have {
+		w, ok := wanted[key]
+		switch {
+		case !ok:
+			do(key, func() error { return client.IgnoreNotFound(r.Client.Delete(ctx, cur)) })
+		case roleRefOf(cur) != roleRefOf(w):
+			do(key, func() error { return client.IgnoreNotFound(r.Client.Delete(ctx, cur)) })
+			grants = append(grants, func() { do(key, func() error { return r.create(ctx, b, w) }) })
+		case slices.Equal(subjectsOf(cur), subjectsOf(w)) && labelsMatch(cur, w):
+		case removesSubjects(cur, w):
+			do(key, func() error { return r.update(ctx, cur, w) })
+		default:
+			grants = append(grants, func() { do(key, func() error { return r.update(ctx, cur, w) }) })
 		}
-		wrote = true
 	}
-	return wrote, nil
+	// Phase 2: grants.
+	for key, w := range wanted {
+		if _, ok := have[key]; !ok {
+			grants = append(grants, func() { do(key, func() error { return r.create(ctx, b, w) }) })
+		}
+	}
+	for _, g := range grants {
+		g()
+	}
+	return wrote, errors.Join(errs...)
+}
+
+// removesSubjects reports whether writing want over cur takes a subject away.
+func removesSubjects(cur, want client.Object) bool {
+	keep := make(map[rbacv1.Subject]bool, len(subjectsOf(want)))
+	for _, s := range subjectsOf(want) {
+		keep[s] = true
+	}
+	for _, s := range subjectsOf(cur) {
+		if !keep[s] {
+			return true
+		}
+	}
+	return false
+}
+
+// update rewrites cur's subjects and labels to want's.
+func (r *Reconciler) update(ctx context.Context, cur, want client.Object) error {
+	upd := cur.DeepCopyObject().(client.Object)
+	setSubjects(upd, subjectsOf(want))
+	mergeMeta(upd, want)
+	return r.Client.Update(ctx, upd, FieldOwner)
+}
+
+// create creates a child, adopting an existing object of that name only if
+// it is this binding's own.
+func (r *Reconciler) create(ctx context.Context, b binding, w client.Object) error {
+	err := r.Client.Create(ctx, w, FieldOwner)
+	if apierrors.IsAlreadyExists(err) {
+		err = r.adopt(ctx, b, w)
+	}
+	return err
 }
 
 // adopt takes over an existing object with our name whose labels were removed
-// by hand (so the label-filtered cache no longer sees it).
-func (r *Reconciler) adopt(ctx context.Context, w client.Object) error {
+// by hand (so the label-filtered cache no longer sees it), but only when it
+// still names this binding by its label or annotation: a RoleBinding someone
+// else created under that name is never taken over.
+func (r *Reconciler) adopt(ctx context.Context, b binding, w client.Object) error {
 	cur := w.DeepCopyObject().(client.Object)
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(w), cur); err != nil {
 		return err
+	}
+	if cur.GetLabels()[LabelBindingUID] != string(b.GetUID()) && cur.GetAnnotations()[AnnotationBinding] != bindingRef(b) {
+		key := cur.GetName()
+		if ns := cur.GetNamespace(); ns != "" {
+			key = ns + "/" + key
+		}
+		return &notOursError{key: kindOf(w) + " " + key}
 	}
 	if roleRefOf(cur) != roleRefOf(w) {
 		if err := r.Client.Delete(ctx, cur); client.IgnoreNotFound(err) != nil {
@@ -117,6 +167,13 @@ func (r *Reconciler) adopt(ctx context.Context, w client.Object) error {
 	setSubjects(cur, subjectsOf(w))
 	mergeMeta(cur, w)
 	return r.Client.Update(ctx, cur, FieldOwner)
+}
+
+func kindOf(o client.Object) string {
+	if _, ok := o.(*rbacv1.ClusterRoleBinding); ok {
+		return "ClusterRoleBinding"
+	}
+	return "RoleBinding"
 }
 
 func labelsMatch(cur, want client.Object) bool {

@@ -3,6 +3,9 @@ package rolebinding
 import (
 	"fmt"
 	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,6 +28,27 @@ const (
 	// rewrites one shard. 64 shards keep 50,000 subjects near 60 KiB each.
 	Shards = 64
 )
+
+// maxSubjectName bounds a subject name: far above any real username or
+// group claim, far below what would bloat a RoleBinding.
+const maxSubjectName = 512
+
+// SafeSubjectName reports whether the operator may write name as an RBAC
+// subject. The identity provider chooses the attribute values names are
+// built from; it must never choose a principal Kubernetes reserves
+// (system:anonymous, system:authenticated, system:serviceaccount:...), nor a
+// name with control characters or of unbounded length.
+func SafeSubjectName(name string) bool {
+	if name == "" || len(name) > maxSubjectName || strings.HasPrefix(strings.ToLower(name), "system:") {
+		return false
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
+}
 
 // subjectName names a user's RBAC subject after the configured attribute, or
 // returns "" when the user has no such value.
@@ -52,30 +76,51 @@ func subjectName(u *scimv1.ScimUser, s scimv1.Subjects) string {
 	return s.Prefix + v
 }
 
-// desiredSubjects returns the sorted, de-duplicated subjects: every active
-// member user in User mode, or the group itself in Group mode.
-func desiredSubjects(s scimv1.Subjects, group *scimv1.ScimGroup, activeMembers []*scimv1.ScimUser) []rbacv1.Subject {
+// groupSubjectName names a Group subject after the configured attribute.
+func groupSubjectName(g *scimv1.ScimGroup, s scimv1.Subjects) string {
+	v := g.Spec.DisplayName
+	if s.GroupAttribute == scimv1.GroupAttributeExternalID {
+		v = g.Spec.ExternalID
+	}
+	if v == "" {
+		return ""
+	}
+	return s.Prefix + v
+}
+
+// desiredSubjects returns the sorted, de-duplicated subjects — every active
+// member user in User mode, or the group itself in Group mode — and the
+// number of members skipped because their subject name is not safe.
+func desiredSubjects(s scimv1.Subjects, group *scimv1.ScimGroup, activeMembers []*scimv1.ScimUser) ([]rbacv1.Subject, int) {
 	if s.Kind == scimv1.SubjectGroup {
-		return []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: s.Prefix + group.Spec.DisplayName}}
+		name := groupSubjectName(group, s)
+		if !SafeSubjectName(name) {
+			return nil, 1
+		}
+		return []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: name}}, 0
 	}
 	// Sorting the names and dropping adjacent duplicates costs a fraction of
 	// a set of 100,000 strings and of sorting the subjects themselves.
 	names := make([]string, 0, len(activeMembers))
+	skipped := 0
 	for _, u := range activeMembers {
-		if name := subjectName(u, s); name != "" {
-			names = append(names, name)
+		name := subjectName(u, s)
+		if !SafeSubjectName(name) {
+			skipped++
+			continue
 		}
+		names = append(names, name)
 	}
 	slices.Sort(names)
 	names = slices.Compact(names)
 	if len(names) == 0 {
-		return nil
+		return nil, skipped
 	}
 	out := make([]rbacv1.Subject, len(names))
 	for i, name := range names {
 		out[i] = rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: name}
 	}
-	return out
+	return out, skipped
 }
 
 // shardSubjects splits subjects over RoleBindings: one when there are at most

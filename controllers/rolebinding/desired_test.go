@@ -3,6 +3,7 @@ package rolebinding
 import (
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,27 +38,50 @@ func TestDesiredSubjects(t *testing.T) {
 		reason  string
 		s       scimv1.Subjects
 		members []*scimv1.ScimUser
+		group   *scimv1.ScimGroup
 		want    []rbacv1.Subject
+		skipped int
 	}{
-		{"no member grants nothing", byUserName, nil, nil},
+		{"no member grants nothing", byUserName, nil, group, nil, 0},
 		{"members are sorted by subject name", byUserName,
-			[]*scimv1.ScimUser{user("1", "carol"), user("2", "alice"), user("3", "bob")},
-			userSubjects("okta:alice", "okta:bob", "okta:carol")},
+			[]*scimv1.ScimUser{user("1", "carol"), user("2", "alice"), user("3", "bob")}, group,
+			userSubjects("okta:alice", "okta:bob", "okta:carol"), 0},
 		{"two users with one subject name grant it once", byUserName,
-			[]*scimv1.ScimUser{user("1", "bob"), user("2", "alice"), user("3", "bob"), user("4", "alice")},
-			userSubjects("okta:alice", "okta:bob")},
-		{"a user without the attribute is left out", scimv1.Subjects{Kind: scimv1.SubjectUser, UserAttribute: scimv1.UserAttributeEmail},
-			[]*scimv1.ScimUser{user("1", "bob"), user("2", "alice", "alice@example.com")},
-			userSubjects("alice@example.com")},
+			[]*scimv1.ScimUser{user("1", "bob"), user("2", "alice"), user("3", "bob"), user("4", "alice")}, group,
+			userSubjects("okta:alice", "okta:bob"), 0},
+		{"a user without the attribute is left out and counted", scimv1.Subjects{Kind: scimv1.SubjectUser, UserAttribute: scimv1.UserAttributeEmail},
+			[]*scimv1.ScimUser{user("1", "bob"), user("2", "alice", "alice@example.com")}, group,
+			userSubjects("alice@example.com"), 1},
 		{"only users without the attribute grant nothing", scimv1.Subjects{Kind: scimv1.SubjectUser, UserAttribute: scimv1.UserAttributeExternalID},
-			[]*scimv1.ScimUser{user("1", "bob")}, nil},
+			[]*scimv1.ScimUser{user("1", "bob")}, group, nil, 1},
 		{"group mode grants the group", scimv1.Subjects{Kind: scimv1.SubjectGroup, Prefix: "okta:"},
-			[]*scimv1.ScimUser{user("1", "bob")},
-			[]rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "okta:admins"}}},
+			[]*scimv1.ScimUser{user("1", "bob")}, group,
+			[]rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "okta:admins"}}, 0},
+		{"group mode by externalId names the group after its immutable id",
+			scimv1.Subjects{Kind: scimv1.SubjectGroup, Prefix: "oidc:", GroupAttribute: scimv1.GroupAttributeExternalID},
+			nil, &scimv1.ScimGroup{Spec: scimv1.ScimGroupSpec{DisplayName: "renamed", ExternalID: "6c1e2b4a-0000"}},
+			[]rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "oidc:6c1e2b4a-0000"}}, 0},
+		{"group mode by externalId without one binds nothing",
+			scimv1.Subjects{Kind: scimv1.SubjectGroup, Prefix: "oidc:", GroupAttribute: scimv1.GroupAttributeExternalID},
+			nil, group, nil, 1},
+		{"reserved user names are never bound, whatever their case", scimv1.Subjects{Kind: scimv1.SubjectUser},
+			[]*scimv1.ScimUser{user("1", "system:anonymous"), user("2", "System:serviceaccount:kube-system:default"),
+				user("3", "system:masters"), user("4", "ada")}, group,
+			userSubjects("ada"), 3},
+		{"a group renamed to a reserved group is not bound", scimv1.Subjects{Kind: scimv1.SubjectGroup, Prefix: ""},
+			nil, &scimv1.ScimGroup{Spec: scimv1.ScimGroupSpec{DisplayName: "system:authenticated"}}, nil, 1},
+		{"control characters and overlong names are skipped", scimv1.Subjects{Kind: scimv1.SubjectUser},
+			[]*scimv1.ScimUser{user("1", "ada\nbob"), user("2", "tab\tname"), user("3", strings.Repeat("x", 513)),
+				user("4", strings.Repeat("y", 512))}, group,
+			userSubjects(strings.Repeat("y", 512)), 3},
 	} {
 		t.Run(tc.reason, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, desiredSubjects(tc.s, group, tc.members)); diff != "" {
+			got, skipped := desiredSubjects(tc.s, tc.group, tc.members)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("%s: desiredSubjects (-want +got):\n%s", tc.reason, diff)
+			}
+			if skipped != tc.skipped {
+				t.Errorf("%s: skipped %d, want %d", tc.reason, skipped, tc.skipped)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ package rolebinding
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/deprovision"
 	"github.com/scim-operator/scim-operator/internal/telemetry"
 	"github.com/scim-operator/scim-operator/scimserver"
 )
@@ -33,6 +35,9 @@ type Reconciler struct {
 	APIReader    client.Reader
 	Recorder     events.EventRecorder
 	AllowedRoles AllowList
+	// Guard is asked before subjects are removed (nil: every revocation is
+	// applied at once).
+	Guard *deprovision.Guard
 	// Lag records the projection lag (nil: not recorded).
 	Lag *telemetry.ProjectionLag
 	// users reads member users straight from the informer's store;
@@ -64,6 +69,10 @@ func (r *Reconciler) reconcile(ctx context.Context, b binding) (ctrl.Result, err
 	}
 	before := b.status().DeepCopy()
 	outcome, err := r.reconcileNormal(ctx, b)
+	var notOurs *notOursError
+	if errors.As(err, &notOurs) {
+		outcome.reason, outcome.conflict, err = ReasonConflict, notOurs.key, nil
+	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -77,6 +86,9 @@ func (r *Reconciler) reconcile(ctx context.Context, b binding) (ctrl.Result, err
 			return ctrl.Result{}, fmt.Errorf("updating %s status: %w", bindingRef(b), err)
 		}
 	}
+	if outcome.reason == ReasonConflict {
+		return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+	}
 	return ctrl.Result{}, nil
 }
 
@@ -84,14 +96,19 @@ func (r *Reconciler) reconcile(ctx context.Context, b binding) (ctrl.Result, err
 type outcome struct {
 	reason     string // a Reason* constant
 	groupID    string
+	groupFrom  string // the reference groupID was resolved from
 	subjects   int
+	members    int // active members the grant reaches
+	skipped    int // active members whose subject name is unsafe
+	conflict   string
 	namespaces []string
-	// group and members (every member user found, active or not) are the
+	// group and sources (every member user found, active or not) are the
 	// sources of the grant: the projection lag is measured from their
 	// newest SCIM write (see newestWrite).
-	group   *scimv1.ScimGroup
-	members []*scimv1.ScimUser
-	// held is set while the endpoint's deprovisioning guard holds
+	group       *scimv1.ScimGroup
+	sources     []*scimv1.ScimUser
+	activeCount int
+	// held is set when the deprovisioning guard did not admit this pass's
 	// revocations: no subject is removed.
 	held bool
 }
@@ -99,16 +116,15 @@ type outcome struct {
 // reconcileNormal computes the desired children and applies them, removing
 // every owned child that is no longer desired. When the grant is refused or
 // cannot be resolved, the desired set is empty: nothing stays granted.
+// Revocations the identity provider caused are admitted by the
+// deprovisioning guard first; those of an administrator's spec change are not.
 func (r *Reconciler) reconcileNormal(ctx context.Context, b binding) (outcome, error) {
 	out, subjects, err := r.resolve(ctx, b)
 	if err != nil {
 		return out, err
 	}
-	if out.held && out.reason == ReasonGroupNotFound {
-		return out, nil // a deleted group is a revocation too: its grants stay
-	}
-	// The owned children are listed once: the guard keeps what they grant,
-	// and apply compares against them.
+	// The owned children are listed once: the guard counts what they
+	// grant, and apply compares against them.
 	rbs, err := r.ownedRoleBindings(ctx, b)
 	if err != nil {
 		return out, err
@@ -117,7 +133,19 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, b binding) (outcome, e
 	if err != nil {
 		return out, err
 	}
-	if out.held && out.reason == ReasonBound {
+	if out.reason == ReasonBound || out.reason == ReasonGroupNotFound {
+		if n := revocations(b, subjects, rbs, crbs); n > 0 && r.Guard != nil && !specChanged(b) {
+			admitted, err := r.Guard.Admit(ctx, b.endpoint(), bindingRef(b), n)
+			if err != nil {
+				return out, err
+			}
+			out.held = !admitted
+		}
+	}
+	if out.held {
+		if out.reason == ReasonGroupNotFound {
+			return out, nil // a deleted group is a revocation too: its grants stay
+		}
 		subjects = keepGranted(subjects, rbs, crbs)
 	}
 	shards := shardSubjects(subjects)
@@ -137,12 +165,11 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, b binding) (outcome, e
 			}
 		}
 	}
-	wroteRB, err := applyChildren(ctx, r, b, wantRB, rbs)
-	if err != nil {
-		return out, err
-	}
-	wroteCRB, err := applyChildren(ctx, r, b, wantCRB, crbs)
-	if err != nil {
+	// Revocations of both kinds go first; one failing child does not stop
+	// the others.
+	wroteRB, errRB := applyChildren(ctx, r, b, wantRB, rbs)
+	wroteCRB, errCRB := applyChildren(ctx, r, b, wantCRB, crbs)
+	if err := errors.Join(errRB, errCRB); err != nil {
 		return out, err
 	}
 	if (wroteRB || wroteCRB) && r.Lag != nil {
@@ -150,13 +177,56 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, b binding) (outcome, e
 	}
 	if out.reason == ReasonBound {
 		out.subjects = len(subjects)
+		out.members = len(subjects)
+		if b.subjects().Kind == scimv1.SubjectGroup && len(subjects) > 0 {
+			out.members = out.activeCount
+		}
 	}
 	return out, nil
 }
 
+// specChanged reports whether the binding's spec changed since its last
+// pass: an administrator's decision, which the guard does not hold.
+func specChanged(b binding) bool {
+	return b.status().ObservedGeneration != 0 && b.status().ObservedGeneration != b.GetGeneration()
+}
+
+// revocations counts the users this pass would take the role from: the User
+// subjects the children grant that are no longer desired, or, when the Group
+// subject goes, the active members it reached.
+func revocations(b binding, desired []rbacv1.Subject, rbs []*rbacv1.RoleBinding, crbs []*rbacv1.ClusterRoleBinding) int {
+	want := make(map[rbacv1.Subject]bool, len(desired))
+	for _, s := range desired {
+		want[s] = true
+	}
+	gone := map[rbacv1.Subject]bool{}
+	count := func(subjects []rbacv1.Subject) {
+		for _, s := range subjects {
+			if !want[s] {
+				gone[s] = true
+			}
+		}
+	}
+	for _, rb := range rbs {
+		count(rb.Subjects)
+	}
+	for _, crb := range crbs {
+		count(crb.Subjects)
+	}
+	n := 0
+	for s := range gone {
+		if s.Kind == rbacv1.GroupKind {
+			n += max(1, int(b.status().Members))
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
 // resolve checks the grant is allowed and finds the group and its active members.
 func (r *Reconciler) resolve(ctx context.Context, b binding) (outcome, []rbacv1.Subject, error) {
-	out := outcome{groupID: b.status().GroupID}
+	out := outcome{groupID: b.status().GroupID, groupFrom: b.status().GroupResolvedFrom}
 	if !r.AllowedRoles.Allows(b.roleRef()) {
 		out.reason = ReasonRoleNotAllowed
 		return out, nil, nil
@@ -169,7 +239,6 @@ func (r *Reconciler) resolve(ctx context.Context, b binding) (outcome, []rbacv1.
 		out.reason = ReasonEndpointNotFound
 		return out, nil, nil
 	}
-	out.held = ep.RevocationsHeld()
 	group, err := r.findGroup(ctx, b)
 	if err != nil {
 		return out, nil, err
@@ -178,14 +247,16 @@ func (r *Reconciler) resolve(ctx context.Context, b binding) (outcome, []rbacv1.
 		out.reason = ReasonGroupNotFound
 		return out, nil, nil
 	}
-	out.groupID = group.Name
+	out.groupID, out.groupFrom = group.Name, groupRefKey(b)
 	active, found, err := r.activeMembers(ctx, b.endpoint(), group.Name)
 	if err != nil {
 		return out, nil, err
 	}
-	out.group, out.members = group, found
+	out.group, out.sources, out.activeCount = group, found, len(active)
 	out.reason = ReasonBound
-	return out, desiredSubjects(b.subjects(), group, active), nil
+	subjects, skipped := desiredSubjects(b.subjects(), group, active)
+	out.skipped = skipped
+	return out, subjects, nil
 }
 
 // newestWrite is when the SCIM server last wrote the group or any of its
@@ -194,7 +265,7 @@ func (r *Reconciler) resolve(ctx context.Context, b binding) (outcome, []rbacv1.
 // wrote, the only one whose lag is recorded.
 func (o outcome) newestWrite() time.Time {
 	var w lastWrite
-	for _, u := range o.members {
+	for _, u := range o.sources {
 		w.observe(u)
 	}
 	newest := w.time()
@@ -206,8 +277,20 @@ func (o outcome) newestWrite() time.Time {
 	return newest
 }
 
-// findGroup returns the bound group: the remembered id first (stable across
-// renames), then the reference by id or displayName.
+// groupRefKey is the reference a group id is pinned for: the endpoint and
+// spec.group. A pin holds only while this key is unchanged, so an edit of
+// spec.group moves the grant, and an IdP rename does not.
+func groupRefKey(b binding) string {
+	ep, ref := b.endpoint(), b.group()
+	if ref.ID != "" {
+		return ep.Namespace + "/" + ep.Name + "/id:" + ref.ID
+	}
+	return ep.Namespace + "/" + ep.Name + "/name:" + strings.ToLower(ref.DisplayName)
+}
+
+// findGroup returns the bound group: the pinned id while spec.group and the
+// endpoint are those it was resolved from (stable across renames), else the
+// reference by id or displayName.
 func (r *Reconciler) findGroup(ctx context.Context, b binding) (*scimv1.ScimGroup, error) {
 	ep := b.endpoint()
 	get := func(id string) (*scimv1.ScimGroup, error) {
@@ -225,8 +308,11 @@ func (r *Reconciler) findGroup(ctx context.Context, b binding) (*scimv1.ScimGrou
 	if ref.ID != "" {
 		return get(ref.ID)
 	}
-	if id := b.status().GroupID; id != "" {
-		if g, err := get(id); g != nil || err != nil {
+	if st := b.status(); st.GroupID != "" && st.GroupResolvedFrom == groupRefKey(b) {
+		// Pinned: while the group exists, a rename in the IdP neither
+		// moves the grant nor lets another group take it over. Only once
+		// it is gone is the name looked up again.
+		if g, err := get(st.GroupID); g != nil || err != nil {
 			return g, err
 		}
 	}

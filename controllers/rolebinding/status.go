@@ -18,6 +18,12 @@ const (
 	ReasonEndpointNotFound = "EndpointNotFound"
 	ReasonGranted          = "Granted"
 	ReasonRevoked          = "Revoked"
+	// ReasonConflict: a RoleBinding or ClusterRoleBinding with the name the
+	// operator would use exists and is not this binding's; it is left alone.
+	ReasonConflict = "Conflict"
+	// ReasonUnsafeSubjects: active members were not bound because their
+	// subject name is reserved (system:), empty, too long or malformed.
+	ReasonUnsafeSubjects = "UnsafeSubjectsSkipped"
 )
 
 // readyCondition computes the Ready condition from one pass's outcome.
@@ -35,6 +41,15 @@ func readyCondition(b binding, o outcome) metav1.Condition {
 		c.Message = "the SCIM group does not exist (yet); nothing is granted"
 	case ReasonEndpointNotFound:
 		c.Message = fmt.Sprintf("ScimEndpoint %s does not exist; nothing is granted", b.endpoint())
+	case ReasonConflict:
+		c.Message = fmt.Sprintf("%s exists and does not belong to this binding (no %s label or %s annotation of it); it is left alone and nothing more is granted",
+			o.conflict, LabelBindingUID, AnnotationBinding)
+	}
+	if o.skipped > 0 {
+		c.Message += fmt.Sprintf("; %d active member(s) skipped: their subject name is reserved (system:), empty, longer than %d bytes or has control characters", o.skipped, maxSubjectName)
+	}
+	if o.held {
+		c.Message += "; revocations are held by the endpoint's deprovisioning guard"
 	}
 	return c
 }
@@ -45,13 +60,23 @@ func setStatus(b binding, o outcome) {
 	meta.SetStatusCondition(&st.Conditions, readyCondition(b, o))
 	st.ObservedGeneration = b.GetGeneration()
 	st.GroupID = o.groupID
+	st.GroupResolvedFrom = o.groupFrom
+	if o.groupID == "" {
+		st.GroupResolvedFrom = ""
+	}
 	st.Subjects = int32(o.subjects)
+	st.Members = int32(o.members)
+	st.SkippedSubjects = int32(o.skipped)
 	st.Namespaces = o.namespaces
 }
 
 // recordTransitions emits Events when the grant changed: refused, granted to
 // more subjects, or revoked from some.
 func (r *Reconciler) recordTransitions(b binding, before *scimv1.BindingStatus, o outcome) {
+	if o.skipped > 0 && int32(o.skipped) != before.SkippedSubjects {
+		r.event(b, corev1.EventTypeWarning, ReasonUnsafeSubjects,
+			"%d active member(s) of the group not bound: their subject name would be reserved (system:), empty, longer than %d bytes or malformed", o.skipped, maxSubjectName)
+	}
 	prev := meta.FindStatusCondition(before.Conditions, scimv1.ConditionReady)
 	if o.reason != ReasonBound {
 		if prev == nil || prev.Reason != o.reason {

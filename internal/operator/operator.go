@@ -12,6 +12,7 @@ import (
 	"github.com/go-logr/logr"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -26,6 +27,7 @@ import (
 	"github.com/scim-operator/scim-operator/controllers/endpoint"
 	"github.com/scim-operator/scim-operator/controllers/rolebinding"
 	"github.com/scim-operator/scim-operator/controllers/tenantapp"
+	"github.com/scim-operator/scim-operator/internal/deprovision"
 	"github.com/scim-operator/scim-operator/internal/kube"
 	"github.com/scim-operator/scim-operator/internal/telemetry"
 	"github.com/scim-operator/scim-operator/scimserver"
@@ -111,9 +113,16 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 	if err := loader.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the SCIM registry: %w", err)
 	}
-	if err := (&endpoint.Reconciler{
+	// One deprovisioning guard for every projection: they all ask it before
+	// they revoke, and the ScimEndpoint controller applies approvals.
+	guard := &deprovision.Guard{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Recorder: mgr.GetEventRecorder("scim-operator"),
+		Users:    endpointUsers(mgr.GetClient()),
+	}
+	if err := (&endpoint.Reconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		Recorder: mgr.GetEventRecorder("scim-operator"), Guard: guard,
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the ScimEndpoint controller: %w", err)
 	}
@@ -141,7 +150,7 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 	if err := (&rolebinding.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Recorder: mgr.GetEventRecorder("scim-operator"), AllowedRoles: opts.AllowedRoles,
-		Lag: telemetry.NewProjectionLag(metrics.Registry),
+		Lag: telemetry.NewProjectionLag(metrics.Registry), Guard: guard,
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the RBAC projection: %w", err)
 	}
@@ -154,6 +163,23 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 		}
 	}
 	return &Operator{Manager: mgr, SCIM: server}, nil
+}
+
+// endpointUsers lists an endpoint's users from the cache, for the guard's
+// baseline.
+func endpointUsers(c client.Client) func(context.Context, types.NamespacedName) ([]*scimv1.ScimUser, error) {
+	return func(ctx context.Context, ep types.NamespacedName) ([]*scimv1.ScimUser, error) {
+		var list scimv1.ScimUserList
+		if err := c.List(ctx, &list, client.InNamespace(ep.Namespace),
+			client.MatchingFields{scimserver.IndexUserEndpoint: ep.Name}, client.UnsafeDisableDeepCopy); err != nil {
+			return nil, err
+		}
+		out := make([]*scimv1.ScimUser, len(list.Items))
+		for i := range list.Items {
+			out[i] = &list.Items[i]
+		}
+		return out, nil
+	}
 }
 
 // ownedOnly limits the cache of RoleBindings and ClusterRoleBindings to the
