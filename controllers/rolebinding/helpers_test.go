@@ -3,7 +3,10 @@ package rolebinding_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"sort"
 	"testing"
 	"time"
@@ -74,12 +77,18 @@ var view = scimv1.RoleRef{Kind: "ClusterRole", Name: "view"}
 // owns in ns, read live from the API server.
 func subjects(t *testing.T, uid string, ns string) []string {
 	t.Helper()
+	return subjectsWith(t, op.Client, uid, ns)
+}
+
+// subjectsWith is subjects through another control plane's client.
+func subjectsWith(t *testing.T, c client.Client, uid string, ns string) []string {
+	t.Helper()
 	var list rbacv1.RoleBindingList
 	opts := []client.ListOption{client.MatchingLabels{rolebinding.LabelBindingUID: uid}}
 	if ns != "" {
 		opts = append(opts, client.InNamespace(ns))
 	}
-	if err := op.Client.List(context.Background(), &list, opts...); err != nil {
+	if err := c.List(context.Background(), &list, opts...); err != nil {
 		t.Fatal(err)
 	}
 	names := []string{}
@@ -119,4 +128,32 @@ func wantSubjects(t *testing.T, uid, ns string, want ...string) {
 		got := subjects(t, uid, ns)
 		return fmt.Sprint(got) == fmt.Sprint(want), fmt.Sprint(got)
 	})
+}
+
+// groupID finds a group's id by displayName through SCIM.
+func groupID(t *testing.T, ep *testharness.Endpoint, name string) string {
+	t.Helper()
+	resp := ep.Do(t, "GET", "/Groups?filter="+url.QueryEscape(`displayName eq "`+name+`"`), nil)
+	res, _ := resp.JSON(t)["Resources"].([]any)
+	if resp.Status != http.StatusOK || len(res) != 1 {
+		t.Fatalf("finding group %q: %d %s", name, resp.Status, resp.Body)
+	}
+	return res[0].(map[string]any)["id"].(string)
+}
+
+// sendPatch PATCHes a user from any goroutine and returns the status.
+func sendPatch(ep *testharness.Endpoint, id, body string) (int, error) {
+	req, err := http.NewRequest("PATCH", ep.BaseURL+"/Users/"+id, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+ep.Token)
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err := ep.HTTP.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
 }

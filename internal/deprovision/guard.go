@@ -36,6 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/telemetry"
 )
 
 // Reasons of the DeprovisioningHeld condition and the guard's Events.
@@ -178,8 +179,9 @@ func (g *Guard) openWindow(ctx context.Context, obj *scimv1.ScimEndpoint, now ti
 	return g.setBaseline(ctx, obj, now)
 }
 
-// setBaseline freezes the window's baseline: active users created at least
-// one window before now.
+// setBaseline freezes the window's baseline: the users created at least one
+// window before now that were active one window ago — active now, or
+// deactivated since (whose revocations this window is counting).
 func (g *Guard) setBaseline(ctx context.Context, obj *scimv1.ScimEndpoint, now time.Time) error {
 	users, err := g.Users(ctx, client.ObjectKeyFromObject(obj))
 	if err != nil {
@@ -188,7 +190,10 @@ func (g *Guard) setBaseline(ctx context.Context, obj *scimv1.ScimEndpoint, now t
 	settled := now.Add(-window(obj))
 	n := int32(0)
 	for _, u := range users {
-		if u.Spec.Active && u.DeletionTimestamp.IsZero() && !u.CreationTimestamp.After(settled) {
+		if !u.DeletionTimestamp.IsZero() || u.CreationTimestamp.After(settled) {
+			continue
+		}
+		if u.Spec.Active || !telemetry.AnnotatedTime(u, scimv1.AnnotationDeactivatedAt).Before(settled) {
 			n++
 		}
 	}
