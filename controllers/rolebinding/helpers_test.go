@@ -6,8 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
