@@ -243,3 +243,40 @@ func waitEvent(t *testing.T, ns, reason string) {
 		return false, fmt.Sprint(reasons)
 	})
 }
+
+// TestTargetEditMovesTheGrant: changing a ScimClusterRoleBinding's target
+// namespaces revokes in the old namespace and grants in the new one.
+func TestTargetEditMovesTheGrant(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ep := op.NewEndpoint(t, "trust-target", "okta")
+	u := createUser(t, ep, "frank@example.com")
+	createGroup(t, ep, "sre", u)
+	nsA, nsB := ep.Namespace+"-a", ep.Namespace+"-b"
+	for _, ns := range []string{nsA, nsB} {
+		if err := op.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := &scimv1.ScimClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "trust-target"},
+		Spec: scimv1.ScimClusterRoleBindingSpec{
+			Endpoint: scimv1.EndpointReference{Namespace: ep.Namespace, Name: "okta"},
+			Group:    scimv1.GroupReference{DisplayName: "sre"}, RoleRef: view,
+			Target: scimv1.BindingTarget{Namespaces: []string{nsA}}}}
+	if err := op.Client.Create(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = op.Client.Delete(context.Background(), b) })
+	wantSubjects(t, string(b.UID), nsA, "frank@example.com")
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := op.Client.Get(ctx, client.ObjectKeyFromObject(b), b); err != nil {
+			return err
+		}
+		b.Spec.Target.Namespaces = []string{nsB}
+		return op.Client.Update(ctx, b)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wantSubjects(t, string(b.UID), nsB, "frank@example.com")
+	wantSubjects(t, string(b.UID), nsA)
+}
