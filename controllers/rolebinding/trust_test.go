@@ -170,12 +170,7 @@ func TestForeignRoleBindingIsNotAdopted(t *testing.T) {
 	ep := op.NewEndpoint(t, "trust-foreign", "okta")
 	u := createUser(t, ep, "erin@example.com")
 	createGroup(t, ep, "payments", u)
-	nsA, nsB := ep.Namespace+"-a", ep.Namespace+"-b"
-	for _, ns := range []string{nsA, nsB} {
-		if err := op.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nsA, nsB := twoNamespaces(t, ep.Namespace)
 	foreign := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: nsB, Name: "scim-crb-trust-foreign-0"},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "someone-else"}}}
@@ -252,12 +247,7 @@ func TestTargetEditMovesTheGrant(t *testing.T) {
 	ep := op.NewEndpoint(t, "trust-target", "okta")
 	u := createUser(t, ep, "frank@example.com")
 	createGroup(t, ep, "sre", u)
-	nsA, nsB := ep.Namespace+"-a", ep.Namespace+"-b"
-	for _, ns := range []string{nsA, nsB} {
-		if err := op.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nsA, nsB := twoNamespaces(t, ep.Namespace)
 	b := &scimv1.ScimClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "trust-target"},
 		Spec: scimv1.ScimClusterRoleBindingSpec{
 			Endpoint: scimv1.EndpointReference{Namespace: ep.Namespace, Name: "okta"},
@@ -279,4 +269,15 @@ func TestTargetEditMovesTheGrant(t *testing.T) {
 	}
 	wantSubjects(t, string(b.UID), nsB, "frank@example.com")
 	wantSubjects(t, string(b.UID), nsA)
+}
+
+// twoNamespaces creates the namespaces <base>-a and <base>-b.
+func twoNamespaces(t *testing.T, base string) (string, string) {
+	t.Helper()
+	for _, ns := range []string{base + "-a", base + "-b"} {
+		if err := op.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return base + "-a", base + "-b"
 }
