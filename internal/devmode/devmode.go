@@ -113,6 +113,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := aggregateClusterRoles(ctx, c); err != nil {
+		return err
+	}
 	say("creating the demo objects")
 	if err := createDemo(ctx, c, token, env.TenantDSN); err != nil {
 		return err
