@@ -75,6 +75,10 @@ type Options struct {
 	AttachOutput bool
 	// StartTimeout bounds the start of each component; default 60 s.
 	StartTimeout time.Duration
+	// APIServerFlags are kube-apiserver flags set on top of envtest's defaults,
+	// by name without the leading dashes (e.g. "authentication-config"); a flag
+	// named here replaces envtest's value. Nil keeps the defaults every test uses.
+	APIServerFlags map[string][]string
 }
 
 // Start starts etcd and kube-apiserver and installs the CRDs from config/crd/bases.
@@ -92,6 +96,10 @@ func Start(opts Options) (*ControlPlane, error) {
 		AttachControlPlaneOutput: opts.AttachOutput,
 		ControlPlaneStartTimeout: opts.StartTimeout,
 		ControlPlaneStopTimeout:  30 * time.Second,
+	}
+	args := env.ControlPlane.GetAPIServer().Configure()
+	for name, values := range opts.APIServerFlags {
+		args.Set(name, values...)
 	}
 	cfg, err := env.Start()
 	if err != nil {

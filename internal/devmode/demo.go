@@ -13,7 +13,8 @@ import (
 
 // demoObjects are the objects the local mode starts with: endpoint default/okta
 // with its token Secret, TenantApp default/demo-app on the local PostgreSQL,
-// and a binding of ClusterRole view in default to the group k8s-viewers.
+// and a binding of ClusterRole view in default to the group k8s-viewers, whose
+// subjects are named as the local API server authenticates OIDC tokens.
 func demoObjects(token, dsn string) []client.Object {
 	meta := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: "default", Name: name} }
 	return []client.Object{
@@ -30,6 +31,9 @@ func demoObjects(token, dsn string) []client.Object {
 			Endpoint: "okta",
 			Group:    scimv1.GroupReference{DisplayName: "k8s-viewers"},
 			RoleRef:  scimv1.RoleRef{Kind: "ClusterRole", Name: "view"},
+			// The same prefix and attribute the local API server's authenticator
+			// gives the tokens of OIDC_TOKEN_CMD: oidc:<userName>.
+			Subjects: scimv1.Subjects{Kind: scimv1.SubjectUser, UserAttribute: scimv1.UserAttributeUserName, Prefix: UsernamePrefix},
 		}},
 	}
 }

@@ -40,13 +40,17 @@ type Options struct {
 // <StateDir>/env in shell-sourceable form.
 type Env struct {
 	KubeConfig, Kubectl, SCIMBaseURL, SCIMToken, TenantDSN string
+	// OIDCTokenCmd, run with a SCIM userName as its argument, prints an ID
+	// token the local API server authenticates as oidc:<userName>.
+	OIDCTokenCmd string
 }
 
 // Lines renders the env file, one VAR=value per line, values shell-quoted.
 func (e Env) Lines() string {
 	var b strings.Builder
 	for _, kv := range [][2]string{{"KUBECONFIG", e.KubeConfig}, {"KUBECTL", e.Kubectl},
-		{"SCIM_BASE_URL", e.SCIMBaseURL}, {"SCIM_TOKEN", e.SCIMToken}, {"TENANT_DSN", e.TenantDSN}} {
+		{"SCIM_BASE_URL", e.SCIMBaseURL}, {"SCIM_TOKEN", e.SCIMToken}, {"TENANT_DSN", e.TenantDSN},
+		{"OIDC_TOKEN_CMD", e.OIDCTokenCmd}} {
 		fmt.Fprintf(&b, "%s=%s\n", kv[0], shellQuote(kv[1]))
 	}
 	return b.String()
@@ -88,15 +92,28 @@ func Run(ctx context.Context, opts Options) (err error) {
 		return fmt.Errorf("creating the demo_app database: %w", err)
 	}
 
+	iss, apiserverFlags, err := startIssuer(state)
+	if err != nil {
+		return err
+	}
+	defer func() { logStop(say, "OIDC issuer", iss.Close()) }()
+	say("OIDC issuer at %s", iss.URL)
+
 	say("starting etcd and kube-apiserver %s", controlplane.KubernetesVersion)
-	cp, err := controlplane.Start(controlplane.Options{})
+	cp, err := controlplane.Start(controlplane.Options{APIServerFlags: apiserverFlags})
 	if err != nil {
 		return err
 	}
 	defer func() { logStop(say, "control plane", cp.Stop()) }()
+	if err := waitTokensAccepted(ctx, cp.Config, iss); err != nil {
+		return err
+	}
 	kubeconfig := filepath.Join(state, "kubeconfig")
 	kc, err := cp.KubeConfig()
 	if err != nil {
+		return err
+	}
+	if kc, err = withTokenUser(kc); err != nil {
 		return err
 	}
 	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
@@ -107,10 +124,17 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if err != nil {
 		return err
 	}
+	tokenCmd, err := writeTokenCommand(state)
+	if err != nil {
+		return err
+	}
 	env := Env{KubeConfig: kubeconfig, Kubectl: controlplane.Kubectl(), SCIMToken: token,
-		TenantDSN: pg.DSN("demo_app")}
+		TenantDSN: pg.DSN("demo_app"), OIDCTokenCmd: tokenCmd}
 	c, err := cp.Client()
 	if err != nil {
+		return err
+	}
+	if err := aggregateClusterRoles(ctx, c); err != nil {
 		return err
 	}
 	say("creating the demo objects")

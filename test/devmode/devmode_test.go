@@ -94,13 +94,13 @@ func TestLocalMode(t *testing.T) {
 	for k := range env {
 		keys = append(keys, k)
 	}
-	for _, k := range []string{"KUBECONFIG", "KUBECTL", "SCIM_BASE_URL", "SCIM_TOKEN", "TENANT_DSN"} {
+	for _, k := range []string{"KUBECONFIG", "KUBECTL", "SCIM_BASE_URL", "SCIM_TOKEN", "TENANT_DSN", "OIDC_TOKEN_CMD"} {
 		if env[k] == "" {
 			t.Errorf("env file lacks %s", k)
 		}
 	}
-	if len(env) != 5 {
-		t.Errorf("env file has %d variables %v, want exactly 5", len(env), keys)
+	if len(env) != 6 {
+		t.Errorf("env file has %d variables %v, want exactly 6", len(env), keys)
 	}
 	if !strings.HasSuffix(env["SCIM_BASE_URL"], "/scim/v2/default/okta") || !strings.HasPrefix(env["TENANT_DSN"], "postgres://") {
 		t.Errorf("unexpected SCIM_BASE_URL %q or TENANT_DSN %q", env["SCIM_BASE_URL"], env["TENANT_DSN"])
@@ -136,6 +136,8 @@ func TestLocalMode(t *testing.T) {
 	id := userRowAppears(t, env)
 	// Pushed in the group k8s-viewers, the user is granted view by the demo binding.
 	demoBindingGrants(t, env, id)
+	// With her own OIDC token she can read default; deactivated, she cannot.
+	oidcAccessFollowsSCIM(t, env, id)
 
 	// Ctrl-C: every process the local mode started is gone afterwards.
 	children := descendants(cmd.Process.Pid)
@@ -168,7 +170,8 @@ func TestLocalMode(t *testing.T) {
 // demoBindingGrants pushes the group k8s-viewers with the user through
 // SCIM_BASE_URL, as Okta's Push Groups does, and waits until `$KUBECTL get
 // rolebindings` shows the demo ScimRoleBinding's RoleBinding granting
-// ClusterRole view to the user.
+// ClusterRole view to the user, named as the API server authenticates her
+// OIDC token (oidc:<userName>).
 func demoBindingGrants(t *testing.T, env map[string]string, userID string) {
 	t.Helper()
 	body := fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"k8s-viewers","members":[{"value":%q}]}`, userID)
@@ -188,11 +191,11 @@ func demoBindingGrants(t *testing.T, env map[string]string, userID string) {
 		out, err := exec.Command(env["KUBECTL"], "--kubeconfig", env["KUBECONFIG"], "-n", "default", "get", "rolebindings",
 			"-l", "app.kubernetes.io/managed-by=scim-operator",
 			"-o", `jsonpath={range .items[*]}{.roleRef.kind}/{.roleRef.name}:{range .subjects[*]}{.name} {end}{"\n"}{end}`).CombinedOutput()
-		if err == nil && strings.Contains(string(out), "ClusterRole/view:ada@example.com ") {
+		if err == nil && strings.Contains(string(out), "ClusterRole/view:oidc:ada@example.com ") {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no RoleBinding in default grants ClusterRole view to ada@example.com after a minute: %v\n%s", err, out)
+			t.Fatalf("no RoleBinding in default grants ClusterRole view to oidc:ada@example.com after a minute: %v\n%s", err, out)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
