@@ -120,16 +120,8 @@ const MinTokenLength = 16
 // SetupWithManager registers the reconciler; it watches ScimEndpoints and the
 // metadata of the Secrets they reference.
 func (r *RegistryReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	err := mgr.GetFieldIndexer().IndexField(context.Background(), &scimv1.ScimEndpoint{}, IndexTokenSecret,
-		func(o client.Object) []string {
-			var names []string
-			for _, ref := range o.(*scimv1.ScimEndpoint).Spec.TokenSecretRefs {
-				names = append(names, ref.Name)
-			}
-			return names
-		})
-	if err != nil {
-		return fmt.Errorf("indexing ScimEndpoints by Secret: %w", err)
+	if err := IndexEndpointsByTokenSecret(context.Background(), mgr.GetFieldIndexer()); err != nil {
+		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("scim-registry").
@@ -137,6 +129,23 @@ func (r *RegistryReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.endpointsForSecret)).
 		WithOptions(controller.Options{NeedLeaderElection: ptr.To(false)}).
 		Complete(r)
+}
+
+// IndexEndpointsByTokenSecret adds the IndexTokenSecret index. SetupWithManager
+// adds it; a process that runs the reconcilers without the SCIM server (the
+// controllers component) adds it alone, for the ScimEndpoint status controller.
+func IndexEndpointsByTokenSecret(ctx context.Context, indexer client.FieldIndexer) error {
+	err := indexer.IndexField(ctx, &scimv1.ScimEndpoint{}, IndexTokenSecret, func(o client.Object) []string {
+		var names []string
+		for _, ref := range o.(*scimv1.ScimEndpoint).Spec.TokenSecretRefs {
+			names = append(names, ref.Name)
+		}
+		return names
+	})
+	if err != nil {
+		return fmt.Errorf("indexing ScimEndpoints by Secret: %w", err)
+	}
+	return nil
 }
 
 func (r *RegistryReconciler) endpointsForSecret(ctx context.Context, o client.Object) []reconcile.Request {
