@@ -34,7 +34,10 @@ type RegistryReconciler struct {
 }
 
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimendpoints,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// Secrets are granted by a Role in each namespace holding ScimEndpoints, never
+// cluster-wide: scim-system stands for them here, the chart renders the Role
+// into every namespace of its value secretNamespaces (--secret-namespaces).
+// +kubebuilder:rbac:groups="",namespace=scim-system,resources=secrets,verbs=get;list;watch
 
 // LoadAll loads every endpoint from the cache. The SCIM server calls it once
 // before listening, so its first request never meets an empty registry.
