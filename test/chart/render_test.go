@@ -245,12 +245,19 @@ func TestOptionalFeatures(t *testing.T) {
 		// One per component; Roles and RoleBindings: the Secret Role of each
 		// component in the release namespace, and leader election.
 		"Deployment": 2, "PodDisruptionBudget": 2, "ServiceAccount": 2, "ClusterRole": 2, "ClusterRoleBinding": 2,
-		"Role": 3, "RoleBinding": 3,
+		"Role": 3, "RoleBinding": 3, "ValidatingAdmissionPolicy": 2, "ValidatingAdmissionPolicyBinding": 2,
 	} {
 		if n := len(find(defaults, kind)); n != want {
 			t.Errorf("default values render %d %s, want %d", n, kind, want)
 		}
 	}
+
+	t.Run("admission policies off", func(t *testing.T) {
+		objs := render(t, nil, "--set", "admissionPolicies.enabled=false")
+		if n := len(find(objs, "ValidatingAdmissionPolicy")) + len(find(objs, "ValidatingAdmissionPolicyBinding")); n != 0 {
+			t.Errorf("rendered %d admission policies and bindings with admissionPolicies.enabled=false", n)
+		}
+	})
 
 	t.Run("SCIM Service selects the scim pods only", func(t *testing.T) {
 		var svc corev1.Service
