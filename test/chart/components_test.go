@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/controllers/tenantapp"
 	"github.com/scim-operator/scim-operator/internal/controlplane"
 	"github.com/scim-operator/scim-operator/internal/operator"
 	"github.com/scim-operator/scim-operator/scimserver"
@@ -31,8 +33,9 @@ import (
 // --components=scim and --components=controllers, each as its own
 // ServiceAccount (impersonated) with only the RBAC the chart renders, Secrets
 // watched in the Secret namespaces only, and the admission policies installed
-// — and drives them end to end: a user and a group provisioned over SCIM
-// become a RoleBinding for a ScimRoleBinding.
+// — and drives them end to end: a user provisioned over SCIM gets the finalizer
+// of its endpoint's TenantApp from the SCIM server alone, and a user and a
+// group provisioned over SCIM become a RoleBinding for a ScimRoleBinding.
 func TestComponentsRunUnderChartRBAC(t *testing.T) {
 	cp := controlPlane(t)
 	admin, err := cp.Client()
@@ -69,11 +72,16 @@ func TestComponentsRunUnderChartRBAC(t *testing.T) {
 	create(t, admin, &scimv1.ScimEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "okta"},
 		Spec: scimv1.ScimEndpointSpec{TokenSecretRefs: []scimv1.SecretKeyReference{{Name: "okta-token", Key: "token"}}}})
 
+	// A TenantApp of the endpoint: new users get its finalizer from the SCIM
+	// server, which reads the TenantApp index without running the controller.
+	create(t, admin, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app-db"},
+		StringData: map[string]string{"dsn": "postgres://nobody@127.0.0.1:1/app?sslmode=disable"}})
+	create(t, admin, &scimv1.TenantApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
+		Spec: scimv1.TenantAppSpec{Endpoint: "okta", Database: scimv1.TenantDatabase{
+			ConnectionSecretRef: scimv1.SecretKeyReference{Name: "app-db", Key: "dsn"}}}})
+
 	secretNamespaces := []string{releaseNamespace, ns}
 	scim := startComponent(ctx, t, cp, scimSA, operator.Options{Components: operator.ComponentsSCIM,
-		SecretNamespaces: secretNamespaces})
-	startComponent(ctx, t, cp, controllersSA, operator.Options{Components: operator.ComponentsControllers,
-		LeaderElection: true, LeaderElectionNamespace: releaseNamespace, LeaderElectionID: "components-test",
 		SecretNamespaces: secretNamespaces})
 	addr, err := scim.SCIM.Addr(ctx)
 	if err != nil {
@@ -86,6 +94,19 @@ func TestComponentsRunUnderChartRBAC(t *testing.T) {
 		"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
 		"userName": "ada@example.com", "active": true,
 	}, http.StatusCreated, &user)
+	// The controllers are not running yet: the finalizer is the SCIM server's.
+	var created scimv1.ScimUser
+	if err := admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: user["id"].(string)}, &created); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(created.Finalizers, tenantapp.FinalizerUsers) {
+		t.Errorf("a user created by --components=scim has finalizers %v, want %s (the endpoint has a TenantApp)",
+			created.Finalizers, tenantapp.FinalizerUsers)
+	}
+
+	startComponent(ctx, t, cp, controllersSA, operator.Options{Components: operator.ComponentsControllers,
+		LeaderElection: true, LeaderElectionNamespace: releaseNamespace, LeaderElectionID: "components-test",
+		SecretNamespaces: secretNamespaces})
 	var group map[string]any
 	eventuallyStatus(t, base+"/Groups", token, map[string]any{
 		"schemas":     []string{"urn:ietf:params:scim:schemas:core:2.0:Group"},
