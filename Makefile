@@ -33,8 +33,13 @@ help: ## Show this help.
 ##@ Development
 
 .PHONY: manifests
+# Two roles, one per component (--components): the SCIM server's from the
+# markers of ./scimserver, the reconcilers' from ./controllers and
+# ./internal/operator. A +kubebuilder:rbac marker elsewhere is not generated.
 manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC into config/.
-	$(CONTROLLER_GEN) rbac:roleName=scim-operator crd:allowDangerousTypes=false paths="./..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) crd:allowDangerousTypes=false paths="./api/..." output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=scim-operator-scim paths="./scimserver/..." output:rbac:artifacts:config=config/rbac/scim
+	$(CONTROLLER_GEN) rbac:roleName=scim-operator-controllers paths="./controllers/...;./internal/operator/..." output:rbac:artifacts:config=config/rbac/controllers
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.

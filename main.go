@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"go.uber.org/zap/zapcore"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -21,13 +22,17 @@ func main() {
 	var opts operator.Options
 	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", `Address of the metrics endpoint; "0" disables it.`)
 	flag.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
-	flag.BoolVar(&opts.LeaderElection, "leader-elect", true, "Elect a leader so only one replica reconciles; every replica serves SCIM.")
+	flag.BoolVar(&opts.LeaderElection, "leader-elect", true, "Elect a leader so only one replica reconciles; every replica serves SCIM. Ignored with --components=scim.")
 	flag.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
 	flag.StringVar(&opts.SCIM.Addr, "scim-bind-address", ":8443", "Address the SCIM server listens on.")
 	flag.StringVar(&opts.SCIM.ExternalURL, "scim-external-url", "", "scheme://host[:port] the IdP reaches the SCIM server at; used in meta.location (default: the request's Host).")
 	flag.Int64Var(&opts.SCIM.MaxBodyBytes, "scim-max-body-bytes", 1<<20, "Largest SCIM request body accepted (413 above).")
 	allowed := flag.String("allowed-roles", rolebinding.DefaultAllowedRoles,
 		"Comma-separated roles that ScimRoleBindings and ScimClusterRoleBindings may grant, as ClusterRole/<name> or Role/<name> (<name> may be *).")
+	components := flag.String("components", string(operator.ComponentsAll),
+		"What this process runs: scim (the SCIM server, every replica), controllers (the reconcilers, on the leader) or all.")
+	secretNamespaces := flag.String("secret-namespaces", "",
+		"Comma-separated namespaces whose Secrets (endpoint tokens, TenantApp connection strings) are watched; empty: every namespace.")
 	memRatio := flag.Float64("memory-limit-ratio", 0.9,
 		"Set the Go runtime's soft memory limit to this share of the container's memory limit (0: off; GOMEMLIMIT wins).")
 	zapOpts := zap.Options{Development: false, TimeEncoder: zapcore.ISO8601TimeEncoder}
@@ -48,6 +53,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "scim-operator: --allowed-roles:", err)
 		os.Exit(2)
 	}
+	if opts.Components, err = operator.ParseComponents(*components); err != nil {
+		fmt.Fprintln(os.Stderr, "scim-operator: --components:", err)
+		os.Exit(2)
+	}
+	opts.SecretNamespaces = splitList(*secretNamespaces)
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "scim-operator: no Kubernetes configuration found:", err)
@@ -58,9 +68,21 @@ func main() {
 		log.Error(err, "setting up the operator")
 		os.Exit(1)
 	}
-	log.Info("starting", "scimPathPrefix", scimserver.PathPrefix)
+	log.Info("starting", "components", opts.Components, "secretNamespaces", opts.SecretNamespaces,
+		"scimPathPrefix", scimserver.PathPrefix)
 	if err := op.Manager.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "manager stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// splitList splits a comma-separated flag value, dropping empty entries.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -35,7 +35,10 @@ type RegistryReconciler struct {
 }
 
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimendpoints,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// Secrets are granted by a Role in each namespace holding ScimEndpoints, never
+// cluster-wide: scim-system stands for them here, the chart renders the Role
+// into every namespace of its value secretNamespaces (--secret-namespaces).
+// +kubebuilder:rbac:groups="",namespace=scim-system,resources=secrets,verbs=get;list;watch
 
 // LoadAll loads every endpoint from the cache. The SCIM server calls it once
 // before listening, so its first request never meets an empty registry.
@@ -131,16 +134,8 @@ const MinTokenLength = 16
 // SetupWithManager registers the reconciler; it watches ScimEndpoints and the
 // metadata of the Secrets they reference.
 func (r *RegistryReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	err := mgr.GetFieldIndexer().IndexField(context.Background(), &scimv1.ScimEndpoint{}, IndexTokenSecret,
-		func(o client.Object) []string {
-			var names []string
-			for _, ref := range o.(*scimv1.ScimEndpoint).Spec.TokenSecretRefs {
-				names = append(names, ref.Name)
-			}
-			return names
-		})
-	if err != nil {
-		return fmt.Errorf("indexing ScimEndpoints by Secret: %w", err)
+	if err := IndexEndpointsByTokenSecret(context.Background(), mgr.GetFieldIndexer()); err != nil {
+		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("scim-registry").
@@ -148,6 +143,23 @@ func (r *RegistryReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.endpointsForSecret)).
 		WithOptions(controller.Options{NeedLeaderElection: ptr.To(false)}).
 		Complete(r)
+}
+
+// IndexEndpointsByTokenSecret adds the IndexTokenSecret index. SetupWithManager
+// adds it; a process that runs the reconcilers without the SCIM server (the
+// controllers component) adds it alone, for the ScimEndpoint status controller.
+func IndexEndpointsByTokenSecret(ctx context.Context, indexer client.FieldIndexer) error {
+	err := indexer.IndexField(ctx, &scimv1.ScimEndpoint{}, IndexTokenSecret, func(o client.Object) []string {
+		var names []string
+		for _, ref := range o.(*scimv1.ScimEndpoint).Spec.TokenSecretRefs {
+			names = append(names, ref.Name)
+		}
+		return names
+	})
+	if err != nil {
+		return fmt.Errorf("indexing ScimEndpoints by Secret: %w", err)
+	}
+	return nil
 }
 
 func (r *RegistryReconciler) endpointsForSecret(ctx context.Context, o client.Object) []reconcile.Request {

@@ -21,7 +21,13 @@ import (
 // FieldOwner is the field manager of every write the SCIM server makes.
 const FieldOwner = client.FieldOwner("scim-operator-scim")
 
+// The markers of this package generate config/rbac/scim/role.yaml, the role
+// of the SCIM server's ServiceAccount (`make manifests`): it writes the SCIM
+// kinds and nothing else. It reads TenantApps for the index that gives new
+// users their finalizers (Options.UserFinalizers).
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimusers;scimgroups;scimmemberships;scimclaims,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=tenantapps,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Store is the SCIM server's access to ScimUsers, ScimGroups, their membership
 // shards and uniqueness claims. Reads come from the informer cache; writes go

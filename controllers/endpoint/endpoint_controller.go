@@ -48,6 +48,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimendpoints/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimusers;scimgroups,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",namespace=scim-system,resources=secrets,verbs=get;list;watch
 
 // Reconcile computes and writes one endpoint's status.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

@@ -62,7 +62,9 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=tenantapps/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimusers,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimgroups;scimmemberships,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// Connection Secrets are granted by a Role in each namespace holding
+// TenantApps, never cluster-wide (see scimserver.RegistryReconciler).
+// +kubebuilder:rbac:groups="",namespace=scim-system,resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile runs one pass for a TenantApp: database, finalizers and status.

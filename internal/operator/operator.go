@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -66,8 +64,17 @@ type Options struct {
 	// another); controller-runtime otherwise refuses a second controller of
 	// the same name for the life of the process.
 	SkipControllerNameValidation bool
+	// Components selects the SCIM server, the reconcilers, or both (the
+	// zero value).
+	Components Components
+	// SecretNamespaces limits the Secrets the operator watches and caches to
+	// these namespaces (those holding ScimEndpoints and TenantApps), so that
+	// namespaced Roles suffice; empty watches every namespace.
+	SecretNamespaces []string
 }
 
+// Leases are needed by the controllers component only (the SCIM server does
+// not take part in leader election).
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
 
 // Operator is a configured manager plus handles the callers need.
@@ -80,6 +87,11 @@ type Operator struct {
 func New(cfg *rest.Config, opts Options) (*Operator, error) {
 	if opts.LeaderElectionID == "" {
 		opts.LeaderElectionID = "scim-operator.scim.scim-operator.io"
+	}
+	if !opts.Components.Controllers() {
+		// Leader election picks the replica that reconciles; without
+		// reconcilers every replica is alike.
+		opts.LeaderElection = false
 	}
 	cfg = rest.CopyConfig(cfg)
 	kube.Tune(cfg)
@@ -99,19 +111,78 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 		Controller:                    config.Controller{SkipNameValidation: &opts.SkipControllerNameValidation},
 		// Managed fields are a third of a cached ScimUser and nothing reads
 		// them (an update that omits them keeps them): they are dropped.
-		Cache: cache.Options{ByObject: ownedOnly(), DefaultTransform: cache.TransformStripManagedFields()},
+		Cache: cache.Options{ByObject: cacheByObject(opts.SecretNamespaces), DefaultTransform: cache.TransformStripManagedFields()},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
-	ctx := context.Background()
-	if err := scimserver.RegisterIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+	if err := scimserver.RegisterIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
 		return nil, err
 	}
+	// The TenantApp controller is set up first: it registers the index of
+	// TenantApps by endpoint that gives new users their finalizers.
+	tenants, err := addControllers(mgr, &opts)
+	if err != nil {
+		return nil, err
+	}
+	op := &Operator{Manager: mgr}
+	if opts.Components.SCIM() {
+		if op.SCIM, err = addSCIMServer(mgr, opts, tenants); err != nil {
+			return nil, err
+		}
+	}
+	if opts.ProbeAddr != "0" {
+		if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+			return nil, err
+		}
+		name, ready := "ping", healthz.Ping
+		if op.SCIM != nil {
+			name, ready = "scim", op.SCIM.ReadyCheck
+		}
+		if err := mgr.AddReadyzCheck(name, ready); err != nil {
+			return nil, err
+		}
+	}
+	return op, nil
+}
+
+// addSCIMServer adds the token loader and the SCIM server, which run on every
+// replica. tenants answers which finalizers a new user gets; without the
+// reconcilers in this process, it reads the TenantApp index added here.
+func addSCIMServer(mgr manager.Manager, opts Options, tenants *tenantapp.Reconciler) (*scimserver.Server, error) {
 	registry := scimserver.NewRegistry()
 	loader := &scimserver.RegistryReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Registry: registry}
 	if err := loader.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the SCIM registry: %w", err)
+	}
+	if tenants == nil {
+		if err := tenantapp.RegisterIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
+			return nil, err
+		}
+		tenants = &tenantapp.Reconciler{Client: mgr.GetClient()}
+	}
+	opts.SCIM.Preload = loader.LoadAll
+	opts.SCIM.UserFinalizers = tenants.NewUserFinalizers
+	server := scimserver.New(opts.SCIM, mgr.GetClient(), mgr.GetAPIReader(), mgr.GetCache(), registry, opts.Logger)
+	if err := mgr.Add(server); err != nil {
+		return nil, fmt.Errorf("adding the SCIM server: %w", err)
+	}
+	return server, nil
+}
+
+// addControllers adds the reconcilers, which run on the leader, and returns
+// the TenantApp reconciler; it adds nothing and returns nil when the process
+// runs the SCIM server only.
+func addControllers(mgr manager.Manager, opts *Options) (*tenantapp.Reconciler, error) {
+	if !opts.Components.Controllers() {
+		return nil, nil
+	}
+	if !opts.Components.SCIM() {
+		// The ScimEndpoint status controller finds endpoints by token
+		// Secret through the index the SCIM token loader otherwise adds.
+		if err := scimserver.IndexEndpointsByTokenSecret(context.Background(), mgr.GetFieldIndexer()); err != nil {
+			return nil, err
+		}
 	}
 	// One deprovisioning guard for every projection: they all ask it before
 	// they revoke, and the ScimEndpoint controller applies approvals.
@@ -134,15 +205,8 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 	if err := tenants.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the TenantApp controller: %w", err)
 	}
-	// The SCIM server is added after the TenantApp controller, whose index
-	// of TenantApps by endpoint gives new users their finalizers.
-	opts.SCIM.Preload = loader.LoadAll
-	opts.SCIM.UserFinalizers = tenants.NewUserFinalizers
-	server := scimserver.New(opts.SCIM, mgr.GetClient(), mgr.GetAPIReader(), mgr.GetCache(), registry, opts.Logger)
-	if err := mgr.Add(server); err != nil {
-		return nil, fmt.Errorf("adding the SCIM server: %w", err)
-	}
 	if opts.AllowedRoles == nil {
+		var err error
 		if opts.AllowedRoles, err = rolebinding.ParseAllowList(rolebinding.DefaultAllowedRoles); err != nil {
 			return nil, err
 		}
@@ -154,15 +218,17 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the RBAC projection: %w", err)
 	}
-	if opts.ProbeAddr != "0" {
-		if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-			return nil, err
-		}
-		if err := mgr.AddReadyzCheck("scim", server.ReadyCheck); err != nil {
-			return nil, err
-		}
+	return tenants, nil
+}
+
+func ptrDuration(d time.Duration) *time.Duration { return &d }
+
+// durationOrNil returns nil for zero, so the manager applies its default.
+func durationOrNil(d time.Duration) *time.Duration {
+	if d == 0 {
+		return nil
 	}
-	return &Operator{Manager: mgr, SCIM: server}, nil
+	return &d
 }
 
 // endpointUsers lists an endpoint's users from the cache, for the guard's
@@ -180,26 +246,4 @@ func endpointUsers(c client.Client) func(context.Context, types.NamespacedName) 
 		}
 		return out, nil
 	}
-}
-
-// ownedOnly limits the cache of RoleBindings and ClusterRoleBindings to the
-// ones the operator owns, so a large cluster's RBAC objects are not held in memory.
-func ownedOnly() map[client.Object]cache.ByObject {
-	owned := cache.ByObject{
-		Label: labels.SelectorFromSet(labels.Set{scimv1.LabelManagedBy: scimv1.ManagedByValue}),
-		// The RBAC projection reads the managed fields of its children to
-		// tell its own writes from hand edits: they keep them.
-		Transform: func(o any) (any, error) { return o, nil },
-	}
-	return map[client.Object]cache.ByObject{&rbacv1.RoleBinding{}: owned, &rbacv1.ClusterRoleBinding{}: owned}
-}
-
-func ptrDuration(d time.Duration) *time.Duration { return &d }
-
-// durationOrNil returns nil for zero, so the manager applies its default.
-func durationOrNil(d time.Duration) *time.Duration {
-	if d == 0 {
-		return nil
-	}
-	return &d
 }

@@ -80,29 +80,53 @@ func TestRenderedManagerIsHardened(t *testing.T) {
 	} {
 		t.Run(tc.reason, func(t *testing.T) {
 			objs := render(t, tc.values, withServiceMonitorAPI)
-			var dep appsv1.Deployment
-			typed(t, one(t, objs, "Deployment"), &dep)
-			if got := *dep.Spec.Replicas; got != tc.replicas {
-				t.Errorf("replicas = %d, want %d", got, tc.replicas)
+			if n := len(find(objs, "Deployment")); n != 2 {
+				t.Fatalf("want two Deployments (scim, controllers), rendered %d", n)
 			}
-			pod := dep.Spec.Template.Spec
-			checkPodHardened(t, "manager", pod)
-			if len(pod.Containers) != 1 {
-				t.Fatalf("want one container, got %d", len(pod.Containers))
-			}
-			c := pod.Containers[0]
-			checkProbes(t, c)
-			for _, want := range []string{"--leader-elect=true", "--leader-election-namespace=" + releaseNamespace,
-				"--scim-bind-address=:8443", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"} {
-				if !slices.Contains(c.Args, want) {
-					t.Errorf("args %q lack %s", c.Args, want)
+			for _, component := range []struct {
+				name      string
+				args      []string
+				scimPort  int32
+				otherArgs []string // args the component must not have
+			}{
+				{"scim", []string{"--components=scim", "--leader-elect=false", "--scim-bind-address=:8443"}, 8443,
+					[]string{"--allowed-roles="}},
+				{"controllers", []string{"--components=controllers", "--leader-elect=true",
+					"--leader-election-namespace=" + releaseNamespace}, 0, []string{"--scim-bind-address="}},
+			} {
+				var dep appsv1.Deployment
+				typed(t, named(t, objs, "Deployment", "scim-scim-operator-"+component.name), &dep)
+				if got := *dep.Spec.Replicas; got != tc.replicas {
+					t.Errorf("%s: replicas = %d, want %d", component.name, got, tc.replicas)
 				}
-			}
-			if port := containerPort(c, "scim"); port != 8443 {
-				t.Errorf("container port scim = %d, want 8443 (--scim-bind-address)", port)
-			}
-			if port := containerPort(c, "metrics"); port != 8080 {
-				t.Errorf("container port metrics = %d, want 8080 (--metrics-bind-address)", port)
+				pod := dep.Spec.Template.Spec
+				checkPodHardened(t, component.name, pod)
+				if len(pod.Containers) != 1 {
+					t.Fatalf("want one container, got %d", len(pod.Containers))
+				}
+				if !strings.HasSuffix(pod.ServiceAccountName, "-"+component.name) {
+					t.Errorf("%s runs as ServiceAccount %s, want its own", component.name, pod.ServiceAccountName)
+				}
+				c := pod.Containers[0]
+				checkProbes(t, c)
+				for _, want := range append(component.args, "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081") {
+					if !slices.Contains(c.Args, want) {
+						t.Errorf("%s: args %q lack %s", component.name, c.Args, want)
+					}
+				}
+				for _, arg := range c.Args {
+					for _, other := range component.otherArgs {
+						if strings.HasPrefix(arg, other) {
+							t.Errorf("%s: args %q have %s", component.name, c.Args, arg)
+						}
+					}
+				}
+				if port := containerPort(c, "scim"); port != component.scimPort {
+					t.Errorf("%s: container port scim = %d, want %d", component.name, port, component.scimPort)
+				}
+				if port := containerPort(c, "metrics"); port != 8080 {
+					t.Errorf("%s: container port metrics = %d, want 8080 (--metrics-bind-address)", component.name, port)
+				}
 			}
 
 			var test corev1.Pod
@@ -198,12 +222,14 @@ func TestLeaderElection(t *testing.T) {
 	t.Run("off with one replica", func(t *testing.T) {
 		objs := render(t, nil, "--set", "leaderElection.enabled=false", "--set", "replicaCount=1")
 		var dep appsv1.Deployment
-		typed(t, one(t, objs, "Deployment"), &dep)
+		typed(t, named(t, objs, "Deployment", "scim-scim-operator-controllers"), &dep)
 		if !slices.Contains(dep.Spec.Template.Spec.Containers[0].Args, "--leader-elect=false") {
 			t.Errorf("args %q lack --leader-elect=false", dep.Spec.Template.Spec.Containers[0].Args)
 		}
-		if n := len(find(objs, "Role")) + len(find(objs, "PodDisruptionBudget")); n != 0 {
-			t.Errorf("rendered %d leader election Roles / PodDisruptionBudgets for a single replica without leader election", n)
+		for _, o := range append(find(objs, "Role"), find(objs, "PodDisruptionBudget")...) {
+			if strings.HasSuffix(o.GetName(), "-leader-election") || o.GetKind() == "PodDisruptionBudget" {
+				t.Errorf("rendered %s %s for a single replica without leader election", o.GetKind(), o.GetName())
+			}
 		}
 	})
 }
@@ -215,11 +241,52 @@ func TestOptionalFeatures(t *testing.T) {
 			t.Errorf("default values render %d %s, want none", n, kind)
 		}
 	}
-	for _, kind := range []string{"PodDisruptionBudget", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"} {
-		if n := len(find(defaults, kind)); n != 1 {
-			t.Errorf("default values render %d %s, want 1", n, kind)
+	for kind, want := range map[string]int{
+		// One per component; Roles and RoleBindings: the Secret Role of each
+		// component in the release namespace, and leader election.
+		"Deployment": 2, "PodDisruptionBudget": 2, "ServiceAccount": 2, "ClusterRole": 2, "ClusterRoleBinding": 2,
+		"Role": 3, "RoleBinding": 3, "ValidatingAdmissionPolicy": 2, "ValidatingAdmissionPolicyBinding": 2,
+	} {
+		if n := len(find(defaults, kind)); n != want {
+			t.Errorf("default values render %d %s, want %d", n, kind, want)
 		}
 	}
+
+	t.Run("admission policies off", func(t *testing.T) {
+		objs := render(t, nil, "--set", "admissionPolicies.enabled=false")
+		if n := len(find(objs, "ValidatingAdmissionPolicy")) + len(find(objs, "ValidatingAdmissionPolicyBinding")); n != 0 {
+			t.Errorf("rendered %d admission policies and bindings with admissionPolicies.enabled=false", n)
+		}
+	})
+
+	t.Run("SCIM Service selects the scim pods only", func(t *testing.T) {
+		var svc corev1.Service
+		typed(t, named(t, defaults, "Service", "scim-scim-operator"), &svc)
+		if svc.Spec.Selector["app.kubernetes.io/component"] != "scim" {
+			t.Errorf("SCIM Service selects %v, want component scim", svc.Spec.Selector)
+		}
+	})
+
+	t.Run("Secret namespaces", func(t *testing.T) {
+		objs := render(t, []string{allFeatures}, "--set", "secretNamespaces={apps}")
+		var namespaces []string
+		for _, o := range find(objs, "Role") {
+			if strings.HasSuffix(o.GetName(), "-scim-secrets") {
+				namespaces = append(namespaces, o.GetNamespace())
+			}
+		}
+		want := []string{releaseNamespace, "identity", "apps"}
+		if diff := cmp.Diff(want, namespaces); diff != "" {
+			t.Errorf("Secret Roles in namespaces (-want +got):\n%s", diff)
+		}
+		for _, d := range find(objs, "Deployment") {
+			var dep appsv1.Deployment
+			typed(t, d, &dep)
+			if arg := "--secret-namespaces=" + strings.Join(want, ","); !slices.Contains(dep.Spec.Template.Spec.Containers[0].Args, arg) {
+				t.Errorf("Deployment %s args %q lack %s", d.GetName(), dep.Spec.Template.Spec.Containers[0].Args, arg)
+			}
+		}
+	})
 
 	t.Run("ServiceMonitor only when the API exists", func(t *testing.T) {
 		if n := len(find(render(t, []string{allFeatures}), "ServiceMonitor")); n != 0 {

@@ -5,12 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/scim-operator/scim-operator/internal/controlplane"
 )
@@ -46,8 +48,11 @@ func generatedFiles(t *testing.T, chart string) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	paths = append(paths, filepath.Join(chart, "templates", "clusterrole.yaml"),
-		filepath.Join(chart, "templates", "leader-election-role.yaml"))
+	roles, err := filepath.Glob(filepath.Join(chart, "templates", "rbac", "*-*role.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths = append(append(paths, roles...), filepath.Join(chart, "templates", "leader-election-role.yaml"))
 	files := map[string][]byte{}
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
@@ -119,41 +124,121 @@ func TestRenderedCRDsEqualConfig(t *testing.T) {
 	})
 }
 
-// TestRenderedRBACEqualsConfig: the chart's ClusterRole plus its leader
-// election Role grant exactly the rules controller-gen generated into
-// config/rbac/role.yaml, with Leases granted in the Lease's namespace only.
+// TestRenderedRBACEqualsConfig: for each component, the chart's ClusterRole,
+// its Secret Roles and (controllers) the leader election Role grant exactly the
+// rules controller-gen generated into config/rbac/<component>/role.yaml, with
+// Leases granted in the Lease's namespace only, Secrets in the Secret
+// namespaces only, and bind limited to the allow-list by resourceNames.
 func TestRenderedRBACEqualsConfig(t *testing.T) {
-	var generated rbacv1.ClusterRole
-	readYAML(t, filepath.Join(controlplane.RepoRoot(), "config", "rbac", "role.yaml"), &generated)
-
-	objs := render(t, nil)
-	var cr rbacv1.ClusterRole
-	typed(t, one(t, objs, "ClusterRole"), &cr)
-	var role rbacv1.Role
-	typed(t, one(t, objs, "Role"), &role)
-
-	for _, r := range cr.Rules {
-		for _, g := range r.APIGroups {
-			if g == "coordination.k8s.io" {
-				t.Errorf("ClusterRole grants %v cluster-wide; Leases belong in the namespaced Role", r)
+	objs := render(t, nil, "--set", "secretNamespaces={identity}")
+	var lease rbacv1.Role
+	typed(t, named(t, objs, "Role", "scim-scim-operator-leader-election"), &lease)
+	if lease.Namespace != releaseNamespace {
+		t.Errorf("leader election Role is in %q, want the release namespace %q", lease.Namespace, releaseNamespace)
+	}
+	for _, component := range []string{"scim", "controllers"} {
+		t.Run(component, func(t *testing.T) {
+			var generated []rbacv1.PolicyRule
+			for _, o := range readObjects(t, filepath.Join(controlplane.RepoRoot(), "config", "rbac", component, "role.yaml")) {
+				var role rbacv1.ClusterRole
+				typed(t, o, &role)
+				if o.GetKind() == "ClusterRole" {
+					for _, r := range role.Rules {
+						if slices.Contains(r.Resources, "secrets") {
+							t.Errorf("config/rbac/%s/role.yaml grants Secrets cluster-wide: %v", component, r)
+						}
+					}
+				}
+				generated = append(generated, role.Rules...)
 			}
+
+			var cr rbacv1.ClusterRole
+			typed(t, named(t, objs, "ClusterRole", "scim-scim-operator-"+component), &cr)
+			got := []rbacv1.PolicyRule{}
+			for _, r := range cr.Rules {
+				switch {
+				case slices.Contains(r.APIGroups, "coordination.k8s.io"):
+					t.Errorf("ClusterRole grants %v cluster-wide; Leases belong in the namespaced Role", r)
+				case slices.Contains(r.Resources, "secrets"):
+					t.Errorf("ClusterRole grants %v cluster-wide; Secrets belong in the namespaced Roles", r)
+				case slices.Contains(r.Verbs, "bind"):
+					// Rendered from rbac.allowedRoles; generated without names.
+					if len(r.ResourceNames) == 0 {
+						t.Errorf("bind rule %v has no resourceNames with the default allow-list", r)
+					}
+					r.ResourceNames = nil
+				}
+				got = append(got, r)
+			}
+			if component == "controllers" {
+				got = append(got, lease.Rules...)
+			}
+			for _, ns := range []string{releaseNamespace, "identity"} {
+				var role rbacv1.Role
+				typed(t, namedIn(t, objs, "Role", ns, "scim-scim-operator-"+component+"-secrets"), &role)
+				if ns == releaseNamespace {
+					got = append(got, role.Rules...)
+				}
+			}
+			// The generated bind rule names clusterroles and roles; the
+			// default allow-list has ClusterRoles only.
+			want := []rbacv1.PolicyRule{}
+			for _, r := range generated {
+				if slices.Contains(r.Verbs, "bind") {
+					r.Resources = []string{"clusterroles"}
+				}
+				want = append(want, r)
+			}
+			if diff := cmpRules(want, got); diff != "" {
+				t.Errorf("chart RBAC differs from config/rbac/%s/role.yaml (-config +chart); run `make chart-manifests`:\n%s", component, diff)
+			}
+
+			sa := "scim-scim-operator-" + component
+			var binding rbacv1.ClusterRoleBinding
+			typed(t, named(t, objs, "ClusterRoleBinding", "scim-scim-operator-"+component), &binding)
+			if binding.RoleRef.Name != cr.Name || len(binding.Subjects) != 1 || binding.Subjects[0].Name != sa ||
+				binding.Subjects[0].Namespace != releaseNamespace {
+				t.Errorf("ClusterRoleBinding %+v does not bind ClusterRole %s to ServiceAccount %s/%s", binding, cr.Name, releaseNamespace, sa)
+			}
+		})
+	}
+}
+
+// cmpRules compares two rule lists regardless of order.
+func cmpRules(want, got []rbacv1.PolicyRule) string {
+	return cmp.Diff(sortRules(want), sortRules(got))
+}
+
+// readObjects decodes a multi-document YAML file.
+func readObjects(t *testing.T, path string) []*unstructured.Unstructured {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := decodeManifests(string(data))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return objs
+}
+
+// named returns the rendered object of a kind and name.
+func named(t testing.TB, objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
+	t.Helper()
+	return namedIn(t, objs, kind, "", name)
+}
+
+// namedIn returns the rendered object of a kind, namespace ("" for any) and name.
+func namedIn(t testing.TB, objs []*unstructured.Unstructured, kind, namespace, name string) *unstructured.Unstructured {
+	t.Helper()
+	for _, o := range find(objs, kind) {
+		if o.GetName() == name && (namespace == "" || o.GetNamespace() == namespace) {
+			return o
 		}
 	}
-	if role.Namespace != releaseNamespace {
-		t.Errorf("leader election Role is in %q, want the release namespace %q", role.Namespace, releaseNamespace)
-	}
-	got := append(append([]rbacv1.PolicyRule{}, cr.Rules...), role.Rules...)
-	if diff := cmp.Diff(sortRules(generated.Rules), sortRules(got)); diff != "" {
-		t.Errorf("chart RBAC differs from config/rbac/role.yaml (-config +chart); run `make chart-manifests`:\n%s", diff)
-	}
-
-	var binding rbacv1.ClusterRoleBinding
-	typed(t, one(t, objs, "ClusterRoleBinding"), &binding)
-	saName := one(t, objs, "ServiceAccount").GetName()
-	if binding.RoleRef.Name != cr.Name || len(binding.Subjects) != 1 || binding.Subjects[0].Name != saName ||
-		binding.Subjects[0].Namespace != releaseNamespace {
-		t.Errorf("ClusterRoleBinding %+v does not bind ClusterRole %s to ServiceAccount %s/%s", binding, cr.Name, releaseNamespace, saName)
-	}
+	t.Fatalf("no %s %s/%s rendered", kind, namespace, name)
+	return nil
 }
 
 // sortRules orders rules so that two lists granting the same rules compare equal.

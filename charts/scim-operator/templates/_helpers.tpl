@@ -41,7 +41,7 @@ app.kubernetes.io/name: {{ include "scim-operator.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
-{{/* Name of the ServiceAccount. */}}
+{{/* Base name of the ServiceAccounts; each component's is <base>-<component>. */}}
 {{- define "scim-operator.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "scim-operator.fullname" .) .Values.serviceAccount.name }}
@@ -85,3 +85,77 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "scim-operator.scimPort" -}}8443{{- end }}
 {{- define "scim-operator.metricsPort" -}}8080{{- end }}
 {{- define "scim-operator.probePort" -}}8081{{- end }}
+
+{{/* Selector labels of one component's pods; call with (dict "root" . "component" "scim"). */}}
+{{- define "scim-operator.componentSelectorLabels" -}}
+{{ include "scim-operator.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* ServiceAccount of one component (scim or controllers); call with (dict "root" . "component" "scim"). */}}
+{{- define "scim-operator.componentServiceAccountName" -}}
+{{- printf "%s-%s" (include "scim-operator.serviceAccountName" .root) .component }}
+{{- end }}
+
+{{/*
+Usernames of the operator's two ServiceAccounts, as a JSON array: the only
+identities the admission policy lets write ScimUsers, ScimGroups,
+ScimMemberships and ScimClaims.
+*/}}
+{{- define "scim-operator.operatorUsernames" -}}
+{{- $names := list }}
+{{- range $component := list "scim" "controllers" }}
+{{- $names = append $names (printf "system:serviceaccount:%s:%s" $.Release.Namespace (include "scim-operator.componentServiceAccountName" (dict "root" $ "component" $component))) }}
+{{- end }}
+{{- toJson $names }}
+{{- end }}
+
+{{/*
+Namespaces whose Secrets the operator reads (endpoint tokens, TenantApp
+connection strings), as a JSON array: the release namespace, the namespaces of
+`endpoints`, and secretNamespaces. A Role per namespace grants them; nothing
+grants Secrets cluster-wide.
+*/}}
+{{- define "scim-operator.secretNamespaces" -}}
+{{- $ns := list .Release.Namespace }}
+{{- range .Values.endpoints }}
+{{- $ns = append $ns (default $.Release.Namespace .namespace) }}
+{{- end }}
+{{- $ns = concat $ns .Values.secretNamespaces }}
+{{- toJson ($ns | uniq) }}
+{{- end }}
+
+{{/*
+The RBAC projection's bind rules, from rbac.allowedRoles: bind only on the
+allowed roles, by resourceNames. resourceNames: ["*"] would match only a role
+named "*", so an entry ClusterRole/* or Role/* drops resourceNames from its rule.
+*/}}
+{{- define "scim-operator.bindRules" -}}
+{{- $names := dict "clusterroles" (list) "roles" (list) }}
+{{- $all := dict }}
+{{- range .Values.rbac.allowedRoles }}
+{{- $parts := splitList "/" . }}
+{{- $resource := ternary "clusterroles" "roles" (eq (first $parts) "ClusterRole") }}
+{{- if eq (last $parts) "*" }}
+{{- $_ := set $all $resource true }}
+{{- else }}
+{{- $_ := set $names $resource (append (get $names $resource) (last $parts)) }}
+{{- end }}
+{{- end }}
+{{- range $resource := list "clusterroles" "roles" }}
+{{- if or (hasKey $all $resource) (get $names $resource) }}
+- apiGroups:
+  - rbac.authorization.k8s.io
+  resources:
+  - {{ $resource }}
+  verbs:
+  - bind
+  {{- if not (hasKey $all $resource) }}
+  resourceNames:
+  {{- range (get $names $resource) | uniq | sortAlpha }}
+  - {{ . | quote }}
+  {{- end }}
+  {{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
