@@ -41,15 +41,32 @@ func CompileUserNamePattern(pattern string) (*regexp.Regexp, error) {
 	return regexp.Compile(`^(?:` + pattern + `)$`)
 }
 
+// maxTokens is the most tokens an endpoint references (the CRD's MaxItems).
+const maxTokens = 8
+
+// noToken fills the comparisons of unused token slots; no presented token
+// hashes to it in practice, and a match would need its slot to be in use.
+var noToken = sha256.Sum256([]byte("scim-operator: no token in this slot"))
+
 // authenticate returns the id of the token matching presented, comparing the
 // SHA-256 of both sides in constant time so neither content nor length leaks.
-// Every configured token is compared, whether or not an earlier one matched.
+// It always makes maxTokens comparisons, whatever the endpoint has — none on
+// a nil endpoint (an unknown path) — so response time tells neither how many
+// tokens an endpoint has nor whether it exists.
 func (e *Endpoint) authenticate(presented string) (string, bool) {
 	h := sha256.Sum256([]byte(presented))
+	var tokens []Token
+	if e != nil {
+		tokens = e.Tokens
+	}
 	id, found := "", false
-	for _, t := range e.Tokens {
-		if subtle.ConstantTimeCompare(h[:], t.Hash[:]) == 1 && !found {
-			id, found = t.ID, true
+	for i := 0; i < maxTokens; i++ {
+		want, inUse := noToken, i < len(tokens)
+		if inUse {
+			want = tokens[i].Hash
+		}
+		if subtle.ConstantTimeCompare(h[:], want[:]) == 1 && inUse && !found {
+			id, found = tokens[i].ID, true
 		}
 	}
 	return id, found

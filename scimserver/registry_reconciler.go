@@ -4,7 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"math"
 	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -69,7 +73,7 @@ func (r *RegistryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		r.Registry.Delete(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
-	tokens, err := LoadTokens(ctx, r.APIReader, &ep)
+	tokens, _, err := LoadTokens(ctx, r.APIReader, &ep)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -104,32 +108,112 @@ func (r *RegistryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 // matchNothing stands for a userNamePattern that does not compile.
 var matchNothing = regexp.MustCompile(`[^\s\S]`)
 
-// LoadTokens reads the bearer tokens an endpoint references and returns their
-// hashes. Missing Secrets or keys are skipped: the endpoint then accepts fewer
-// tokens (possibly none), which its status reports.
-func LoadTokens(ctx context.Context, reader client.Reader, ep *scimv1.ScimEndpoint) ([]Token, error) {
-	var tokens []Token
-	for _, ref := range ep.Spec.TokenSecretRefs {
-		var s corev1.Secret
-		err := reader.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: ref.Name}, &s)
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("getting token Secret %s/%s: %w", ep.Namespace, ref.Name, err)
-		}
-		value := s.Data[ref.Key]
-		if len(value) < MinTokenLength {
-			continue
-		}
-		tokens = append(tokens, Token{ID: ref.Name + "/" + ref.Key, Hash: sha256.Sum256(value)})
-	}
-	return tokens, nil
+// TokenProblem says why a referenced Secret key gives no token. The message
+// is the same for a Secret that does not exist, a missing key and a Secret
+// without the opt-in label, so an endpoint's status tells nothing about
+// Secrets that are not token Secrets.
+type TokenProblem struct {
+	// Ref is "<secret>/<key>".
+	Ref string
+	// Reason is one of the TokenProblem* constants.
+	Reason string
 }
 
-// MinTokenLength is the shortest bearer token accepted; shorter values in a
-// Secret are ignored so a placeholder cannot become a guessable credential.
-const MinTokenLength = 16
+// Reasons a referenced Secret key gives no token.
+const (
+	TokenNotOptedIn  = "NotFoundOrNotLabelled"
+	TokenWhitespace  = "ContainsWhitespace"
+	TokenTooWeak     = "TooWeak"
+	minTokenBits     = 128
+	minDistinctChars = 10
+)
+
+// LoadTokens reads the bearer tokens an endpoint references and returns their
+// hashes, and the problems of the references that give none. Only Secrets
+// labelled scim.scim-operator.io/token=true are read, so an endpoint cannot
+// turn an arbitrary Secret into a credential. A value is trimmed of
+// surrounding whitespace (a trailing newline from `echo` or a file); a token
+// with whitespace inside, or under 128 bits of estimated entropy, is refused.
+func LoadTokens(ctx context.Context, reader client.Reader, ep *scimv1.ScimEndpoint) ([]Token, []TokenProblem, error) {
+	var tokens []Token
+	var problems []TokenProblem
+	for _, ref := range ep.Spec.TokenSecretRefs {
+		id := ref.Name + "/" + ref.Key
+		var s corev1.Secret
+		err := reader.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: ref.Name}, &s)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return nil, nil, fmt.Errorf("getting token Secret %s/%s: %w", ep.Namespace, ref.Name, err)
+		}
+		value, ok := s.Data[ref.Key]
+		if err != nil || !ok || s.Labels[scimv1.LabelTokenSecret] != "true" {
+			problems = append(problems, TokenProblem{Ref: id, Reason: TokenNotOptedIn})
+			continue
+		}
+		token := strings.TrimSpace(string(value))
+		if reason := checkToken(token); reason != "" {
+			problems = append(problems, TokenProblem{Ref: id, Reason: reason})
+			continue
+		}
+		tokens = append(tokens, Token{ID: id, Hash: sha256.Sum256([]byte(token))})
+	}
+	return tokens, problems, nil
+}
+
+// checkToken returns why a token is refused, or "".
+func checkToken(token string) string {
+	if strings.IndexFunc(token, unicode.IsSpace) >= 0 {
+		return TokenWhitespace
+	}
+	if TokenBits(token) < minTokenBits {
+		return TokenTooWeak
+	}
+	return ""
+}
+
+// TokenBits estimates a token's entropy in bits as a random string would
+// have it: its length times log2 of the alphabet its character classes span
+// (hex digits, decimal digits, lower case, upper case, other). A value of
+// fewer than 10 distinct characters counts as 0: it is not random. 64 hex
+// characters (openssl rand -hex 32) give 256 bits; 32 give 128.
+func TokenBits(token string) float64 {
+	distinct := map[rune]bool{}
+	var lower, upper, digit, other, hexOnly = false, false, false, false, true
+	for _, r := range token {
+		distinct[r] = true
+		switch {
+		case r >= '0' && r <= '9':
+			digit = true
+		case r >= 'a' && r <= 'z':
+			lower = true
+			hexOnly = hexOnly && r <= 'f'
+		case r >= 'A' && r <= 'Z':
+			upper = true
+			hexOnly = hexOnly && r <= 'F'
+		default:
+			other = true
+		}
+	}
+	if len(distinct) < minDistinctChars {
+		return 0
+	}
+	alphabet := 0
+	switch {
+	case !lower && !upper && !other:
+		alphabet = 10
+	case hexOnly && !other && !(lower && upper):
+		alphabet = 16
+	default:
+		for _, c := range []struct {
+			on bool
+			n  int
+		}{{digit, 10}, {lower, 26}, {upper, 26}, {other, 32}} {
+			if c.on {
+				alphabet += c.n
+			}
+		}
+	}
+	return float64(utf8.RuneCountInString(token)) * math.Log2(float64(alphabet))
+}
 
 // SetupWithManager registers the reconciler; it watches ScimEndpoints and the
 // metadata of the Secrets they reference.

@@ -16,6 +16,10 @@ const (
 	// LabelEndpoint names the ScimEndpoint (in the same namespace) that owns a
 	// ScimUser, ScimGroup, ScimMembership or ScimClaim.
 	LabelEndpoint = "scim.scim-operator.io/endpoint"
+	// LabelTokenSecret must be "true" on a Secret before a ScimEndpoint may
+	// use its keys as bearer tokens: an endpoint cannot turn an arbitrary
+	// Secret of its namespace into a credential.
+	LabelTokenSecret = "scim.scim-operator.io/token"
 	// LabelGroup names the ScimGroup a ScimMembership shard belongs to.
 	LabelGroup = "scim.scim-operator.io/group"
 	// LabelManagedBy marks objects the operator created and owns.

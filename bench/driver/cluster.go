@@ -68,7 +68,7 @@ func (c *Cluster) CreateEndpoint(ctx context.Context, ns, name string) (Endpoint
 	meta := func(n string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: ns, Name: n} }
 	objs := []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
-		&corev1.Secret{ObjectMeta: meta(name + "-token"), StringData: map[string]string{"token": ep.Token}},
+		&corev1.Secret{ObjectMeta: tokenMeta(meta(name + "-token")), StringData: map[string]string{"token": ep.Token}},
 		&scimv1.ScimEndpoint{ObjectMeta: meta(name), Spec: scimv1.ScimEndpointSpec{
 			TokenSecretRefs: []scimv1.SecretKeyReference{{Name: name + "-token", Key: "token"}},
 			RateLimit:       scimv1.RateLimit{RequestsPerSecond: 100_000, Burst: 100_000},
@@ -105,4 +105,13 @@ func (c *Cluster) createAll(ctx context.Context, objs []client.Object) error {
 		}
 	}
 	return nil
+}
+
+// tokenMeta labels a token Secret so a ScimEndpoint may use it.
+func tokenMeta(m metav1.ObjectMeta) metav1.ObjectMeta {
+	if m.Labels == nil {
+		m.Labels = map[string]string{}
+	}
+	m.Labels[scimv1.LabelTokenSecret] = "true"
+	return m
 }

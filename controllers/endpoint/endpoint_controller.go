@@ -64,7 +64,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.APIReader.Get(ctx, req.NamespacedName, &ep); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	tokens, err := scimserver.LoadTokens(ctx, r.APIReader, &ep)
+	tokens, problems, err := scimserver.LoadTokens(ctx, r.APIReader, &ep)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -85,7 +85,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	ep.Status.Groups = int32(len(groups.Items))
 	ep.Status.ValidTokens = int32(len(tokens))
 	ep.Status.ObservedGeneration = ep.Generation
-	cond := readyCondition(&ep)
+	cond := readyCondition(&ep, problems)
 	if meta.SetStatusCondition(&ep.Status.Conditions, cond) && r.Recorder != nil {
 		kind := corev1.EventTypeNormal
 		if cond.Status != metav1.ConditionTrue {
@@ -110,25 +110,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// Counts change with every provisioning action; refresh them periodically
 	// rather than on every ScimUser event.
 	return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
-}
-
-// readyCondition is Ready=True when at least one referenced token resolves.
-func readyCondition(ep *scimv1.ScimEndpoint) metav1.Condition {
-	c := metav1.Condition{Type: scimv1.ConditionReady, ObservedGeneration: ep.Generation}
-	if _, err := scimserver.CompileUserNamePattern(ep.Spec.UserNamePattern); err != nil {
-		c.Status, c.Reason = metav1.ConditionFalse, ReasonInvalidUserNamePattern
-		c.Message = "spec.userNamePattern is not a valid RE2 regular expression; every user create is refused until it is fixed"
-		return c
-	}
-	if ep.Status.ValidTokens == 0 {
-		c.Status, c.Reason = metav1.ConditionFalse, ReasonNoValidTokens
-		c.Message = fmt.Sprintf("none of the %d referenced Secret keys holds a token of at least %d bytes",
-			len(ep.Spec.TokenSecretRefs), scimserver.MinTokenLength)
-		return c
-	}
-	c.Status, c.Reason = metav1.ConditionTrue, ReasonServing
-	c.Message = fmt.Sprintf("serving at %s with %d valid token(s)", ep.Status.Path, ep.Status.ValidTokens)
-	return c
 }
 
 func apiequal(a, b *scimv1.ScimEndpointStatus) bool {

@@ -18,7 +18,7 @@ import (
 func demoObjects(token, dsn string) []client.Object {
 	meta := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: "default", Name: name} }
 	return []client.Object{
-		&corev1.Secret{ObjectMeta: meta("okta-scim-token"), StringData: map[string]string{"token": token}},
+		&corev1.Secret{ObjectMeta: tokenMeta(meta("okta-scim-token")), StringData: map[string]string{"token": token}},
 		&scimv1.ScimEndpoint{ObjectMeta: meta("okta"), Spec: scimv1.ScimEndpointSpec{
 			TokenSecretRefs: []scimv1.SecretKeyReference{{Name: "okta-scim-token", Key: "token"}},
 		}},
@@ -45,4 +45,13 @@ func createDemo(ctx context.Context, c client.Client, token, dsn string) error {
 		}
 	}
 	return nil
+}
+
+// tokenMeta labels a token Secret so a ScimEndpoint may use it.
+func tokenMeta(m metav1.ObjectMeta) metav1.ObjectMeta {
+	if m.Labels == nil {
+		m.Labels = map[string]string{}
+	}
+	m.Labels[scimv1.LabelTokenSecret] = "true"
+	return m
 }

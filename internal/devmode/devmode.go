@@ -204,7 +204,7 @@ func listen(addr string) (net.Listener, error) {
 // loadOrCreateToken keeps the demo token across restarts, so an IdP pointed at
 // the local mode keeps working.
 func loadOrCreateToken(path string) (string, error) {
-	if data, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(data))) >= scimserver.MinTokenLength {
+	if data, err := os.ReadFile(path); err == nil && scimserver.TokenBits(strings.TrimSpace(string(data))) >= 128 {
 		return strings.TrimSpace(string(data)), nil
 	}
 	buf := make([]byte, 32)

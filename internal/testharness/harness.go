@@ -136,7 +136,8 @@ func (o *Operator) NewEndpoint(t testing.TB, ns, name string, mutate ...func(*sc
 	buf := make([]byte, 24)
 	_, _ = rand.Read(buf)
 	token := hex.EncodeToString(buf)
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-token"},
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-token",
+		Labels: map[string]string{scimv1.LabelTokenSecret: "true"}},
 		StringData: map[string]string{"token": token}}
 	if err := o.Client.Create(ctx, secret); err != nil {
 		t.Fatalf("creating token Secret: %v", err)

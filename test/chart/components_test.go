@@ -67,7 +67,8 @@ func TestComponentsRunUnderChartRBAC(t *testing.T) {
 	})
 
 	const token = "components-test-token-0123456789abcdef"
-	create(t, admin, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "okta-token"},
+	create(t, admin, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "okta-token",
+		Labels: map[string]string{scimv1.LabelTokenSecret: "true"}},
 		StringData: map[string]string{"token": token}})
 	create(t, admin, &scimv1.ScimEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "okta"},
 		Spec: scimv1.ScimEndpointSpec{TokenSecretRefs: []scimv1.SecretKeyReference{{Name: "okta-token", Key: "token"}}}})

@@ -112,7 +112,8 @@ func TestTokenRotation(t *testing.T) {
 
 	// Rotation 2, as docs/token-rotation.md: a new Secret and reference, then
 	// the old reference and Secret removed.
-	if err := op.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: e.Namespace, Name: "idp-token-2"},
+	if err := op.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: e.Namespace, Name: "idp-token-2",
+		Labels: map[string]string{scimv1.LabelTokenSecret: "true"}},
 		StringData: map[string]string{"token": third}}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,43 @@
+package scimserver
+
+import (
+	"crypto/sha256"
+	"strings"
+	"testing"
+)
+
+func TestCheckToken(t *testing.T) {
+	for _, tc := range []struct {
+		reason, token, want string
+	}{
+		{"openssl rand -hex 32", "3f1c9a0b7e2d4c6a8b5f1e0d9c7a3b2e4f6a8c0d1e3b5a7c9e2f4d6b8a0c1e3f", ""},
+		{"openssl rand -hex 16 is exactly 128 bits", "3f1c9a0b7e2d4c6a8b5f1e0d9c7a3b2e", ""},
+		{"openssl rand -base64 24", "q3Z1+Vw9k2Lr8XyT0bN5mC7dFh4sJ6gP", ""},
+		{"sixteen hex characters are 64 bits", "3f1c9a0b7e2d4c6a", TokenTooWeak},
+		{"a repeated character is not random however long", strings.Repeat("a", 200), TokenTooWeak},
+		{"a few characters repeated are not random", strings.Repeat("abcdefgh", 20), TokenTooWeak},
+		{"a password-like phrase is too short", "Summer2026!", TokenTooWeak},
+		{"whitespace inside", "3f1c9a0b7e2d4c6a 8b5f1e0d9c7a3b2e4f6a8c0d1e3b5a7c", TokenWhitespace},
+		{"a newline inside", "3f1c9a0b7e2d4c6a\n8b5f1e0d9c7a3b2e4f6a8c0d1e3b5a7c", TokenWhitespace},
+		{"digits only need 39 of them", "1234567890123456789012345678901234567890", ""},
+	} {
+		if got := checkToken(tc.token); got != tc.want {
+			t.Errorf("%s: checkToken = %q (%.0f bits), want %q", tc.reason, got, TokenBits(tc.token), tc.want)
+		}
+	}
+}
+
+func TestAuthenticate(t *testing.T) {
+	ep := &Endpoint{Tokens: []Token{{ID: "a/token", Hash: sha256.Sum256([]byte("first-token-0123456789abcdef"))},
+		{ID: "b/token", Hash: sha256.Sum256([]byte("second-token-0123456789abcdef"))}}}
+	if id, ok := ep.authenticate("second-token-0123456789abcdef"); !ok || id != "b/token" {
+		t.Errorf("the second token: %q %v", id, ok)
+	}
+	if _, ok := ep.authenticate("scim-operator: no token in this slot"); ok {
+		t.Error("the filler of unused slots authenticated")
+	}
+	var unknown *Endpoint
+	if _, ok := unknown.authenticate("first-token-0123456789abcdef"); ok {
+		t.Error("an unknown endpoint authenticated")
+	}
+}
