@@ -6,6 +6,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -33,6 +34,8 @@ func main() {
 		"What this process runs: scim (the SCIM server, every replica), controllers (the reconcilers, on the leader) or all.")
 	secretNamespaces := flag.String("secret-namespaces", "",
 		"Comma-separated namespaces whose Secrets (endpoint tokens, TenantApp connection strings) are watched; empty: every namespace.")
+	trustedProxies := flag.String("trusted-proxies", "",
+		"Comma-separated CIDRs of proxies (Ingress controller, load balancer) whose X-Forwarded-For the audit stream believes; empty: none.")
 	memRatio := flag.Float64("memory-limit-ratio", 0.9,
 		"Set the Go runtime's soft memory limit to this share of the container's memory limit (0: off; GOMEMLIMIT wins).")
 	zapOpts := zap.Options{Development: false, TimeEncoder: zapcore.ISO8601TimeEncoder}
@@ -41,6 +44,10 @@ func main() {
 
 	opts.Logger = zap.New(zap.UseFlagOptions(&zapOpts))
 	ctrl.SetLogger(opts.Logger)
+	// The audit stream has a logger of its own, at info level whatever
+	// --zap-log-level says, so that turning debug logs down never silences it.
+	opts.SCIM.Audit = zap.New(zap.Level(zapcore.InfoLevel), zap.WriteTo(os.Stdout),
+		func(o *zap.Options) { o.TimeEncoder = zapcore.ISO8601TimeEncoder }).WithName("audit")
 	log := opts.Logger.WithName("setup")
 
 	if soft, err := operator.SetMemoryLimit(*memRatio); err != nil {
@@ -58,6 +65,14 @@ func main() {
 		os.Exit(2)
 	}
 	opts.SecretNamespaces = splitList(*secretNamespaces)
+	for _, cidr := range splitList(*trustedProxies) {
+		p, err := netip.ParsePrefix(cidr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "scim-operator: --trusted-proxies:", err)
+			os.Exit(2)
+		}
+		opts.SCIM.TrustedProxies = append(opts.SCIM.TrustedProxies, p)
+	}
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "scim-operator: no Kubernetes configuration found:", err)

@@ -127,3 +127,16 @@ func isConnectionError(err error) bool {
 
 // errConnRefused is what a client sees while kube-apiserver is down.
 var errConnRefused = syscall.ECONNREFUSED
+
+// fail renders err as a SCIM Error. The cause of a 500 — an error translate
+// does not recognise, whose text the client never sees — is logged at error
+// level with the request's endpoint, method and resource, never attribute
+// values.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, req *request, err error) {
+	e := translate(err)
+	if e.Status == http.StatusInternalServerError {
+		s.log.Error(err, "internal error answering a SCIM request",
+			"endpoint", req.ep.Key.String(), "method", r.Method, "resource", req.resource, "id", req.id)
+	}
+	writeError(w, e)
+}

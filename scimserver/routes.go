@@ -69,6 +69,7 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	// An unknown endpoint costs the same comparisons as a known one.
 	tokenID, authed := ep.authenticate(bearer(r))
 	if !authed {
+		s.auditAuthFailure(r, key.String(), bearer(r) != "")
 		// An unknown endpoint and a wrong token look the same, so endpoints
 		// cannot be enumerated.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="scim"`)

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -44,6 +45,13 @@ type Options struct {
 	// TenantApp). A projection then need not patch every new user before
 	// projecting it, and a user costs one API write instead of two.
 	UserFinalizers func(ctx context.Context, namespace, endpoint string) ([]string, error)
+	// Audit is the audit stream's logger. It is separate from the debug
+	// log so that its level cannot silence it; main.go gives it a logger of
+	// its own. Zero: the server's logger named "audit".
+	Audit logr.Logger
+	// TrustedProxies are the proxies (an Ingress controller, a load
+	// balancer) whose X-Forwarded-For the audit stream believes.
+	TrustedProxies []netip.Prefix
 }
 
 func (o *Options) defaults() {
@@ -68,25 +76,32 @@ type Server struct {
 	cache    cache.Cache
 	log      logr.Logger
 	audit    logr.Logger
-	metrics  *metrics
-	ready    chan struct{}
-	addr     chan string
+	// authFailures bounds the audit lines of failed authentications.
+	authFailures *limitedLog
+	metrics      *metrics
+	ready        chan struct{}
+	addr         chan string
 }
 
 // New returns a server reading through c (the manager's cached client), writing
 // through it, and reading live objects through apiReader where the cache may lag.
 func New(opts Options, c client.Client, apiReader client.Reader, ca cache.Cache, reg *Registry, log logr.Logger) *Server {
 	opts.defaults()
+	audit := opts.Audit
+	if audit.GetSink() == nil {
+		audit = log.WithName("audit")
+	}
 	return &Server{
-		opts:     opts,
-		store:    newStore(c, apiReader, ca, opts),
-		registry: reg,
-		cache:    ca,
-		log:      log.WithName("scim"),
-		audit:    log.WithName("audit").WithValues("stream", "audit"),
-		metrics:  newMetrics(defaultRegistry()),
-		ready:    make(chan struct{}),
-		addr:     make(chan string, 1),
+		opts:         opts,
+		store:        newStore(c, apiReader, ca, opts),
+		registry:     reg,
+		cache:        ca,
+		log:          log.WithName("scim"),
+		audit:        audit.WithValues("stream", "audit"),
+		authFailures: newLimitedLog(10, 50),
+		metrics:      newMetrics(defaultRegistry()),
+		ready:        make(chan struct{}),
+		addr:         make(chan string, 1),
 	}
 }
 

@@ -62,6 +62,11 @@ type Options struct {
 	// to operator.Options; zero values keep controller-runtime's defaults.
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	KeepLeaseOnStop                           bool
+	// Components selects what the operator runs (zero: everything).
+	Components operator.Components
+	// SCIM sets the SCIM server's audit logger and trusted proxies; the
+	// listener is the harness's own.
+	SCIM scimserver.Options
 }
 
 // StartOperatorWith is StartOperator with more knobs: a metrics address and
@@ -81,7 +86,8 @@ func StartOperatorWith(cp *controlplane.ControlPlane, opts Options) (*Operator, 
 		LeaseDuration: opts.LeaseDuration, RenewDeadline: opts.RenewDeadline, RetryPeriod: opts.RetryPeriod,
 		KeepLeaseOnStop: opts.KeepLeaseOnStop,
 		Logger:          testLogger(),
-		SCIM:            scimserver.Options{Listener: ln},
+		Components:      opts.Components,
+		SCIM:            scimserver.Options{Listener: ln, Audit: opts.SCIM.Audit, TrustedProxies: opts.SCIM.TrustedProxies},
 		// Tests start many operators in one process, several at once.
 		SkipControllerNameValidation: true,
 	})
