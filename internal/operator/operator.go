@@ -109,7 +109,8 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 		return nil, err
 	}
 	registry := scimserver.NewRegistry()
-	loader := &scimserver.RegistryReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Registry: registry}
+	loader := &scimserver.RegistryReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Registry: registry,
+		MaxRPS: opts.SCIM.MaxEndpointRPS, MaxBurst: opts.SCIM.MaxEndpointBurst}
 	if err := loader.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the SCIM registry: %w", err)
 	}

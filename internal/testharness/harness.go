@@ -62,6 +62,11 @@ type Options struct {
 	// to operator.Options; zero values keep controller-runtime's defaults.
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	KeepLeaseOnStop                           bool
+	// LeaderElectionID names the Lease (default: the operator's).
+	LeaderElectionID string
+	// SCIM configures the SCIM server; its Listener is always the harness's.
+	// The zero value keeps the server's defaults, and no rate limit clamp.
+	SCIM scimserver.Options
 }
 
 // StartOperatorWith is StartOperator with more knobs: a metrics address and
@@ -71,6 +76,8 @@ func StartOperatorWith(cp *controlplane.ControlPlane, opts Options) (*Operator, 
 	if err != nil {
 		return nil, err
 	}
+	scimOpts := opts.SCIM
+	scimOpts.Listener = ln
 	metricsAddr := opts.MetricsAddr
 	if metricsAddr == "" {
 		metricsAddr = "0"
@@ -79,9 +86,10 @@ func StartOperatorWith(cp *controlplane.ControlPlane, opts Options) (*Operator, 
 		MetricsAddr: metricsAddr, ProbeAddr: "0",
 		LeaderElection: opts.LeaderElection, LeaderElectionNamespace: "default",
 		LeaseDuration: opts.LeaseDuration, RenewDeadline: opts.RenewDeadline, RetryPeriod: opts.RetryPeriod,
-		KeepLeaseOnStop: opts.KeepLeaseOnStop,
-		Logger:          testLogger(),
-		SCIM:            scimserver.Options{Listener: ln},
+		KeepLeaseOnStop:  opts.KeepLeaseOnStop,
+		LeaderElectionID: opts.LeaderElectionID,
+		Logger:           testLogger(),
+		SCIM:             scimOpts,
 		// Tests start many operators in one process, several at once.
 		SkipControllerNameValidation: true,
 	})
