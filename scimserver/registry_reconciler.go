@@ -94,6 +94,8 @@ func (r *RegistryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		Strict:      ep.Spec.Compatibility == scimv1.CompatibilityStrict,
 		MaxPageSize: maxPage,
 		UserNames:   userNames,
+		MaxUsers:    int(ep.Spec.Quota.MaxUsers),
+		MaxGroups:   int(ep.Spec.Quota.MaxGroups),
 	}, rps, burst)
 	return ctrl.Result{}, nil
 }

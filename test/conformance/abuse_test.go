@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/testharness"
 	"github.com/scim-operator/scim-operator/scimserver"
 )
@@ -136,4 +138,34 @@ func TestEndpointRateLimitClamped(t *testing.T) {
 			t.Fatalf("request %d to the unclamped operator: status %d", i, r.Status)
 		}
 	}
+}
+
+// TestEndpointQuota: with spec.quota.maxUsers 3 the fourth user is refused
+// with 403 and a detail naming the quota; deleting one makes room. Groups
+// have their own quota.
+func TestEndpointQuota(t *testing.T) {
+	t.Parallel()
+	ep := newEndpoint(t, func(e *scimv1.ScimEndpoint) {
+		e.Spec.Quota = scimv1.EndpointQuota{MaxUsers: 3, MaxGroups: 1}
+	})
+	user := func(name string) string {
+		return fmt.Sprintf(`{"schemas":[%q],"userName":%q,"active":true}`, userURN, name)
+	}
+	var ids []string
+	for i := range 3 {
+		ids = append(ids, str(post(t, ep, "Users", user(fmt.Sprintf("quota%d@example.com", i))), "id"))
+	}
+	m := expectError(t, ep.Do(t, "POST", "/Users", user("quota3@example.com")), http.StatusForbidden, "")
+	if d := str(m, "detail"); !strings.Contains(d, "quota of 3 users") {
+		t.Fatalf("detail %q does not name the quota", d)
+	}
+	patchOK(t, ep, "/Users/"+ids[0], `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+		"Operations":[{"op":"replace","value":{"active":false}}]}`)
+	expectStatus(t, ep.Do(t, "DELETE", "/Users/"+ids[1], nil), http.StatusNoContent)
+	post(t, ep, "Users", user("quota3@example.com"))
+	expectError(t, ep.Do(t, "POST", "/Users", user("quota4@example.com")), http.StatusForbidden, "")
+
+	group := func(name string) string { return fmt.Sprintf(`{"schemas":[%q],"displayName":%q}`, groupURN, name) }
+	post(t, ep, "Groups", group("quota-a"))
+	expectError(t, ep.Do(t, "POST", "/Groups", group("quota-b")), http.StatusForbidden, "")
 }
