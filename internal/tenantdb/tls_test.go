@@ -2,20 +2,12 @@ package tenantdb_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/scim-operator/scim-operator/internal/localpg"
+	"github.com/scim-operator/scim-operator/internal/localpg/pgtest"
 	"github.com/scim-operator/scim-operator/internal/tenantdb"
 )
 
@@ -78,19 +70,10 @@ func TestNewRefusesInsecureDSN(t *testing.T) {
 // certificate of a private CA is reached with sslmode=verify-full when the
 // client is given that CA, and refused when given another.
 func TestVerifyFullAgainstRealServer(t *testing.T) {
-	ca, caKey, caPEM := newCA(t, "tenant-db-test-ca")
-	_, _, otherPEM := newCA(t, "some-other-ca")
-	certPEM, keyPEM := newServerCert(t, ca, caKey)
-
+	s, caPEM, otherPEM := pgtest.StartTLS(t)
+	dsn := strings.Replace(s.DSN("postgres"), "sslmode=disable", "sslmode=verify-full", 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	s, err := localpg.Start(ctx, localpg.Options{TLSCertPEM: certPEM, TLSKeyPEM: keyPEM})
-	if err != nil {
-		t.Fatalf("starting PostgreSQL with TLS: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Stop() })
-	dsn := strings.Replace(s.DSN("postgres"), "sslmode=disable", "sslmode=verify-full", 1)
-
 	for _, c := range []struct {
 		reason string
 		roots  []byte
@@ -112,46 +95,4 @@ func TestVerifyFullAgainstRealServer(t *testing.T) {
 			t.Errorf("%s: Ping failed for another reason than the certificate: %v", c.reason, err)
 		}
 	}
-}
-
-func newCA(t *testing.T, name string) (*x509.Certificate, *ecdsa.PrivateKey, []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, key, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-}
-
-func newServerCert(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
 }
