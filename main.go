@@ -32,6 +32,8 @@ func main() {
 		"Highest requests per second any ScimEndpoint's spec.rateLimit may grant; larger values are clamped to it (0: no clamp).")
 	flag.IntVar(&opts.SCIM.MaxEndpointBurst, "max-endpoint-burst", 400,
 		"Highest burst any ScimEndpoint's spec.rateLimit may grant; larger values are clamped to it (0: no clamp).")
+	flag.StringVar(&opts.TenantDBCAFile, "tenant-db-ca-file", "",
+		"PEM CA bundle tenant database certificates must chain to, for TenantApps without spec.database.tls.caSecretRef (default: the DSN's sslrootcert, else the system roots).")
 	allowed := flag.String("allowed-roles", rolebinding.DefaultAllowedRoles,
 		"Comma-separated roles that ScimRoleBindings and ScimClusterRoleBindings may grant, as ClusterRole/<name> or Role/<name> (<name> may be *).")
 	memRatio := flag.Float64("memory-limit-ratio", 0.9,

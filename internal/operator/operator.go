@@ -66,6 +66,9 @@ type Options struct {
 	// another); controller-runtime otherwise refuses a second controller of
 	// the same name for the life of the process.
 	SkipControllerNameValidation bool
+	// TenantDBCAFile is a PEM bundle the tenant database servers'
+	// certificates must chain to, for TenantApps that name no CA Secret.
+	TenantDBCAFile string
 }
 
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
@@ -130,7 +133,7 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 	tenants := &tenantapp.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("scim-operator"),
-		NewClient: tenantapp.PostgresClient, Metrics: tenantapp.NewMetrics(metrics.Registry),
+		NewClient: tenantapp.PostgresClientWithCAFile(opts.TenantDBCAFile), Metrics: tenantapp.NewMetrics(metrics.Registry),
 	}
 	if err := tenants.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the TenantApp controller: %w", err)
