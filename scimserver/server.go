@@ -3,8 +3,9 @@
 // every replica, reading from the manager's informer cache and writing
 // ScimUser, ScimGroup, ScimMembership and ScimClaim objects.
 //
-// Each handler follows the same order: authenticate → rate-limit → size-limit
-// the body → parse → map to the custom resource → API call → render.
+// Each request follows the same order: admit (the server-wide in-flight cap)
+// → authenticate → rate-limit → size-limit the body → parse → map to the
+// custom resource → API call → render.
 package scimserver
 
 import (
