@@ -28,6 +28,14 @@ func main() {
 	flag.StringVar(&opts.SCIM.Addr, "scim-bind-address", ":8443", "Address the SCIM server listens on.")
 	flag.StringVar(&opts.SCIM.ExternalURL, "scim-external-url", "", "scheme://host[:port] the IdP reaches the SCIM server at; used in meta.location (default: the request's Host).")
 	flag.Int64Var(&opts.SCIM.MaxBodyBytes, "scim-max-body-bytes", 1<<20, "Largest SCIM request body accepted (413 above).")
+	flag.IntVar(&opts.SCIM.MaxInFlight, "scim-max-in-flight", scimserver.DefaultMaxInFlight,
+		"SCIM requests served at once by this replica, over all endpoints; beyond it requests get 503 with Retry-After (negative: no cap).")
+	flag.IntVar(&opts.SCIM.MaxEndpointRPS, "max-endpoint-rps", 200,
+		"Highest requests per second any ScimEndpoint's spec.rateLimit may grant; larger values are clamped to it (0: no clamp).")
+	flag.IntVar(&opts.SCIM.MaxEndpointBurst, "max-endpoint-burst", 400,
+		"Highest burst any ScimEndpoint's spec.rateLimit may grant; larger values are clamped to it (0: no clamp).")
+	flag.StringVar(&opts.TenantDBCAFile, "tenant-db-ca-file", "",
+		"PEM CA bundle tenant database certificates must chain to, for TenantApps without spec.database.tls.caSecretRef (default: the DSN's sslrootcert, else the system roots).")
 	allowed := flag.String("allowed-roles", rolebinding.DefaultAllowedRoles,
 		"Comma-separated roles that ScimRoleBindings and ScimClusterRoleBindings may grant, as ClusterRole/<name> or Role/<name> (<name> may be *).")
 	components := flag.String("components", string(operator.ComponentsAll),

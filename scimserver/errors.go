@@ -79,6 +79,10 @@ func translate(err error) *Error {
 		return errorf(http.StatusConflict, "", "the resource was modified concurrently; retry")
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
 		return errorf(http.StatusBadRequest, scimInvalidValue, "%s", invalidDetail(err))
+	case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "exceeded quota"):
+		// A ResourceQuota on count/scimusers... of the endpoint's namespace:
+		// like spec.quota, a limit a person must raise.
+		return errorf(http.StatusForbidden, "", "the namespace's ResourceQuota allows no more resources; delete some or raise it")
 	case apierrors.IsRequestEntityTooLargeError(err):
 		return errorf(http.StatusRequestEntityTooLarge, "", "the resource is too large")
 	case apierrors.IsTooManyRequests(err), apierrors.IsServerTimeout(err), apierrors.IsTimeout(err),

@@ -186,6 +186,9 @@ func (s *Server) createGroup(r *http.Request, req *request) (*scimv1.ScimGroup, 
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkQuota(r.Context(), req, &scimv1.ScimGroup{}, IndexGroupEndpoint, req.ep.MaxGroups, "groups"); err != nil {
+		return nil, err
+	}
 	for _, id := range members {
 		if _, err := s.store.memberType(r.Context(), req.ep.Key, id); err != nil {
 			return nil, err

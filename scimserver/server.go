@@ -3,8 +3,9 @@
 // every replica, reading from the manager's informer cache and writing
 // ScimUser, ScimGroup, ScimMembership and ScimClaim objects.
 //
-// Each handler follows the same order: authenticate → rate-limit → size-limit
-// the body → parse → map to the custom resource → API call → render.
+// Each request follows the same order: admit (the server-wide in-flight cap)
+// → authenticate → rate-limit → size-limit the body → parse → map to the
+// custom resource → API call → render.
 package scimserver
 
 import (
@@ -34,6 +35,16 @@ type Options struct {
 	MaxFilterLength int
 	// RequestTimeout bounds the work of one request. Default 30 s (Okta gives up at 60 s).
 	RequestTimeout time.Duration
+	// MaxInFlight caps the SCIM requests the process serves at once, across
+	// every endpoint; beyond it a request is answered 503 with Retry-After
+	// before any authentication work, so a flood (of valid or invalid
+	// tokens) cannot exhaust memory or CPU. Default 256; negative: no cap.
+	MaxInFlight int
+	// MaxEndpointRPS and MaxEndpointBurst clamp every ScimEndpoint's
+	// spec.rateLimit: whoever may write an endpoint cannot give its IdP (or
+	// a leaked token) more of the process than the operator allows.
+	// 0: no clamp.
+	MaxEndpointRPS, MaxEndpointBurst int
 	// Listener, when set, is used instead of listening on Addr (tests).
 	Listener net.Listener
 	// Preload runs once after the cache synced and before listening; the
@@ -64,7 +75,13 @@ func (o *Options) defaults() {
 	if o.RequestTimeout == 0 {
 		o.RequestTimeout = 30 * time.Second
 	}
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
 }
+
+// DefaultMaxInFlight is the default of Options.MaxInFlight.
+const DefaultMaxInFlight = 256
 
 // Server is the SCIM HTTP server. It is a manager Runnable that runs on every
 // replica and starts listening only after the informer cache has synced, so it
@@ -79,6 +96,7 @@ type Server struct {
 	// authFailures bounds the audit lines of failed authentications.
 	authFailures *limitedLog
 	metrics      *metrics
+	inFlight     chan struct{} // a slot per request being served; nil: no cap
 	ready        chan struct{}
 	addr         chan string
 }
@@ -91,7 +109,12 @@ func New(opts Options, c client.Client, apiReader client.Reader, ca cache.Cache,
 	if audit.GetSink() == nil {
 		audit = log.WithName("audit")
 	}
+	var inFlight chan struct{}
+	if opts.MaxInFlight > 0 {
+		inFlight = make(chan struct{}, opts.MaxInFlight)
+	}
 	return &Server{
+		inFlight:     inFlight,
 		opts:         opts,
 		store:        newStore(c, apiReader, ca, opts),
 		registry:     reg,

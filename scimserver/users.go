@@ -129,6 +129,9 @@ func (s *Server) createUser(r *http.Request, req *request) (*scimv1.ScimUser, er
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkQuota(r.Context(), req, &scimv1.ScimUser{}, IndexUserEndpoint, req.ep.MaxUsers, "users"); err != nil {
+		return nil, err
+	}
 	return s.store.CreateUser(r.Context(), req.ep.Key, spec)
 }
 

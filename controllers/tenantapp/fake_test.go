@@ -33,7 +33,7 @@ type fakes struct {
 	opened map[string]int
 }
 
-func (f *fakes) open(_ context.Context, dsn, _ string) (tenantdb.Client, error) {
+func (f *fakes) open(_ context.Context, dsn, _ string, _ tenantdb.TLS) (tenantdb.Client, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.opened[dsn]++

@@ -168,7 +168,7 @@ func (r *Reconciler) failed(ctx context.Context, app *scimv1.TenantApp, st *appS
 	var db *dbError
 	switch {
 	case errors.As(err, &secret):
-		o.secretProblem = secret.msg
+		o.secretProblem, o.secretReason = secret.msg, secret.reason
 		return ctrl.Result{}, nil // the Secret watch brings the fix
 	case !errors.As(err, &db):
 		o.skipped = true

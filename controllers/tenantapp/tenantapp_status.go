@@ -37,6 +37,9 @@ type outcome struct {
 	skipped bool
 	// secretProblem is a message about the connection Secret (never the DSN).
 	secretProblem string
+	// secretReason is the reason of secretProblem; "" is
+	// ReasonConnectionSecretInvalid.
+	secretReason string
 	// unreachable: a database call failed and so did a ping.
 	unreachable bool
 	// tooNew and syncFailed: the database answered but the pass failed.
@@ -54,12 +57,20 @@ type outcome struct {
 	missingScope           []string
 }
 
+// secretReasonOrDefault is the condition reason of o.secretProblem.
+func (o outcome) secretReasonOrDefault() string {
+	if o.secretReason != "" {
+		return o.secretReason
+	}
+	return ReasonConnectionSecretInvalid
+}
+
 // readyCondition is Ready for o.
 func readyCondition(gen int64, o outcome) metav1.Condition {
 	c := metav1.Condition{Type: scimv1.ConditionReady, Status: metav1.ConditionFalse, ObservedGeneration: gen}
 	switch {
 	case o.secretProblem != "":
-		c.Reason, c.Message = ReasonConnectionSecretInvalid, o.secretProblem
+		c.Reason, c.Message = o.secretReasonOrDefault(), o.secretProblem
 	case o.unreachable:
 		c.Reason = ReasonDatabaseUnreachable
 		c.Message = fmt.Sprintf("the tenant database does not answer; projection is delayed, next attempt in %s", o.retryIn.Round(time.Second))
@@ -85,7 +96,7 @@ func reachableCondition(gen int64, o outcome) metav1.Condition {
 	c := metav1.Condition{Type: scimv1.ConditionDatabaseReachable, ObservedGeneration: gen}
 	switch {
 	case o.secretProblem != "":
-		c.Status, c.Reason, c.Message = metav1.ConditionUnknown, ReasonConnectionSecretInvalid, "no usable connection string"
+		c.Status, c.Reason, c.Message = metav1.ConditionUnknown, o.secretReasonOrDefault(), "no usable connection string"
 	case o.unreachable:
 		c.Status, c.Reason = metav1.ConditionFalse, ReasonDatabaseUnreachable
 		c.Message = "the tenant database does not answer"

@@ -64,8 +64,10 @@ type Options struct {
 	KeepLeaseOnStop                           bool
 	// Components selects what the operator runs (zero: everything).
 	Components operator.Components
-	// SCIM sets the SCIM server's audit logger and trusted proxies; the
-	// listener is the harness's own.
+	// LeaderElectionID names the Lease (default: the operator's).
+	LeaderElectionID string
+	// SCIM configures the SCIM server; its Listener is always the harness's.
+	// The zero value keeps the server's defaults, and no rate limit clamp.
 	SCIM scimserver.Options
 }
 
@@ -76,6 +78,8 @@ func StartOperatorWith(cp *controlplane.ControlPlane, opts Options) (*Operator, 
 	if err != nil {
 		return nil, err
 	}
+	scimOpts := opts.SCIM
+	scimOpts.Listener = ln
 	metricsAddr := opts.MetricsAddr
 	if metricsAddr == "" {
 		metricsAddr = "0"
@@ -84,10 +88,11 @@ func StartOperatorWith(cp *controlplane.ControlPlane, opts Options) (*Operator, 
 		MetricsAddr: metricsAddr, ProbeAddr: "0",
 		LeaderElection: opts.LeaderElection, LeaderElectionNamespace: "default",
 		LeaseDuration: opts.LeaseDuration, RenewDeadline: opts.RenewDeadline, RetryPeriod: opts.RetryPeriod,
-		KeepLeaseOnStop: opts.KeepLeaseOnStop,
-		Logger:          testLogger(),
-		Components:      opts.Components,
-		SCIM:            scimserver.Options{Listener: ln, Audit: opts.SCIM.Audit, TrustedProxies: opts.SCIM.TrustedProxies},
+		KeepLeaseOnStop:  opts.KeepLeaseOnStop,
+		LeaderElectionID: opts.LeaderElectionID,
+		Logger:           testLogger(),
+		Components:       opts.Components,
+		SCIM:             scimOpts,
 		// Tests start many operators in one process, several at once.
 		SkipControllerNameValidation: true,
 	})
