@@ -12,6 +12,7 @@ import (
 	"github.com/go-logr/logr"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -26,6 +27,7 @@ import (
 	"github.com/scim-operator/scim-operator/controllers/endpoint"
 	"github.com/scim-operator/scim-operator/controllers/rolebinding"
 	"github.com/scim-operator/scim-operator/controllers/tenantapp"
+	"github.com/scim-operator/scim-operator/internal/deprovision"
 	"github.com/scim-operator/scim-operator/internal/kube"
 	"github.com/scim-operator/scim-operator/internal/telemetry"
 	"github.com/scim-operator/scim-operator/scimserver"
@@ -106,6 +108,10 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 	if err := scimserver.RegisterIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return nil, err
 	}
+	// One deprovisioning guard for every projection: it orders the
+	// projections of an endpoint and keeps the ledger in its status.
+	guard := &deprovision.Guard{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		Recorder: mgr.GetEventRecorder("scim-operator"), Users: endpointUsers(mgr.GetClient())}
 	registry := scimserver.NewRegistry()
 	loader := &scimserver.RegistryReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Registry: registry}
 	if err := loader.SetupWithManager(mgr); err != nil {
@@ -121,6 +127,7 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("scim-operator"),
 		NewClient: tenantapp.PostgresClient, Metrics: tenantapp.NewMetrics(metrics.Registry),
+		Guard: guard,
 	}
 	if err := tenants.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the TenantApp controller: %w", err)
@@ -166,6 +173,23 @@ func ownedOnly() map[client.Object]cache.ByObject {
 		Transform: func(o any) (any, error) { return o, nil },
 	}
 	return map[client.Object]cache.ByObject{&rbacv1.RoleBinding{}: owned, &rbacv1.ClusterRoleBinding{}: owned}
+}
+
+// endpointUsers lists an endpoint's ScimUsers from the cache, for the
+// deprovisioning guard's baseline. The pointers are the cache's: read only.
+func endpointUsers(c client.Reader) func(context.Context, types.NamespacedName) ([]*scimv1.ScimUser, error) {
+	return func(ctx context.Context, ep types.NamespacedName) ([]*scimv1.ScimUser, error) {
+		var list scimv1.ScimUserList
+		if err := c.List(ctx, &list, client.InNamespace(ep.Namespace),
+			client.MatchingFields{scimserver.IndexUserEndpoint: ep.Name}, client.UnsafeDisableDeepCopy); err != nil {
+			return nil, fmt.Errorf("listing ScimUsers of endpoint %s: %w", ep, err)
+		}
+		users := make([]*scimv1.ScimUser, len(list.Items))
+		for i := range list.Items {
+			users[i] = &list.Items[i]
+		}
+		return users, nil
+	}
 }
 
 func ptrDuration(d time.Duration) *time.Duration { return &d }
