@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/deprovision"
 	"github.com/scim-operator/scim-operator/scimserver"
 )
 
@@ -36,6 +37,10 @@ type Reconciler struct {
 	Client    client.Client
 	APIReader client.Reader
 	Recorder  events.EventRecorder
+	// Guard, when set, owns the deprovisioning guard's status: this
+	// controller only asks it to evaluate approvals and limit changes, and
+	// the in-process counting below (evaluateGuard) is not used.
+	Guard *deprovision.Guard
 
 	deleted deletions
 }
@@ -80,6 +85,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		r.Recorder.Eventf(&ep, nil, kind, cond.Reason, "Reconcile", cond.Message)
 	}
+	if r.Guard != nil {
+		return r.reconcileWithGuard(ctx, &ep, before)
+	}
 	_, held := r.evaluateGuard(&ep, users.Items, time.Now())
 	meta.SetStatusCondition(&ep.Status.Conditions, held)
 	if heldChanged(before.Conditions, ep.Status.Conditions) && r.Recorder != nil {
@@ -103,6 +111,32 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	// Counts change with every provisioning action; refresh them periodically
 	// rather than on every ScimUser event.
+	return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+}
+
+// reconcileWithGuard writes the status fields this controller owns, then
+// lets the Guard bring its ledger up to date with the spec and annotations,
+// and removes an approval it consumed.
+func (r *Reconciler) reconcileWithGuard(ctx context.Context, ep *scimv1.ScimEndpoint, before *scimv1.ScimEndpointStatus) (ctrl.Result, error) {
+	key := client.ObjectKeyFromObject(ep)
+	if !apiequal(before, &ep.Status) {
+		if err := r.Client.Status().Update(ctx, ep); err != nil {
+			if apierrors.IsConflict(err) {
+				return ctrl.Result{RequeueAfter: 200 * time.Millisecond}, nil
+			}
+			return ctrl.Result{}, fmt.Errorf("updating ScimEndpoint %s status: %w", key, err)
+		}
+	}
+	approved, err := r.Guard.Evaluate(ctx, key)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if approved {
+		// Evaluate read the annotation live; the cached ep may not show it.
+		if err := r.removeApproval(ctx, key); err != nil {
+			return ctrl.Result{}, fmt.Errorf("clearing the approval of ScimEndpoint %s: %w", key, err)
+		}
+	}
 	return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
 }
 

@@ -180,9 +180,14 @@ func (r *Reconciler) clearApproval(ctx context.Context, ep *scimv1.ScimEndpoint)
 	if ep.Annotations[scimv1.AnnotationApproveDeprovisioning] == "" {
 		return nil
 	}
+	return r.removeApproval(ctx, client.ObjectKeyFromObject(ep))
+}
+
+// removeApproval removes the approval annotation, whatever the cache shows.
+func (r *Reconciler) removeApproval(ctx context.Context, key types.NamespacedName) error {
 	patch := client.RawPatch(types.MergePatchType,
 		[]byte(`{"metadata":{"annotations":{"`+scimv1.AnnotationApproveDeprovisioning+`":null}}}`))
-	return r.Client.Patch(ctx, &scimv1.ScimEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: ep.Name}}, patch)
+	return r.Client.Patch(ctx, &scimv1.ScimEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}, patch)
 }
 
 // heldChanged reports whether a guard condition changed between two statuses.

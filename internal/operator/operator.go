@@ -119,7 +119,7 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 	}
 	if err := (&endpoint.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
-		Recorder: mgr.GetEventRecorder("scim-operator"),
+		Recorder: mgr.GetEventRecorder("scim-operator"), Guard: guard,
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the ScimEndpoint controller: %w", err)
 	}
