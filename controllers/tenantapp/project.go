@@ -119,11 +119,13 @@ func (r *Reconciler) fullPass(ctx context.Context, app *scimv1.TenantApp, st *ap
 		}
 	}
 	want := desiredRows(app, in, sc, hasRow)
-	if err := r.admitRevocations(ctx, app, have, &want); err != nil {
-		return err
-	}
+	// Users still without their finalizer keep their old row this pass: the
+	// guard counts only what the pass will write.
 	pending, err := r.holdUsers(ctx, in, &want, st.currentView())
 	if err != nil {
+		return err
+	}
+	if err := r.admitRevocations(ctx, app, have, &want); err != nil {
 		return err
 	}
 	desired := want.state()
@@ -157,11 +159,11 @@ func (r *Reconciler) fullPass(ctx context.Context, app *scimv1.TenantApp, st *ap
 func (r *Reconciler) incrementalPass(ctx context.Context, app *scimv1.TenantApp, st *appState, in inputs, sc scope, o *outcome) error {
 	view := st.currentView()
 	want := desiredRows(app, in, sc, func(id string) bool { _, ok := view.users[id]; return ok })
-	if err := r.admitRevocations(ctx, app, view, &want); err != nil {
-		return err
-	}
 	pending, err := r.holdUsers(ctx, in, &want, view)
 	if err != nil {
+		return err
+	}
+	if err := r.admitRevocations(ctx, app, view, &want); err != nil {
 		return err
 	}
 	userGens, groupGens := generationsOf(in)
