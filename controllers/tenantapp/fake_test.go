@@ -108,6 +108,12 @@ func TestClientFactoryAndFailureClassification(t *testing.T) {
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		t.Fatal(err)
 	}
+	// The endpoint only has to exist: a TenantApp of a missing one writes nothing.
+	ep := &scimv1.ScimEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "okta"},
+		Spec: scimv1.ScimEndpointSpec{TokenSecretRefs: []scimv1.SecretKeyReference{{Name: "okta-token", Key: "token"}}}}
+	if err := c.Create(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
 	users := []*scimv1.ScimUser{newUser(t, c, ns, "okta", "a@example.com"), newUser(t, c, ns, "okta", "b@example.com")}
 	tn := newTenant(t, c, ns, "app", "okta", "fake://one")
 	rowsIn := func(dsn string, want int) {

@@ -205,6 +205,7 @@ func addControllers(mgr manager.Manager, opts *Options) (*tenantapp.Reconciler, 
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("scim-operator"),
 		NewClient: tenantapp.PostgresClientWithCAFile(opts.TenantDBCAFile), Metrics: tenantapp.NewMetrics(metrics.Registry),
+		Guard: guard,
 	}
 	if err := tenants.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the TenantApp controller: %w", err)
