@@ -203,11 +203,13 @@ func checkToken(token string) string {
 }
 
 // TokenBits estimates a token's entropy in bits as a random string would
-// have it: its length times log2 of the alphabet its character classes span
-// (hex digits, decimal digits, lower case, upper case, other). A value of
-// fewer than 10 distinct characters counts as 0: it is not random. 64 hex
-// characters (openssl rand -hex 32) give 256 bits; 32 give 128.
+// have it: the length of its shortest period (a repeated phrase counts
+// once) times log2 of the alphabet its character classes span (hex digits,
+// decimal digits, lower case, upper case, other). Fewer than 10 distinct
+// characters count as 0: that is not random. 64 hex characters (openssl
+// rand -hex 32) give 256 bits; 32 give 128.
 func TokenBits(token string) float64 {
+	token = token[:period(token)]
 	distinct := map[rune]bool{}
 	var lower, upper, digit, other, hexOnly = false, false, false, false, true
 	for _, r := range token {
@@ -290,4 +292,23 @@ func (r *RegistryReconciler) endpointsForSecret(ctx context.Context, o client.Ob
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ep)})
 	}
 	return reqs
+}
+
+// period is the length of the shortest prefix p of s such that s repeats it
+// (s[i] == s[i-p] for every i >= p): len(s) when s does not repeat itself.
+func period(s string) int {
+	if s == "" {
+		return 0
+	}
+	fail := make([]int, len(s)) // KMP: longest proper prefix that is also a suffix
+	for i, k := 1, 0; i < len(s); i++ {
+		for k > 0 && s[i] != s[k] {
+			k = fail[k-1]
+		}
+		if s[i] == s[k] {
+			k++
+		}
+		fail[i] = k
+	}
+	return len(s) - fail[len(s)-1]
 }

@@ -76,13 +76,16 @@ func (s *Store) DeleteUser(ctx context.Context, ep endpointRef, u *scimv1.ScimUs
 	return nil
 }
 
-// stampDeactivated records when a user went from active to inactive, which
-// the deprovisioning guard counts, and forgets it when the user is active.
+// stampDeactivated records when a user went from active to inactive, and
+// when back to active: the deprovisioning guard's baseline counts users
+// that were active a whole window ago, so re-activating old users just
+// before a mass revocation cannot raise the limit.
 func stampDeactivated(u *scimv1.ScimUser, wasActive bool) {
 	switch {
 	case wasActive && !u.Spec.Active:
 		u.Annotations[scimv1.AnnotationDeactivatedAt] = u.Annotations[AnnotationLastModified]
-	case u.Spec.Active:
+	case !wasActive && u.Spec.Active:
 		delete(u.Annotations, scimv1.AnnotationDeactivatedAt)
+		u.Annotations[scimv1.AnnotationActivatedAt] = u.Annotations[AnnotationLastModified]
 	}
 }

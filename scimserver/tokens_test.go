@@ -19,7 +19,10 @@ func TestCheckToken(t *testing.T) {
 		{"a password-like phrase is too short", "Summer2026!", TokenTooWeak},
 		{"whitespace inside", "3f1c9a0b7e2d4c6a 8b5f1e0d9c7a3b2e4f6a8c0d1e3b5a7c", TokenWhitespace},
 		{"a newline inside", "3f1c9a0b7e2d4c6a\n8b5f1e0d9c7a3b2e4f6a8c0d1e3b5a7c", TokenWhitespace},
-		{"digits only need 39 of them", "1234567890123456789012345678901234567890", ""},
+		{"digits only need 39 of them", "8301746592047318562940173856201947365820", ""},
+		{"a repeated phrase counts once", "Password123!Password123!", TokenTooWeak},
+		{"a repeated digit run counts once", strings.Repeat("0123456789", 4), TokenTooWeak},
+		{"a phrase repeated and cut short counts once", strings.Repeat("Zq8!vT2#pL", 5)[:47], TokenTooWeak},
 	} {
 		if got := checkToken(tc.token); got != tc.want {
 			t.Errorf("%s: checkToken = %q (%.0f bits), want %q", tc.reason, got, TokenBits(tc.token), tc.want)

@@ -33,6 +33,10 @@ const (
 	// AnnotationDeactivatedAt records when the SCIM server turned a ScimUser
 	// from active to inactive; the deprovisioning guard counts it.
 	AnnotationDeactivatedAt = "scim.scim-operator.io/deactivated-at"
+	// AnnotationActivatedAt records when the SCIM server turned a ScimUser
+	// from inactive to active again; the guard's baseline leaves out users
+	// re-activated within the last window.
+	AnnotationActivatedAt = "scim.scim-operator.io/activated-at"
 	// AnnotationApproveDeprovisioning on a ScimEndpoint (any non-empty
 	// value) approves the revocations its deprovisioning guard holds; the
 	// operator removes it once applied.

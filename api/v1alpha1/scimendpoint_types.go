@@ -120,10 +120,10 @@ type DeprovisioningGuard struct {
 // DeprovisioningStatus is what the guard counted and decided. The guard
 // writes it before any revocation is applied, so it survives a leader change.
 type DeprovisioningStatus struct {
-	// Revoked is the largest number of revocations one projection (one
-	// binding, one TenantApp) applied within the window.
+	// Revoked is the number of revocations all projections (every binding,
+	// every TenantApp) of the endpoint applied within the window.
 	Revoked int32 `json:"revoked"`
-	// Allowed is the number of revocations the window allows each projection.
+	// Allowed is the number of revocations the window allows the endpoint.
 	Allowed int32 `json:"allowed"`
 	// Baseline is the number of active users the window started with,
 	// counting only users older than one window, so that users created

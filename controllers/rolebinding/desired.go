@@ -185,12 +185,14 @@ func desiredRoleBindings(b binding, namespace string, shards map[int][]rbacv1.Su
 	ref := b.roleRef()
 	out := make([]*rbacv1.RoleBinding, 0, len(shards))
 	for n, subjects := range shards {
-		out = append(out, &rbacv1.RoleBinding{
+		rb := &rbacv1.RoleBinding{
 			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
 			ObjectMeta: childMeta(b, namespace, childName(b, n)),
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: ref.Kind, Name: ref.Name},
 			Subjects:   subjects,
-		})
+		}
+		setDigest(rb)
+		out = append(out, rb)
 	}
 	return out
 }
@@ -200,12 +202,14 @@ func desiredClusterRoleBindings(b binding, shards map[int][]rbacv1.Subject) []*r
 	ref := b.roleRef()
 	out := make([]*rbacv1.ClusterRoleBinding, 0, len(shards))
 	for n, subjects := range shards {
-		out = append(out, &rbacv1.ClusterRoleBinding{
+		crb := &rbacv1.ClusterRoleBinding{
 			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "ClusterRoleBinding"},
 			ObjectMeta: childMeta(b, "", childName(b, n)),
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: ref.Kind, Name: ref.Name},
 			Subjects:   subjects,
-		})
+		}
+		setDigest(crb)
+		out = append(out, crb)
 	}
 	return out
 }

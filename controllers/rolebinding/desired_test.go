@@ -124,12 +124,58 @@ func TestShardSubjects(t *testing.T) {
 	}
 }
 
-func TestKeepGranted(t *testing.T) {
-	rbs := []*rbacv1.RoleBinding{{Subjects: userSubjects("carol", "alice")}, {Subjects: userSubjects("dave")}}
-	crbs := []*rbacv1.ClusterRoleBinding{{Subjects: userSubjects("erin", "alice")}}
-	got := keepGranted(userSubjects("alice", "bob"), rbs, crbs)
-	if diff := cmp.Diff(userSubjects("alice", "bob", "carol", "dave", "erin"), got); diff != "" {
-		t.Errorf("keepGranted keeps every granted subject once, sorted (-want +got):\n%s", diff)
+// TestTrustedChildren: only the children the operator wrote, where it writes
+// them and as it wrote them, count as revocations and are kept while held.
+func TestTrustedChildren(t *testing.T) {
+	b := clusterScoped{&scimv1.ScimClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "team", UID: "u1"},
+		Spec: scimv1.ScimClusterRoleBindingSpec{RoleRef: scimv1.RoleRef{Kind: "ClusterRole", Name: "edit"},
+			Target: scimv1.BindingTarget{Namespaces: []string{"a", "x"}}}}}
+	targets := map[string]bool{"a": true, "x": true}
+	ours := desiredRoleBindings(b, "a", map[int][]rbacv1.Subject{0: userSubjects("alice", "bob")})[0]
+	inX := desiredRoleBindings(b, "x", map[int][]rbacv1.Subject{0: userSubjects("alice", "bob")})[0]
+	tampered := inX.DeepCopy()
+	tampered.Subjects = append(tampered.Subjects, rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:authenticated"})
+	forged := inX.DeepCopy()
+	forged.Name = "my-own-binding"
+	forged.Subjects = tampered.Subjects
+	setDigest(forged)
+	elsewhere := ours.DeepCopy()
+	elsewhere.Namespace = "not-a-target"
+	for _, tc := range []struct {
+		reason string
+		rb     *rbacv1.RoleBinding
+		want   bool
+	}{
+		{"the operator's child in a target namespace", ours, true},
+		{"a child whose subjects someone changed", tampered, false},
+		{"a RoleBinding that copies the label under another name", forged, false},
+		{"a child outside the targets", elsewhere, false},
+	} {
+		if got := trustedChild(b, tc.rb, targets); got != tc.want {
+			t.Errorf("%s: trusted %v, want %v", tc.reason, got, tc.want)
+		}
+	}
+	// Only bob left the group: the tampered and forged children add nothing.
+	current := []*rbacv1.RoleBinding{ours, tampered, forged}
+	if n := revocations(b, userSubjects("alice"), current, targets); n != 1 {
+		t.Errorf("revocations %d, want 1 (bob, in the operator's own child)", n)
+	}
+	// Held: bob stays in namespace a only; nothing of the tampered or forged
+	// children is copied anywhere.
+	want := desiredRoleBindings(b, "a", map[int][]rbacv1.Subject{0: userSubjects("alice")})
+	want = append(want, desiredRoleBindings(b, "x", map[int][]rbacv1.Subject{0: userSubjects("alice")})...)
+	kept := keepTrusted(b, want, current, targets)
+	for _, rb := range kept {
+		wantSubjects := userSubjects("alice")
+		if rb.Namespace == "a" {
+			wantSubjects = userSubjects("alice", "bob")
+		}
+		if diff := cmp.Diff(wantSubjects, rb.Subjects); diff != "" {
+			t.Errorf("kept subjects in %s (-want +got):\n%s", rb.Namespace, diff)
+		}
+		if !trustedChild(b, rb, targets) {
+			t.Errorf("a kept child in %s does not carry the digest of its subjects", rb.Namespace)
+		}
 	}
 }
 

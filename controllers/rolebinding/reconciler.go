@@ -133,8 +133,21 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, b binding) (outcome, e
 	if err != nil {
 		return out, err
 	}
+	// Where the role is granted: the namespaces that exist among the
+	// targets (none for a cluster-wide grant).
+	var nss []string
+	targets := map[string]bool{}
+	if !b.target().ClusterWide {
+		if nss, err = r.targetNamespaces(ctx, b); err != nil {
+			return out, err
+		}
+		for _, ns := range nss {
+			targets[ns] = true
+		}
+	}
 	if out.reason == ReasonBound || out.reason == ReasonGroupNotFound {
-		if n := revocations(b, subjects, rbs, crbs); n > 0 && r.Guard != nil && !specChanged(b) {
+		n := revocations(b, subjects, rbs, targets) + revocations(b, subjects, crbs, targets)
+		if n > 0 && r.Guard != nil && !specChanged(b) {
 			admitted, err := r.Guard.Admit(ctx, b.endpoint(), bindingRef(b), n)
 			if err != nil {
 				return out, err
@@ -142,11 +155,8 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, b binding) (outcome, e
 			out.held = !admitted
 		}
 	}
-	if out.held {
-		if out.reason == ReasonGroupNotFound {
-			return out, nil // a deleted group is a revocation too: its grants stay
-		}
-		subjects = keepGranted(subjects, rbs, crbs)
+	if out.held && out.reason == ReasonGroupNotFound {
+		return out, nil // a deleted group is a revocation too: its grants stay
 	}
 	shards := shardSubjects(subjects)
 	var wantRB []*rbacv1.RoleBinding
@@ -155,15 +165,16 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, b binding) (outcome, e
 		if b.target().ClusterWide {
 			wantCRB = desiredClusterRoleBindings(b, shards)
 		} else {
-			nss, err := r.targetNamespaces(ctx, b)
-			if err != nil {
-				return out, err
-			}
 			out.namespaces = nss
 			for _, ns := range nss {
 				wantRB = append(wantRB, desiredRoleBindings(b, ns, shards)...)
 			}
 		}
+	}
+	if out.held {
+		wantRB = keepTrusted(b, wantRB, rbs, targets)
+		wantCRB = keepTrusted(b, wantCRB, crbs, targets)
+		subjects = granted(wantRB, wantCRB)
 	}
 	// Revocations of both kinds go first; one failing child does not stop
 	// the others.
@@ -189,39 +200,6 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, b binding) (outcome, e
 // pass: an administrator's decision, which the guard does not hold.
 func specChanged(b binding) bool {
 	return b.status().ObservedGeneration != 0 && b.status().ObservedGeneration != b.GetGeneration()
-}
-
-// revocations counts the users this pass would take the role from: the User
-// subjects the children grant that are no longer desired, or, when the Group
-// subject goes, the active members it reached.
-func revocations(b binding, desired []rbacv1.Subject, rbs []*rbacv1.RoleBinding, crbs []*rbacv1.ClusterRoleBinding) int {
-	want := make(map[rbacv1.Subject]bool, len(desired))
-	for _, s := range desired {
-		want[s] = true
-	}
-	gone := map[rbacv1.Subject]bool{}
-	count := func(subjects []rbacv1.Subject) {
-		for _, s := range subjects {
-			if !want[s] {
-				gone[s] = true
-			}
-		}
-	}
-	for _, rb := range rbs {
-		count(rb.Subjects)
-	}
-	for _, crb := range crbs {
-		count(crb.Subjects)
-	}
-	n := 0
-	for s := range gone {
-		if s.Kind == rbacv1.GroupKind {
-			n += max(1, int(b.status().Members))
-		} else {
-			n++
-		}
-	}
-	return n
 }
 
 // resolve checks the grant is allowed and finds the group and its active members.
@@ -329,16 +307,11 @@ func (r *Reconciler) findGroup(ctx context.Context, b binding) (*scimv1.ScimGrou
 	return nil, nil
 }
 
-// keepGranted adds to the desired subjects every subject the binding's
-// children grant now, so that while the deprovisioning guard holds
-// revocations, subjects are added but never removed.
-func keepGranted(desired []rbacv1.Subject, rbs []*rbacv1.RoleBinding, crbs []*rbacv1.ClusterRoleBinding) []rbacv1.Subject {
-	seen := make(map[rbacv1.Subject]bool, len(desired))
-	for _, s := range desired {
-		seen[s] = true
-	}
-	out := desired
-	keep := func(subjects []rbacv1.Subject) {
+// granted returns the distinct subjects of the children, sorted by name.
+func granted(rbs []*rbacv1.RoleBinding, crbs []*rbacv1.ClusterRoleBinding) []rbacv1.Subject {
+	seen := map[rbacv1.Subject]bool{}
+	var out []rbacv1.Subject
+	add := func(subjects []rbacv1.Subject) {
 		for _, s := range subjects {
 			if !seen[s] {
 				seen[s] = true
@@ -347,10 +320,10 @@ func keepGranted(desired []rbacv1.Subject, rbs []*rbacv1.RoleBinding, crbs []*rb
 		}
 	}
 	for _, rb := range rbs {
-		keep(rb.Subjects)
+		add(rb.Subjects)
 	}
 	for _, crb := range crbs {
-		keep(crb.Subjects)
+		add(crb.Subjects)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

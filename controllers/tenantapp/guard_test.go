@@ -42,7 +42,9 @@ func TestDeprovisioningGuard(t *testing.T) {
 	op := startOperator(t)
 	ns := namespaceFor(t)
 	ep := op.NewEndpoint(t, ns, "okta", func(e *scimv1.ScimEndpoint) {
-		e.Spec.DeprovisioningGuard = scimv1.DeprovisioningGuard{MaxPercent: 20, MinRevocations: 4,
+		// Both projections count: each deactivation removes a subject and
+		// deactivates a row, two revocations; eight are four users.
+		e.Spec.DeprovisioningGuard = scimv1.DeprovisioningGuard{MaxPercent: 20, MinRevocations: 8,
 			Window: metav1.Duration{Duration: time.Hour}}
 	})
 	tn := newTenant(t, op.Client, ns, "app", "okta", "")
@@ -103,7 +105,7 @@ func TestDeprovisioningGuard(t *testing.T) {
 		})
 	}
 
-	// minRevocations: four revocations are projected at once, one by one.
+	// minRevocations: four users (eight revocations) are projected at once, one by one.
 	for _, id := range ids[:4] {
 		setActive(t, ep, id, false)
 		waitGranted(id, false)

@@ -12,10 +12,12 @@
 //     lasts spec.deprovisioningGuard.window. Its baseline is frozen when it
 //     opens: the endpoint's active users older than one window, so users
 //     created just before a mass revocation cannot raise the limit.
-//   - Each projection (one binding, one TenantApp) may revoke up to
-//     max(minRevocations, maxPercent% of the baseline) within the window. A
-//     batch that would cross it is not applied: the endpoint is held, and
-//     every projection of the endpoint keeps what it grants.
+//   - All projections of the endpoint together (every binding, every
+//     TenantApp) may revoke up to max(minRevocations, maxPercent% of the
+//     baseline) within the window: spreading users over many bindings buys
+//     nothing. A user who loses a subject and a tenant row counts twice; the
+//     guard errs toward holding. A batch that would cross the limit is not
+//     applied: the endpoint is held, and every projection keeps what it grants.
 //   - A hold ends only when a person approves (the annotation) or raises the
 //     limit; time alone releases nothing. An approval releases exactly what
 //     was pending and opens a new window.
@@ -107,7 +109,7 @@ func (g *Guard) Admit(ctx context.Context, ep types.NamespacedName, projection s
 				return nil
 			}
 		}
-		if obj.RevocationsHeld() || p.Revoked+int32(n) > st.Allowed {
+		if obj.RevocationsHeld() || total(st)+int64(n) > int64(st.Allowed) {
 			p.Pending = int32(n)
 			summarize(obj, now)
 			return nil
@@ -123,9 +125,11 @@ func (g *Guard) Admit(ctx context.Context, ep types.NamespacedName, projection s
 
 // Evaluate brings the guard's state up to date with the endpoint's spec and
 // annotations: an approval releases what is pending, a raised limit releases
-// a hold it no longer justifies, maxPercent 0 turns the guard off. The
-// ScimEndpoint controller calls it on every pass. It reports whether the
-// approval annotation was consumed (the caller removes it).
+// a hold it no longer justifies, maxPercent 0 turns the guard off. An
+// approval applies only to a hold in place: exactly the revocations pending
+// then are released. The ScimEndpoint controller calls it on every pass. It
+// reports whether the approval annotation was consumed (the caller removes
+// it, held or not).
 func (g *Guard) Evaluate(ctx context.Context, ep types.NamespacedName) (approved bool, err error) {
 	unlock := g.lock(ep)
 	defer unlock()
@@ -135,6 +139,10 @@ func (g *Guard) Evaluate(ctx context.Context, ep types.NamespacedName) (approved
 		switch {
 		case obj.Spec.DeprovisioningGuard.MaxPercent == 0:
 			*st = scimv1.DeprovisioningStatus{ApprovedAt: st.ApprovedAt}
+		case approved && st.HeldSince == nil:
+			// Nothing is held: the approval releases nothing and is
+			// consumed, so an annotation left in place (or re-applied by
+			// a GitOps tool) never approves a later hold in advance.
 		case approved:
 			st.ApprovedAt = &metav1.MicroTime{Time: now}
 			st.WindowStart = &metav1.MicroTime{Time: now}
@@ -152,11 +160,11 @@ func (g *Guard) Evaluate(ctx context.Context, ep types.NamespacedName) (approved
 		case st.HeldSince != nil:
 			// Held: the limit may have been raised above what is pending.
 			st.Allowed = allowed(obj)
-			over := false
+			pending := int64(0)
 			for _, p := range st.Projections {
-				over = over || p.Revoked+p.Pending > st.Allowed
+				pending += int64(p.Pending)
 			}
-			if !over {
+			if total(st)+pending <= int64(st.Allowed) {
 				for i := range st.Projections {
 					st.Projections[i].Approved += st.Projections[i].Pending
 				}
@@ -182,8 +190,9 @@ func (g *Guard) openWindow(ctx context.Context, obj *scimv1.ScimEndpoint, now ti
 }
 
 // setBaseline freezes the window's baseline: the users created at least one
-// window before now that were active one window ago — active now, or
-// deactivated since (whose revocations this window is counting).
+// window before now that were active one window ago — active now and not
+// re-activated since, or deactivated since (whose revocations this window
+// is counting).
 func (g *Guard) setBaseline(ctx context.Context, obj *scimv1.ScimEndpoint, now time.Time) error {
 	users, err := g.Users(ctx, client.ObjectKeyFromObject(obj))
 	if err != nil {
@@ -195,6 +204,9 @@ func (g *Guard) setBaseline(ctx context.Context, obj *scimv1.ScimEndpoint, now t
 		if !u.DeletionTimestamp.IsZero() || u.CreationTimestamp.After(settled) {
 			continue
 		}
+		if telemetry.AnnotatedTime(u, scimv1.AnnotationActivatedAt).After(settled) {
+			continue // re-activated within the window
+		}
 		if u.Spec.Active || !telemetry.AnnotatedTime(u, scimv1.AnnotationDeactivatedAt).Before(settled) {
 			n++
 		}
@@ -202,72 +214,6 @@ func (g *Guard) setBaseline(ctx context.Context, obj *scimv1.ScimEndpoint, now t
 	obj.Status.Deprovisioning.Baseline = n
 	obj.Status.Deprovisioning.Allowed = allowed(obj)
 	return nil
-}
-
-// allowed is the number of revocations one projection may apply per window.
-func allowed(obj *scimv1.ScimEndpoint) int32 {
-	g := obj.Spec.DeprovisioningGuard
-	return max(g.MinRevocations, int32(int64(g.MaxPercent)*int64(obj.Status.Deprovisioning.Baseline)/100))
-}
-
-func window(obj *scimv1.ScimEndpoint) time.Duration {
-	if w := obj.Spec.DeprovisioningGuard.Window.Duration; w > 0 {
-		return w
-	}
-	return defaultWindow
-}
-
-// projectionOf returns the ledger entry of a projection, adding it if needed.
-func projectionOf(st *scimv1.DeprovisioningStatus, name string) *scimv1.ProjectionRevocations {
-	for i := range st.Projections {
-		if st.Projections[i].Name == name {
-			return &st.Projections[i]
-		}
-	}
-	st.Projections = append(st.Projections, scimv1.ProjectionRevocations{Name: name})
-	return &st.Projections[len(st.Projections)-1]
-}
-
-// summarize derives the hold, the totals and the condition from the ledger.
-func summarize(obj *scimv1.ScimEndpoint, now time.Time) {
-	st := &obj.Status.Deprovisioning
-	g := obj.Spec.DeprovisioningGuard
-	cond := metav1.Condition{Type: scimv1.ConditionDeprovisioningHeld, Status: metav1.ConditionFalse,
-		ObservedGeneration: obj.Generation}
-	st.Revoked = 0
-	pending := int32(0)
-	for _, p := range st.Projections {
-		st.Revoked = max(st.Revoked, p.Revoked)
-		if p.Pending > p.Approved {
-			pending += p.Pending - p.Approved
-		}
-	}
-	if g.MaxPercent > 0 {
-		st.Allowed = allowed(obj)
-	}
-	if g.MaxPercent > 0 && pending > 0 && st.HeldSince == nil {
-		st.HeldSince = &metav1.MicroTime{Time: now}
-	}
-	since := ""
-	if st.WindowStart != nil {
-		since = " since " + st.WindowStart.UTC().Format(time.RFC3339)
-	}
-	switch {
-	case g.MaxPercent == 0:
-		cond.Reason, cond.Message = ReasonGuardOff, "the deprovisioning guard is off (maxPercent 0)"
-	case st.HeldSince != nil:
-		cond.Status, cond.Reason = metav1.ConditionTrue, ReasonHolding
-		cond.Message = fmt.Sprintf("%d revocation(s) held: a projection would exceed %d revocations%s "+
-			"(%d%% of %d users older than the window, at least %d); nothing more is revoked until the annotation %s is set or the limit is raised",
-			pending, st.Allowed, since, g.MaxPercent, st.Baseline, g.MinRevocations, scimv1.AnnotationApproveDeprovisioning)
-	default:
-		cond.Reason = ReasonWithinLimit
-		if st.ApprovedAt != nil && st.WindowStart != nil && st.ApprovedAt.Equal(st.WindowStart) {
-			cond.Reason = ReasonApproved
-		}
-		cond.Message = fmt.Sprintf("at most %d of %d allowed revocations per projection%s", st.Revoked, st.Allowed, since)
-	}
-	meta.SetStatusCondition(&obj.Status.Conditions, cond)
 }
 
 // update reads the endpoint live, applies change and writes the status,
@@ -309,35 +255,6 @@ func (g *Guard) update(ctx context.Context, key types.NamespacedName, change fun
 		}
 		return nil
 	}
-}
-
-// sameLedger reports whether the guard's part of two statuses is equal.
-func sameLedger(a, b *scimv1.ScimEndpointStatus) bool {
-	ca := meta.FindStatusCondition(a.Conditions, scimv1.ConditionDeprovisioningHeld)
-	cb := meta.FindStatusCondition(b.Conditions, scimv1.ConditionDeprovisioningHeld)
-	if (ca == nil) != (cb == nil) || (ca != nil && (ca.Status != cb.Status || ca.Reason != cb.Reason ||
-		ca.Message != cb.Message || ca.ObservedGeneration != cb.ObservedGeneration)) {
-		return false
-	}
-	da, db := a.Deprovisioning, b.Deprovisioning
-	if da.Revoked != db.Revoked || da.Allowed != db.Allowed || da.Baseline != db.Baseline ||
-		!microEqual(da.WindowStart, db.WindowStart) || !microEqual(da.HeldSince, db.HeldSince) ||
-		!microEqual(da.ApprovedAt, db.ApprovedAt) || len(da.Projections) != len(db.Projections) {
-		return false
-	}
-	for i := range da.Projections {
-		if da.Projections[i] != db.Projections[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func microEqual(a, b *metav1.MicroTime) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return a.Equal(b)
 }
 
 func (g *Guard) now() time.Time {

@@ -56,17 +56,37 @@ func TestAdmit(t *testing.T) {
 		return approved
 	}
 
-	// Baseline 100 (the padding does not count): 10 per projection.
+	// An approval while nothing is held releases nothing in advance.
+	approveNow := func() {
+		t.Helper()
+		ep2 := &scimv1.ScimEndpoint{}
+		_ = c.Get(ctx, key, ep2)
+		ep2.Annotations = map[string]string{scimv1.AnnotationApproveDeprovisioning: "alice"}
+		if err := c.Update(ctx, ep2); err != nil {
+			t.Fatal(err)
+		}
+		if !evaluate() {
+			t.Fatal("the approval was not reported consumed")
+		}
+		_ = c.Get(ctx, key, ep2)
+		ep2.Annotations = nil
+		if err := c.Update(ctx, ep2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	approveNow()
+
+	// Baseline 100 (the padding does not count): 10 revocations in all.
 	admit("ScimRoleBinding/ns/a", 6, true)
-	admit("TenantApp/ns/app", 10, true) // projections count apart
 	if st := status(t, c, key); st.Deprovisioning.Baseline != 100 || st.Deprovisioning.Allowed != 10 {
 		t.Fatalf("baseline %d allowed %d, want 100 and 10", st.Deprovisioning.Baseline, st.Deprovisioning.Allowed)
 	}
-	admit("ScimRoleBinding/ns/a", 5, false) // 11 > 10: held, nothing applied
+	admit("ScimRoleBinding/ns/b", 4, true) // projections add up: spreading users over bindings buys nothing
+	admit("TenantApp/ns/app", 1, false)    // 11 > 10: held, nothing applied
 	if !held(t, c, key) {
 		t.Fatal("not held after a refused batch")
 	}
-	admit("TenantApp/ns/app", 1, false) // every projection of the endpoint is held
+	admit("ScimRoleBinding/ns/a", 5, false) // every projection of the endpoint is held
 	admit("ScimRoleBinding/ns/b", 0, true)
 
 	// Time alone releases nothing.
@@ -78,15 +98,7 @@ func TestAdmit(t *testing.T) {
 	}
 
 	// An approval releases exactly what was pending, and opens a new window.
-	ep2 := &scimv1.ScimEndpoint{}
-	_ = c.Get(ctx, key, ep2)
-	ep2.Annotations = map[string]string{scimv1.AnnotationApproveDeprovisioning: "alice"}
-	if err := c.Update(ctx, ep2); err != nil {
-		t.Fatal(err)
-	}
-	if !evaluate() {
-		t.Fatal("the approval was not reported consumed")
-	}
+	approveNow()
 	if held(t, c, key) {
 		t.Fatal("still held after the approval")
 	}
@@ -100,8 +112,8 @@ func TestAdmit(t *testing.T) {
 	admit("ScimRoleBinding/ns/a", 1, false) // the new window's limit
 
 	// Raising the limit above what is pending releases the hold.
+	ep2 := &scimv1.ScimEndpoint{}
 	_ = c.Get(ctx, key, ep2)
-	ep2.Annotations = nil
 	ep2.Spec.DeprovisioningGuard.MaxPercent = 20
 	if err := c.Update(ctx, ep2); err != nil {
 		t.Fatal(err)
@@ -138,4 +150,28 @@ func held(t *testing.T, c client.Client, key types.NamespacedName) bool {
 		t.Fatal(err)
 	}
 	return ep.RevocationsHeld()
+}
+
+// TestBaselineLeavesOutReactivatedUsers: re-activating long-deactivated users
+// just before a mass revocation does not raise the limit.
+func TestBaselineLeavesOutReactivatedUsers(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	old := metav1.NewTime(now.Add(-48 * time.Hour))
+	var users []*scimv1.ScimUser
+	for i := 0; i < 100; i++ {
+		u := &scimv1.ScimUser{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: old}, Spec: scimv1.ScimUserSpec{Active: true}}
+		if i >= 20 { // 80 re-activated a minute ago
+			u.Annotations = map[string]string{scimv1.AnnotationActivatedAt: now.Add(-time.Minute).Format(time.RFC3339Nano)}
+		}
+		users = append(users, u)
+	}
+	ep := &scimv1.ScimEndpoint{Spec: scimv1.ScimEndpointSpec{DeprovisioningGuard: scimv1.DeprovisioningGuard{
+		MaxPercent: 20, MinRevocations: 1, Window: metav1.Duration{Duration: time.Hour}}}}
+	g := &Guard{Users: func(context.Context, types.NamespacedName) ([]*scimv1.ScimUser, error) { return users, nil }}
+	if err := g.setBaseline(context.Background(), ep, now); err != nil {
+		t.Fatal(err)
+	}
+	if st := ep.Status.Deprovisioning; st.Baseline != 20 || st.Allowed != 4 {
+		t.Fatalf("baseline %d allowed %d, want the 20 users active a whole window (4 allowed)", st.Baseline, st.Allowed)
+	}
 }

@@ -200,6 +200,27 @@ func testIdentityWriters(ctx context.Context, t *testing.T, cp *controlplane.Con
 	if err := mallory.Update(ctx, &got); !apierrors.IsForbidden(err) {
 		t.Errorf("updating a ScimUser as an administrator: want Forbidden, got %v", err)
 	}
+	// The reconcilers' ServiceAccount adds and removes finalizers, and
+	// changes nothing an identity says.
+	reconcilers := impersonate(t, cp, controllersSA, "system:serviceaccounts", "system:masters")
+	if err := reconcilers.Get(ctx, client.ObjectKeyFromObject(user), &got); err != nil {
+		t.Fatal(err)
+	}
+	got.Spec.Active = false
+	if err := reconcilers.Update(ctx, &got); !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "only the metadata") {
+		t.Errorf("changing a ScimUser's spec as the reconcilers: want Forbidden by the policy, got %v", err)
+	}
+	if err := reconcilers.Get(ctx, client.ObjectKeyFromObject(user), &got); err != nil {
+		t.Fatal(err)
+	}
+	got.Finalizers = append(got.Finalizers, "scim.scim-operator.io/test")
+	if err := reconcilers.Update(ctx, &got); err != nil {
+		t.Errorf("adding a finalizer as the reconcilers: %v", err)
+	}
+	got.Finalizers = nil
+	if err := reconcilers.Update(ctx, &got); err != nil {
+		t.Errorf("removing a finalizer as the reconcilers: %v", err)
+	}
 	// Deletion stays open: the escape hatch for stuck objects.
 	if err := mallory.Delete(ctx, &got); err != nil {
 		t.Errorf("deleting a ScimUser as an administrator: %v", err)

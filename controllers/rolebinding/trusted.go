@@ -1,0 +1,144 @@
+package rolebinding
+
+import (
+	"encoding/hex"
+	"slices"
+	"strconv"
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// AnnotationSubjectsDigest records, on each child, a digest of the subjects
+// the operator wrote. A child whose subjects no longer match it was changed
+// by someone else (a namespace admin may edit RoleBindings of their
+// namespace): its subjects are neither counted as revocations nor kept while
+// the deprovisioning guard holds, so no one outside the IdP can trip the
+// guard or have subjects copied into other children.
+const AnnotationSubjectsDigest = "scim.scim-operator.io/subjects-digest"
+
+// subjectsDigest is FNV-1a (64 bit) over the subjects' kinds and names.
+func subjectsDigest(subjects []rbacv1.Subject) string {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	add := func(s string) {
+		for i := 0; i < len(s); i++ {
+			h ^= uint64(s[i])
+			h *= prime
+		}
+		h ^= 0
+		h *= prime
+	}
+	for _, s := range subjects {
+		add(s.Kind)
+		add(s.Name)
+	}
+	var b [8]byte
+	for i := range b {
+		b[i] = byte(h >> (56 - 8*i))
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// trustedChild reports whether a child carrying this binding's label is one
+// the operator wrote where it would write it: a child name of this binding,
+// in a target namespace (none for a ClusterRoleBinding), with the binding's
+// roleRef, and subjects nobody changed since. A RoleBinding that merely
+// copies the label is not trusted.
+func trustedChild(b binding, o client.Object, targets map[string]bool) bool {
+	prefix := childName(b, 0)
+	prefix = prefix[:len(prefix)-1]
+	n, err := strconv.Atoi(strings.TrimPrefix(o.GetName(), prefix))
+	if !strings.HasPrefix(o.GetName(), prefix) || err != nil || n < 0 || n >= Shards || childName(b, n) != o.GetName() {
+		return false
+	}
+	_, isCRB := o.(*rbacv1.ClusterRoleBinding)
+	if isCRB != b.target().ClusterWide || (!isCRB && !targets[o.GetNamespace()]) {
+		return false
+	}
+	ref := b.roleRef()
+	if roleRefOf(o) != (rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: ref.Kind, Name: ref.Name}) {
+		return false
+	}
+	return o.GetAnnotations()[AnnotationSubjectsDigest] == subjectsDigest(subjectsOf(o))
+}
+
+// revocations counts the users this pass would take the role from, in the
+// children the operator itself wrote: the User subjects no longer desired,
+// or, when the Group subject goes, the active members it reached.
+func revocations[T child](b binding, desired []rbacv1.Subject, current []T, targets map[string]bool) int {
+	want := make(map[rbacv1.Subject]bool, len(desired))
+	for _, s := range desired {
+		want[s] = true
+	}
+	gone := map[rbacv1.Subject]bool{}
+	for _, c := range current {
+		if !trustedChild(b, c, targets) {
+			continue
+		}
+		for _, s := range subjectsOf(c) {
+			if !want[s] {
+				gone[s] = true
+			}
+		}
+	}
+	n := 0
+	for s := range gone {
+		if s.Kind == rbacv1.GroupKind {
+			n += max(1, int(b.status().Members))
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// keepTrusted makes want keep what the trusted current children grant, child
+// by child, while the deprovisioning guard holds revocations: subjects are
+// added but never removed. A subject is kept only in the child that holds
+// it, and only if its name is safe.
+func keepTrusted[T child](b binding, want []T, current []T, targets map[string]bool) []T {
+	byKey := map[string]T{}
+	for _, w := range want {
+		byKey[w.GetNamespace()+"/"+w.GetName()] = w
+	}
+	for _, c := range current {
+		if !trustedChild(b, c, targets) {
+			continue
+		}
+		key := c.GetNamespace() + "/" + c.GetName()
+		w, ok := byKey[key]
+		if !ok {
+			w = c.DeepCopyObject().(T)
+			setSubjects(w, nil)
+			want = append(want, w)
+			byKey[key] = w
+		}
+		merged := slices.Clone(subjectsOf(w))
+		have := make(map[rbacv1.Subject]bool, len(merged))
+		for _, s := range merged {
+			have[s] = true
+		}
+		for _, s := range subjectsOf(c) {
+			if SafeSubjectName(s.Name) && !have[s] {
+				have[s] = true
+				merged = append(merged, s)
+			}
+		}
+		slices.SortFunc(merged, func(x, y rbacv1.Subject) int { return strings.Compare(x.Name, y.Name) })
+		setSubjects(w, merged)
+		setDigest(w)
+	}
+	return want
+}
+
+// setDigest records the digest of a desired child's subjects.
+func setDigest(o client.Object) {
+	a := o.GetAnnotations()
+	if a == nil {
+		a = map[string]string{}
+	}
+	a[AnnotationSubjectsDigest] = subjectsDigest(subjectsOf(o))
+	o.SetAnnotations(a)
+}
