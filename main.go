@@ -27,6 +27,8 @@ func main() {
 	flag.StringVar(&opts.SCIM.Addr, "scim-bind-address", ":8443", "Address the SCIM server listens on.")
 	flag.StringVar(&opts.SCIM.ExternalURL, "scim-external-url", "", "scheme://host[:port] the IdP reaches the SCIM server at; used in meta.location (default: the request's Host).")
 	flag.Int64Var(&opts.SCIM.MaxBodyBytes, "scim-max-body-bytes", 1<<20, "Largest SCIM request body accepted (413 above).")
+	flag.IntVar(&opts.SCIM.MaxMembersPerRequest, "scim-max-members-per-request", scimserver.DefaultMaxMembersPerRequest,
+		"Most member ids one SCIM request may name in a group's members (400 tooMany above).")
 	allowed := flag.String("allowed-roles", rolebinding.DefaultAllowedRoles,
 		"Comma-separated roles that ScimRoleBindings and ScimClusterRoleBindings may grant, as ClusterRole/<name> or Role/<name> (<name> may be *).")
 	components := flag.String("components", string(operator.ComponentsAll),

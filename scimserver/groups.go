@@ -186,12 +186,11 @@ func (s *Server) createGroup(r *http.Request, req *request) (*scimv1.ScimGroup, 
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range members {
-		if _, err := s.store.memberType(r.Context(), req.ep.Key, id); err != nil {
-			return nil, err
-		}
+	kinds, err := s.store.memberKinds(r.Context(), req.ep.Key, "", []MemberChange{{Kind: MemberAdd, IDs: members}})
+	if err != nil {
+		return nil, err
 	}
-	return s.store.CreateGroup(r.Context(), req.ep.Key, spec, members)
+	return s.store.CreateGroup(r.Context(), req.ep.Key, spec, members, kinds)
 }
 
 func (s *Server) replaceGroup(r *http.Request, req *request) (*scimv1.ScimGroup, error) {
@@ -258,6 +257,7 @@ func (s *Server) updateGroup(r *http.Request, req *request,
 	next func(*scimv1.ScimGroup) (scimv1.ScimGroupSpec, []MemberChange, error)) (*scimv1.ScimGroup, error) {
 	ctx := r.Context()
 	cur, err := s.store.GetGroup(ctx, req.ep.Key, req.id)
+	var kinds map[string]string // the members' kinds, resolved once
 	for attempt := 0; ; attempt++ {
 		if err != nil {
 			return nil, err
@@ -269,13 +269,18 @@ func (s *Server) updateGroup(r *http.Request, req *request,
 		if err != nil {
 			return nil, err
 		}
-		if err := s.checkMembers(ctx, req, changes); err != nil {
-			return nil, err
+		// Checked before anything is written, so a PATCH or PUT naming
+		// a member that cannot be changes nothing, not even the
+		// displayName it also carries (RFC 7644 §3.5.2: PATCH is atomic).
+		if kinds == nil {
+			if kinds, err = s.store.memberKinds(ctx, req.ep.Key, req.id, changes); err != nil {
+				return nil, err
+			}
 		}
 		g, err := s.store.UpdateGroup(ctx, req.ep.Key, cur, spec)
 		if err == nil {
 			if len(changes) > 0 {
-				return s.store.ApplyMembers(ctx, req.ep.Key, g, changes)
+				return s.store.ApplyMembers(ctx, req.ep.Key, g, changes, kinds)
 			}
 			return g, nil
 		}
@@ -293,26 +298,6 @@ func (s *Server) updateGroup(r *http.Request, req *request,
 			return nil, lerr
 		}
 	}
-}
-
-// checkMembers refuses ids that are not users or groups of the endpoint
-// before anything is written, so a PATCH or PUT naming one changes nothing,
-// not even the displayName it also carries (RFC 7644 §3.5.2: PATCH is atomic).
-func (s *Server) checkMembers(ctx context.Context, req *request, changes []MemberChange) error {
-	for _, ch := range changes {
-		if ch.Kind == MemberRemove {
-			continue
-		}
-		for _, id := range ch.IDs {
-			if id == req.id {
-				return errorf(http.StatusBadRequest, scimInvalidValue, "a group cannot be a member of itself")
-			}
-			if _, err := s.store.memberType(ctx, req.ep.Key, id); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 func (s *Server) deleteGroup(r *http.Request, req *request) error {

@@ -43,12 +43,15 @@ type Store struct {
 	streams map[string]*stream
 	// userFinalizers gives the finalizers of a new user (Options.UserFinalizers).
 	userFinalizers func(ctx context.Context, namespace, endpoint string) ([]string, error)
+	// maxMembers caps the member ids of one request (Options.MaxMembersPerRequest).
+	maxMembers int
 }
 
 // newStore returns a Store over the manager's cached client, its uncached
 // reader and its cache's informers (the client's cache), for listings.
 func newStore(c client.Client, live client.Reader, informers cache.Informers, opts Options) *Store {
-	return &Store{c: c, live: live, informers: informers, userFinalizers: opts.UserFinalizers}
+	return &Store{c: c, live: live, informers: informers, userFinalizers: opts.UserFinalizers,
+		maxMembers: opts.MaxMembersPerRequest}
 }
 
 // Follow registers the streams that writes wait on and createUnique checks
