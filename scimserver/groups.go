@@ -110,7 +110,10 @@ func (s *Server) renderGroup(ctx context.Context, req *request, g *scimv1.ScimGr
 		return nil, err
 	}
 	refs := make([]memberRef, 0, len(members))
-	for _, m := range members {
+	for i, m := range members {
+		if i%checkEvery == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		ref := memberRef{Value: m.Value, Type: m.Type}
 		if ref.Type == "" {
 			ref.Type = "User"
@@ -135,7 +138,7 @@ func (s *Server) renderGroup(ctx context.Context, req *request, g *scimv1.ScimGr
 }
 
 func (s *Server) listGroups(r *http.Request, req *request) (any, error) {
-	p, e := parseListParams(r, req.ep.MaxPageSize)
+	p, e := parseListParams(r, groupRT, req.ep.MaxPageSize)
 	if e != nil {
 		return nil, e
 	}
@@ -156,7 +159,7 @@ func (s *Server) listGroups(r *http.Request, req *request) (any, error) {
 		}
 	}
 	withMembers := wantsMembers(p.attributes, p.exclude) || (f != nil && filterMentions(p.filter, "members"))
-	return page(groupRT, p, f, len(groups), func(i int) (map[string]any, error) {
+	return page(ctx, groupRT, p, f, len(groups), func(i int) (map[string]any, error) {
 		return s.renderGroup(ctx, req, groups[i], withMembers)
 	})
 }

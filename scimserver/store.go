@@ -160,7 +160,10 @@ func listIndexed[T client.Object](ctx context.Context, s *Store, kind T, ep endp
 		return nil, err
 	}
 	out := make([]T, 0, len(items))
-	for _, item := range items {
+	for i, item := range items {
+		if i%checkEvery == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if o, ok := item.(T); ok && visible(o, ep.Name, endpointOf(o)) {
 			out = append(out, o)
 		}

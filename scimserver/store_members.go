@@ -87,7 +87,10 @@ func (s *Store) GroupsOf(ctx context.Context, ep endpointRef, member string) ([]
 		return nil, err
 	}
 	var out []*scimv1.ScimGroup
-	for _, sh := range list.Items {
+	for i, sh := range list.Items {
+		if i%checkEvery == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if g, err := s.GetGroup(ctx, ep, sh.Spec.Group); err == nil {
 			out = append(out, g)
 		}
