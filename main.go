@@ -6,6 +6,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -29,12 +30,22 @@ func main() {
 	flag.Int64Var(&opts.SCIM.MaxBodyBytes, "scim-max-body-bytes", 1<<20, "Largest SCIM request body accepted (413 above).")
 	flag.IntVar(&opts.SCIM.MaxMembersPerRequest, "scim-max-members-per-request", scimserver.DefaultMaxMembersPerRequest,
 		"Most member ids one SCIM request may name in a group's members (400 tooMany above).")
+	flag.IntVar(&opts.SCIM.MaxInFlight, "scim-max-in-flight", scimserver.DefaultMaxInFlight,
+		"SCIM requests served at once by this replica, over all endpoints; beyond it requests get 503 with Retry-After (negative: no cap).")
+	flag.IntVar(&opts.SCIM.MaxEndpointRPS, "max-endpoint-rps", 200,
+		"Highest requests per second any ScimEndpoint's spec.rateLimit may grant; larger values are clamped to it (0: no clamp).")
+	flag.IntVar(&opts.SCIM.MaxEndpointBurst, "max-endpoint-burst", 400,
+		"Highest burst any ScimEndpoint's spec.rateLimit may grant; larger values are clamped to it (0: no clamp).")
+	flag.StringVar(&opts.TenantDBCAFile, "tenant-db-ca-file", "",
+		"PEM CA bundle tenant database certificates must chain to, for TenantApps without spec.database.tls.caSecretRef (default: the DSN's sslrootcert, else the system roots).")
 	allowed := flag.String("allowed-roles", rolebinding.DefaultAllowedRoles,
 		"Comma-separated roles that ScimRoleBindings and ScimClusterRoleBindings may grant, as ClusterRole/<name> or Role/<name> (<name> may be *).")
 	components := flag.String("components", string(operator.ComponentsAll),
 		"What this process runs: scim (the SCIM server, every replica), controllers (the reconcilers, on the leader) or all.")
 	secretNamespaces := flag.String("secret-namespaces", "",
 		"Comma-separated namespaces whose Secrets (endpoint tokens, TenantApp connection strings) are watched; empty: every namespace.")
+	trustedProxies := flag.String("trusted-proxies", "",
+		"Comma-separated CIDRs of proxies (Ingress controller, load balancer) whose X-Forwarded-For the audit stream believes; empty: none.")
 	memRatio := flag.Float64("memory-limit-ratio", 0.9,
 		"Set the Go runtime's soft memory limit to this share of the container's memory limit (0: off; GOMEMLIMIT wins).")
 	zapOpts := zap.Options{Development: false, TimeEncoder: zapcore.ISO8601TimeEncoder}
@@ -43,6 +54,10 @@ func main() {
 
 	opts.Logger = zap.New(zap.UseFlagOptions(&zapOpts))
 	ctrl.SetLogger(opts.Logger)
+	// The audit stream has a logger of its own, at info level whatever
+	// --zap-log-level says, so that turning debug logs down never silences it.
+	opts.SCIM.Audit = zap.New(zap.Level(zapcore.InfoLevel), zap.WriteTo(os.Stdout),
+		func(o *zap.Options) { o.TimeEncoder = zapcore.ISO8601TimeEncoder }).WithName("audit")
 	log := opts.Logger.WithName("setup")
 
 	if soft, err := operator.SetMemoryLimit(*memRatio); err != nil {
@@ -60,6 +75,14 @@ func main() {
 		os.Exit(2)
 	}
 	opts.SecretNamespaces = splitList(*secretNamespaces)
+	for _, cidr := range splitList(*trustedProxies) {
+		p, err := netip.ParsePrefix(cidr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "scim-operator: --trusted-proxies:", err)
+			os.Exit(2)
+		}
+		opts.SCIM.TrustedProxies = append(opts.SCIM.TrustedProxies, p)
+	}
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "scim-operator: no Kubernetes configuration found:", err)

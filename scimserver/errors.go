@@ -79,6 +79,10 @@ func translate(err error) *Error {
 		return errorf(http.StatusConflict, "", "the resource was modified concurrently; retry")
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
 		return errorf(http.StatusBadRequest, scimInvalidValue, "%s", invalidDetail(err))
+	case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "exceeded quota"):
+		// A ResourceQuota on count/scimusers... of the endpoint's namespace:
+		// like spec.quota, a limit a person must raise.
+		return errorf(http.StatusForbidden, "", "the namespace's ResourceQuota allows no more resources; delete some or raise it")
 	case apierrors.IsRequestEntityTooLargeError(err):
 		return errorf(http.StatusRequestEntityTooLarge, "", "the resource is too large")
 	case apierrors.IsTooManyRequests(err), apierrors.IsServerTimeout(err), apierrors.IsTimeout(err),
@@ -127,3 +131,16 @@ func isConnectionError(err error) bool {
 
 // errConnRefused is what a client sees while kube-apiserver is down.
 var errConnRefused = syscall.ECONNREFUSED
+
+// fail renders err as a SCIM Error. The cause of a 500 — an error translate
+// does not recognise, whose text the client never sees — is logged at error
+// level with the request's endpoint, method and resource, never attribute
+// values.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, req *request, err error) {
+	e := translate(err)
+	if e.Status == http.StatusInternalServerError {
+		s.log.Error(err, "internal error answering a SCIM request",
+			"endpoint", req.ep.Key.String(), "method", r.Method, "resource", req.resource, "id", req.id)
+	}
+	writeError(w, e)
+}

@@ -54,7 +54,7 @@ func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request, req *reques
 		s.auditWrite(r, req, "Group", id, err)
 	}
 	if err != nil {
-		writeError(w, translate(libraryError(err)))
+		s.fail(w, r, req, libraryError(err))
 		return
 	}
 	switch {
@@ -68,7 +68,7 @@ func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request, req *reques
 		attrs, excl := attrList(q.Get("attributes")), attrList(q.Get("excludedAttributes"))
 		res, rerr := s.renderGroup(r.Context(), req, g, wantsMembers(attrs, excl))
 		if rerr != nil {
-			writeError(w, translate(rerr))
+			s.fail(w, r, req, rerr)
 			return
 		}
 		w.Header().Set("ETag", etag(g.ResourceVersion))
@@ -187,6 +187,9 @@ func (s *Server) groupFromBody(r *http.Request, req *request) (scimv1.ScimGroupS
 func (s *Server) createGroup(r *http.Request, req *request) (*scimv1.ScimGroup, error) {
 	spec, members, err := s.groupFromBody(r, req)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkQuota(r.Context(), req, &scimv1.ScimGroup{}, IndexGroupEndpoint, req.ep.MaxGroups, "groups"); err != nil {
 		return nil, err
 	}
 	kinds, err := s.store.memberKinds(r.Context(), req.ep.Key, "", []MemberChange{{Kind: MemberAdd, IDs: members}})

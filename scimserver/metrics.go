@@ -17,7 +17,11 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	shed     *prometheus.CounterVec
 }
+
+// shedInFlight is the reason label of a request shed at the in-flight cap.
+const shedInFlight = "in_flight"
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
@@ -30,10 +34,24 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Latency of SCIM requests by endpoint, resource type and method.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"endpoint", "resource", "method"}),
+		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scim_requests_shed_total",
+			Help: "SCIM requests answered 503 before authentication because the server was at its in-flight cap (--scim-max-in-flight).",
+		}, []string{"reason"}),
 	}
 	m.requests = telemetry.Register(reg, m.requests)
 	m.duration = telemetry.Register(reg, m.duration)
+	m.shed = telemetry.Register(reg, m.shed)
 	return m
+}
+
+// newClampMetric is the gauge of endpoints whose spec.rateLimit the
+// operator's --max-endpoint-rps/--max-endpoint-burst lowered.
+func newClampMetric(reg prometheus.Registerer) *prometheus.GaugeVec {
+	return telemetry.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "scim_endpoint_rate_limit_clamped",
+		Help: "1 when the operator's maximum lowered the endpoint's (namespace/name) spec.rateLimit, else 0.",
+	}, []string{"endpoint"}))
 }
 
 // defaultRegistry is controller-runtime's registry, served at the manager's /metrics.

@@ -29,7 +29,9 @@ type Endpoint struct {
 	// UserNames, when set, is the endpoint's spec.userNamePattern, anchored:
 	// a userName it does not match is refused.
 	UserNames *regexp.Regexp
-	limiter   *rate.Limiter
+	// MaxUsers and MaxGroups are the endpoint's spec.quota (0: no bound).
+	MaxUsers, MaxGroups int
+	limiter             *rate.Limiter
 }
 
 // CompileUserNamePattern anchors and compiles a ScimEndpoint's

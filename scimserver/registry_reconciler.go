@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -18,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
@@ -36,6 +38,11 @@ type RegistryReconciler struct {
 	Client    client.Client
 	APIReader client.Reader
 	Registry  *Registry
+	// MaxRPS and MaxBurst clamp every endpoint's spec.rateLimit (0: no
+	// clamp): Options.MaxEndpointRPS and Options.MaxEndpointBurst.
+	MaxRPS, MaxBurst int
+
+	clamped *prometheus.GaugeVec // set by SetupWithManager
 }
 
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimendpoints,verbs=get;list;watch
@@ -64,27 +71,20 @@ func (r *RegistryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	var ep scimv1.ScimEndpoint
 	if err := r.Client.Get(ctx, req.NamespacedName, &ep); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.Registry.Delete(req.NamespacedName)
+			r.forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("getting ScimEndpoint %s: %w", req.NamespacedName, err)
 	}
 	if !ep.DeletionTimestamp.IsZero() {
-		r.Registry.Delete(req.NamespacedName)
+		r.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
 	tokens, _, err := LoadTokens(ctx, r.APIReader, &ep)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	rl := ep.Spec.RateLimit
-	rps, burst := float64(rl.RequestsPerSecond), int(rl.Burst)
-	if rps <= 0 {
-		rps = 50
-	}
-	if burst <= 0 {
-		burst = 100
-	}
+	rps, burst := r.limit(ctx, &ep)
 	maxPage := int(ep.Spec.MaxPageSize)
 	if maxPage <= 0 {
 		maxPage = 1000
@@ -101,8 +101,40 @@ func (r *RegistryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		Strict:      ep.Spec.Compatibility == scimv1.CompatibilityStrict,
 		MaxPageSize: maxPage,
 		UserNames:   userNames,
+		MaxUsers:    int(ep.Spec.Quota.MaxUsers),
+		MaxGroups:   int(ep.Spec.Quota.MaxGroups),
 	}, rps, burst)
 	return ctrl.Result{}, nil
+}
+
+// limit returns the endpoint's token bucket, clamped to the operator's
+// maximum. A clamp is logged and counted, not written to the endpoint's
+// status (the ScimEndpoint controller owns that, and this reconciler runs on
+// every replica and writes nothing).
+func (r *RegistryReconciler) limit(ctx context.Context, ep *scimv1.ScimEndpoint) (float64, int) {
+	rps, burst, clamped := endpointLimit(ep.Spec.RateLimit, r.MaxRPS, r.MaxBurst)
+	if clamped {
+		logf.FromContext(ctx).Info("endpoint rate limit clamped to the operator's maximum",
+			"endpoint", client.ObjectKeyFromObject(ep).String(),
+			"requestedRPS", ep.Spec.RateLimit.RequestsPerSecond, "requestedBurst", ep.Spec.RateLimit.Burst,
+			"rps", rps, "burst", burst)
+	}
+	if r.clamped != nil {
+		v := 0.0
+		if clamped {
+			v = 1
+		}
+		r.clamped.WithLabelValues(client.ObjectKeyFromObject(ep).String()).Set(v)
+	}
+	return rps, burst
+}
+
+// forget stops serving an endpoint and drops its series.
+func (r *RegistryReconciler) forget(key types.NamespacedName) {
+	r.Registry.Delete(key)
+	if r.clamped != nil {
+		r.clamped.DeleteLabelValues(key.String())
+	}
 }
 
 // matchNothing stands for a userNamePattern that does not compile.
@@ -218,6 +250,7 @@ func TokenBits(token string) float64 {
 // SetupWithManager registers the reconciler; it watches ScimEndpoints and the
 // metadata of the Secrets they reference.
 func (r *RegistryReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.clamped = newClampMetric(defaultRegistry())
 	if err := IndexEndpointsByTokenSecret(context.Background(), mgr.GetFieldIndexer()); err != nil {
 		return err
 	}

@@ -60,6 +60,14 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	var endpointLabel, resourceLabel string
 	defer func() { s.metrics.observe(endpointLabel, resourceLabel, r.Method, w.status, time.Since(start)) }()
 
+	release, admitted := s.admit()
+	if !admitted {
+		s.metrics.shed.WithLabelValues(shedInFlight).Inc()
+		writeError(w, &Error{Status: http.StatusServiceUnavailable,
+			Detail: "the server is at its limit of concurrent requests; retry later", RetryAfter: 1})
+		return
+	}
+	defer release()
 	key, resource, id, ok := route(r.URL.EscapedPath())
 	if !ok {
 		writeError(w, errorf(http.StatusNotFound, "", "no such SCIM resource"))
@@ -69,6 +77,7 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	// An unknown endpoint costs the same comparisons as a known one.
 	tokenID, authed := ep.authenticate(bearer(r))
 	if !authed {
+		s.auditAuthFailure(r, key.String(), bearer(r) != "")
 		// An unknown endpoint and a wrong token look the same, so endpoints
 		// cannot be enumerated.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="scim"`)
@@ -92,6 +101,22 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	req := &request{ep: ep, tokenID: tokenID, resource: resource, id: id,
 		baseURL: s.baseURL(r) + PathPrefix + key.Namespace + "/" + key.Name}
 	s.dispatch(w, r.WithContext(ctx), req)
+}
+
+// admit takes one of the server's in-flight slots without waiting: a full
+// server sheds the request at once rather than queueing it, so the work held
+// is bounded by Options.MaxInFlight whatever the request rate. It runs before
+// routing and authentication, which cost a hash per configured token.
+func (s *Server) admit() (release func(), ok bool) {
+	if s.inFlight == nil {
+		return func() {}, true
+	}
+	select {
+	case s.inFlight <- struct{}{}:
+		return func() { <-s.inFlight }, true
+	default:
+		return nil, false
+	}
 }
 
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, req *request) {

@@ -3,8 +3,9 @@
 // every replica, reading from the manager's informer cache and writing
 // ScimUser, ScimGroup, ScimMembership and ScimClaim objects.
 //
-// Each handler follows the same order: authenticate → rate-limit → size-limit
-// the body → parse → map to the custom resource → API call → render.
+// Each request follows the same order: admit (the server-wide in-flight cap)
+// → authenticate → rate-limit → size-limit the body → parse → map to the
+// custom resource → API call → render.
 package scimserver
 
 import (
@@ -13,6 +14,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -36,6 +38,16 @@ type Options struct {
 	MaxMembersPerRequest int
 	// RequestTimeout bounds the work of one request. Default 30 s (Okta gives up at 60 s).
 	RequestTimeout time.Duration
+	// MaxInFlight caps the SCIM requests the process serves at once, across
+	// every endpoint; beyond it a request is answered 503 with Retry-After
+	// before any authentication work, so a flood (of valid or invalid
+	// tokens) cannot exhaust memory or CPU. Default 256; negative: no cap.
+	MaxInFlight int
+	// MaxEndpointRPS and MaxEndpointBurst clamp every ScimEndpoint's
+	// spec.rateLimit: whoever may write an endpoint cannot give its IdP (or
+	// a leaked token) more of the process than the operator allows.
+	// 0: no clamp.
+	MaxEndpointRPS, MaxEndpointBurst int
 	// Listener, when set, is used instead of listening on Addr (tests).
 	Listener net.Listener
 	// Preload runs once after the cache synced and before listening; the
@@ -47,6 +59,13 @@ type Options struct {
 	// TenantApp). A projection then need not patch every new user before
 	// projecting it, and a user costs one API write instead of two.
 	UserFinalizers func(ctx context.Context, namespace, endpoint string) ([]string, error)
+	// Audit is the audit stream's logger. It is separate from the debug
+	// log so that its level cannot silence it; main.go gives it a logger of
+	// its own. Zero: the server's logger named "audit".
+	Audit logr.Logger
+	// TrustedProxies are the proxies (an Ingress controller, a load
+	// balancer) whose X-Forwarded-For the audit stream believes.
+	TrustedProxies []netip.Prefix
 }
 
 func (o *Options) defaults() {
@@ -62,7 +81,13 @@ func (o *Options) defaults() {
 	if o.RequestTimeout == 0 {
 		o.RequestTimeout = 30 * time.Second
 	}
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
 }
+
+// DefaultMaxInFlight is the default of Options.MaxInFlight.
+const DefaultMaxInFlight = 256
 
 // Server is the SCIM HTTP server. It is a manager Runnable that runs on every
 // replica and starts listening only after the informer cache has synced, so it
@@ -74,25 +99,38 @@ type Server struct {
 	cache    cache.Cache
 	log      logr.Logger
 	audit    logr.Logger
-	metrics  *metrics
-	ready    chan struct{}
-	addr     chan string
+	// authFailures bounds the audit lines of failed authentications.
+	authFailures *limitedLog
+	metrics      *metrics
+	inFlight     chan struct{} // a slot per request being served; nil: no cap
+	ready        chan struct{}
+	addr         chan string
 }
 
 // New returns a server reading through c (the manager's cached client), writing
 // through it, and reading live objects through apiReader where the cache may lag.
 func New(opts Options, c client.Client, apiReader client.Reader, ca cache.Cache, reg *Registry, log logr.Logger) *Server {
 	opts.defaults()
+	audit := opts.Audit
+	if audit.GetSink() == nil {
+		audit = log.WithName("audit")
+	}
+	var inFlight chan struct{}
+	if opts.MaxInFlight > 0 {
+		inFlight = make(chan struct{}, opts.MaxInFlight)
+	}
 	return &Server{
-		opts:     opts,
-		store:    newStore(c, apiReader, ca, opts),
-		registry: reg,
-		cache:    ca,
-		log:      log.WithName("scim"),
-		audit:    log.WithName("audit").WithValues("stream", "audit"),
-		metrics:  newMetrics(defaultRegistry()),
-		ready:    make(chan struct{}),
-		addr:     make(chan string, 1),
+		inFlight:     inFlight,
+		opts:         opts,
+		store:        newStore(c, apiReader, ca, opts),
+		registry:     reg,
+		cache:        ca,
+		log:          log.WithName("scim"),
+		audit:        audit.WithValues("stream", "audit"),
+		authFailures: newLimitedLog(10, 50),
+		metrics:      newMetrics(defaultRegistry()),
+		ready:        make(chan struct{}),
+		addr:         make(chan string, 1),
 	}
 }
 

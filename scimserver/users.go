@@ -50,7 +50,7 @@ func (s *Server) serveUsers(w http.ResponseWriter, r *http.Request, req *request
 		s.auditWrite(r, req, "User", id, err)
 	}
 	if err != nil {
-		writeError(w, translate(libraryError(err)))
+		s.fail(w, r, req, libraryError(err))
 		return
 	}
 	switch {
@@ -59,7 +59,7 @@ func (s *Server) serveUsers(w http.ResponseWriter, r *http.Request, req *request
 	case u != nil:
 		res, gerr := s.renderUser(r.Context(), req, u)
 		if gerr != nil {
-			writeError(w, translate(gerr))
+			s.fail(w, r, req, gerr)
 			return
 		}
 		w.Header().Set("ETag", etag(u.ResourceVersion))
@@ -127,6 +127,9 @@ func (s *Server) createUser(r *http.Request, req *request) (*scimv1.ScimUser, er
 	}
 	spec, err := userSpec(req, res, nil)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkQuota(r.Context(), req, &scimv1.ScimUser{}, IndexUserEndpoint, req.ep.MaxUsers, "users"); err != nil {
 		return nil, err
 	}
 	return s.store.CreateUser(r.Context(), req.ep.Key, spec)

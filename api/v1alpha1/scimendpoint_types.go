@@ -64,6 +64,30 @@ type ScimEndpointSpec struct {
 	// +kubebuilder:default={maxPercent: 20, minRevocations: 10, window: "1h"}
 	// +optional
 	DeprovisioningGuard DeprovisioningGuard `json:"deprovisioningGuard,omitempty"`
+
+	// Quota bounds how many users and groups the IdP may create through
+	// this endpoint, so a misconfigured assignment or a leaked token cannot
+	// fill etcd. Unset: no bound.
+	// +optional
+	Quota EndpointQuota `json:"quota,omitempty"`
+}
+
+// EndpointQuota bounds the resources of one endpoint. A create over the
+// bound is answered 403 and the IdP reports a failed push; updates, deletes
+// and reads are never refused. The bound is counted from the SCIM server's
+// cache, so concurrent creates on several replicas may overshoot it by a
+// few; a Kubernetes ResourceQuota on count/scimusers.scim.scim-operator.io
+// is the hard limit.
+type EndpointQuota struct {
+	// MaxUsers is the most ScimUsers the endpoint may hold. Unset: no bound.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MaxUsers int32 `json:"maxUsers,omitempty"`
+
+	// MaxGroups is the most ScimGroups the endpoint may hold. Unset: no bound.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MaxGroups int32 `json:"maxGroups,omitempty"`
 }
 
 // DeprovisioningGuard bounds how many users may lose access through one

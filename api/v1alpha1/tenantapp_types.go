@@ -19,8 +19,14 @@ const (
 // TenantDatabase says where a tenant application's PostgreSQL database is.
 type TenantDatabase struct {
 	// ConnectionSecretRef points at a Secret key holding a PostgreSQL connection
-	// string (postgres://user:password@host:5432/db?sslmode=require).
+	// string (postgres://user:password@host:5432/db?sslmode=verify-full). To a
+	// host other than loopback or a Unix socket, sslmode must be verify-full
+	// unless tls.insecureSkipVerify is set.
 	ConnectionSecretRef SecretKeyReference `json:"connectionSecretRef"`
+
+	// TLS says how the operator verifies the database server.
+	// +optional
+	TLS TenantDatabaseTLS `json:"tls,omitempty"`
 
 	// Schema is the PostgreSQL schema the operator owns and creates its tables in.
 	// +kubebuilder:default=scim
@@ -29,6 +35,24 @@ type TenantDatabase struct {
 	// +kubebuilder:validation:Pattern=`^[a-z_][a-z0-9_]*$`
 	// +optional
 	Schema string `json:"schema,omitempty"`
+}
+
+// TenantDatabaseTLS says how the operator verifies a tenant database server.
+type TenantDatabaseTLS struct {
+	// CASecretRef points at a Secret key (same namespace) holding the PEM CA
+	// certificates the server's certificate must chain to, e.g. key ca.crt of
+	// CloudNativePG's <cluster>-ca Secret. Unset: the operator's
+	// --tenant-db-ca-file, else the DSN's sslrootcert, else the system roots.
+	// +optional
+	CASecretRef *SecretKeyReference `json:"caSecretRef,omitempty"`
+
+	// InsecureSkipVerify lets the connection string reach a non-loopback host
+	// without verifying the server (sslmode disable, allow, prefer, require or
+	// verify-ca): anyone on the network path can then read the password and
+	// the rows. Without it such a TenantApp is refused with reason
+	// InsecureConnection and nothing is written.
+	// +optional
+	InsecureSkipVerify bool `json:"insecureSkipVerify,omitempty"`
 }
 
 // TenantScope limits which users an app receives, like assigning an Okta app to groups.

@@ -64,6 +64,14 @@ func BenchmarkTenantApp(b *testing.B) {
 func benchFullSync(b *testing.B, c client.Client, ns string, rows int) {
 	mgr, r := benchReconciler(b)
 	ctx := context.Background()
+	// A TenantApp of a missing endpoint writes nothing; the endpoint is
+	// removed again for benchDeactivationLatency, which makes a real one.
+	ep := &scimv1.ScimEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "okta"},
+		Spec: scimv1.ScimEndpointSpec{TokenSecretRefs: []scimv1.SecretKeyReference{{Name: "okta-token", Key: "token"}}}}
+	if err := c.Create(ctx, ep); client.IgnoreAlreadyExists(err) != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = c.Delete(ctx, ep) }()
 	dsn := pgtest.NewDatabase(b, pg)
 	round := uuid.NewString()[:8] // the framework may call this function more than once
 	holder := benchApp(b, c, mgr, ns, "holder-"+round, dsn, "holder_"+round)

@@ -2,7 +2,6 @@ package tenantapp
 
 import (
 	"slices"
-	"strings"
 	"time"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
@@ -60,27 +59,8 @@ type inputs struct {
 	users  []*scimv1.ScimUser
 	groups []*scimv1.ScimGroup
 	shards []*scimv1.ScimMembership
-	// held is set while the endpoint's deprovisioning guard holds revocations.
-	held bool
-}
-
-// keepActiveRows makes want keep every active row of view, so that while the
-// deprovisioning guard holds revocations no user is deactivated or deleted in
-// the tables; new users and changes of active users still flow. Group
-// memberships follow the IdP. Without a view (the first pass after a start)
-// there is nothing known to keep.
-func keepActiveRows(want *rows, view *rows) {
-	if view == nil {
-		return
-	}
-	for id, row := range view.users {
-		if !row.Active {
-			continue
-		}
-		if w, ok := want.users[id]; !ok || !w.Active {
-			want.users[id] = row
-		}
-	}
+	// endpointFound: the ScimEndpoint the TenantApp names exists.
+	endpointFound bool
 }
 
 // newestWrite is when the SCIM server last wrote any of the users and groups
@@ -104,12 +84,12 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
-// desiredRows computes what app's tables should hold. hasRow reports whether
-// the database holds a row for a user id; it decides whether a user outside
-// the scope keeps an inactive row under the Disable policy (nil: none does).
-// It also returns the scope's displayNames that match no group.
-func desiredRows(app *scimv1.TenantApp, in inputs, hasRow func(id string) bool) (rows, []string) {
-	inScope, missing := scopeMembers(app.Spec.Scope.Groups, in)
+// desiredRows computes what app's tables should hold for the scope sc.
+// hasRow reports whether the database holds a row for a user id; it decides
+// whether a user outside the scope keeps an inactive row under the Disable
+// policy (nil: none does).
+func desiredRows(app *scimv1.TenantApp, in inputs, sc scope, hasRow func(id string) bool) rows {
+	inScope := sc.members(in)
 	disable := policyOf(app) == scimv1.DeactivationDisable
 	want := rows{
 		users:   make(map[string]tenantdb.User, len(in.users)),
@@ -150,45 +130,7 @@ func desiredRows(app *scimv1.TenantApp, in inputs, hasRow func(id string) bool) 
 		slices.Sort(ids)
 		want.members[g] = slices.Compact(ids)
 	}
-	return want, missing
-}
-
-// scopeMembers returns the ids of the direct user members of the named groups
-// (nil when names is empty: everyone is in scope) and the names that match no
-// group. Names compare case-insensitively, as SCIM compares displayNames.
-func scopeMembers(names []string, in inputs) (map[string]bool, []string) {
-	if len(names) == 0 {
-		return nil, nil
-	}
-	wanted := make(map[string]bool, len(names))
-	for _, n := range names {
-		wanted[strings.ToLower(n)] = true
-	}
-	ids := map[string]bool{}
-	found := map[string]bool{}
-	for _, g := range in.groups {
-		if name := strings.ToLower(g.Spec.DisplayName); g.DeletionTimestamp == nil && wanted[name] {
-			ids[g.Name], found[name] = true, true
-		}
-	}
-	var missing []string
-	for _, n := range names {
-		if !found[strings.ToLower(n)] {
-			missing = append(missing, n)
-		}
-	}
-	members := map[string]bool{}
-	for _, sh := range in.shards {
-		if !ids[sh.Spec.Group] {
-			continue
-		}
-		for _, m := range sh.Spec.Members {
-			if isUserMember(m) {
-				members[m.Value] = true
-			}
-		}
-	}
-	return members, missing
+	return want
 }
 
 // isUserMember tells user members from nested groups, which group_members

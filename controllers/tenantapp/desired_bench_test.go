@@ -38,10 +38,10 @@ func benchInputs() inputs {
 func BenchmarkIncrementalPlan(b *testing.B) {
 	in := benchInputs()
 	a := app("")
-	have, _ := desiredRows(a, in, nil)
+	have := desiredRows(a, in, resolveScope(a, in.groups, nil), nil)
 	b.ResetTimer()
 	for b.Loop() {
-		want, _ := desiredRows(a, in, nil)
+		want := desiredRows(a, in, resolveScope(a, in.groups, nil), nil)
 		if p := diffRows(have, want, nil, nil); !p.empty() {
 			b.Fatal("unexpected changes")
 		}

@@ -44,6 +44,12 @@ func app(policy scimv1.DeactivationPolicy, scope ...string) *scimv1.TenantApp {
 		Scope: scimv1.TenantScope{Groups: scope}}}
 }
 
+// pinned gives app the scope pins of its status.
+func pinned(a *scimv1.TenantApp, pins ...scimv1.PinnedGroup) *scimv1.TenantApp {
+	a.Status.ScopeGroups = pins
+	return a
+}
+
 func TestDesiredRows(t *testing.T) {
 	admins := group("g1", "Admins")
 	cases := []struct {
@@ -54,6 +60,8 @@ func TestDesiredRows(t *testing.T) {
 		wantUsers   []tenantdb.User
 		wantMembers map[string][]string
 		wantMissing []string
+		wantPins    []scimv1.PinnedGroup
+		wantGone    []string
 	}{
 		{
 			reason:    "without scope and with Disable every user has a row, deactivated ones inactive",
@@ -98,6 +106,43 @@ func TestDesiredRows(t *testing.T) {
 			},
 			wantUsers:   []tenantdb.User{row("a", true)},
 			wantMembers: map[string][]string{"g1": {"a"}, "g2": nil},
+			wantPins:    []scimv1.PinnedGroup{{DisplayName: "admins", ID: "g1"}},
+		},
+		{
+			reason: "a pinned scope group keeps the scope after a rename, even when another group takes its name",
+			app:    pinned(app("", "Admins"), scimv1.PinnedGroup{DisplayName: "Admins", ID: "g1"}),
+			in: inputs{
+				users:  []*scimv1.ScimUser{user("a", true), user("b", true)},
+				groups: []*scimv1.ScimGroup{group("g1", "Renamed"), group("g2", "Admins")},
+				shards: []*scimv1.ScimMembership{shard("g1", member("a")), shard("g2", member("b"))},
+			},
+			wantUsers:   []tenantdb.User{row("a", true)},
+			wantMembers: map[string][]string{"g1": {"a"}, "g2": nil},
+			wantPins:    []scimv1.PinnedGroup{{DisplayName: "Admins", ID: "g1"}},
+		},
+		{
+			reason: "a pinned scope group that was deleted contributes no members and is reported",
+			app:    pinned(app(scimv1.DeactivationDelete, "Admins"), scimv1.PinnedGroup{DisplayName: "Admins", ID: "g9"}),
+			in: inputs{
+				users:  []*scimv1.ScimUser{user("a", true)},
+				groups: []*scimv1.ScimGroup{admins},
+				shards: []*scimv1.ScimMembership{shard("g1", member("a")), shard("g9", member("a"))},
+			},
+			wantMembers: map[string][]string{"g1": nil},
+			wantPins:    []scimv1.PinnedGroup{{DisplayName: "Admins", ID: "g9"}},
+			wantGone:    []string{"Admins"},
+		},
+		{
+			reason: "a name no longer in the spec drops its pin; a new one is resolved by displayName",
+			app:    pinned(app("", "Admins"), scimv1.PinnedGroup{DisplayName: "Old", ID: "g2"}),
+			in: inputs{
+				users:  []*scimv1.ScimUser{user("a", true), user("b", true)},
+				groups: []*scimv1.ScimGroup{admins, group("g2", "Old")},
+				shards: []*scimv1.ScimMembership{shard("g1", member("a")), shard("g2", member("b"))},
+			},
+			wantUsers:   []tenantdb.User{row("a", true)},
+			wantMembers: map[string][]string{"g1": {"a"}, "g2": nil},
+			wantPins:    []scimv1.PinnedGroup{{DisplayName: "Admins", ID: "g1"}},
 		},
 		{
 			reason: "with a scope and Disable a user who left it keeps an inactive row, one never in it gets none",
@@ -108,6 +153,7 @@ func TestDesiredRows(t *testing.T) {
 				shards: []*scimv1.ScimMembership{shard("g1", member("a"))},
 			},
 			hasRow:      func(id string) bool { return id == "left" },
+			wantPins:    []scimv1.PinnedGroup{{DisplayName: "Admins", ID: "g1"}},
 			wantUsers:   []tenantdb.User{row("a", true), row("left", false)},
 			wantMembers: map[string][]string{"g1": {"a"}},
 		},
@@ -120,6 +166,7 @@ func TestDesiredRows(t *testing.T) {
 				shards: []*scimv1.ScimMembership{shard("g1", member("a"))},
 			},
 			hasRow:      func(id string) bool { return id == "left" },
+			wantPins:    []scimv1.PinnedGroup{{DisplayName: "Admins", ID: "g1"}},
 			wantUsers:   []tenantdb.User{row("a", true)},
 			wantMembers: map[string][]string{"g1": {"a"}},
 		},
@@ -129,6 +176,7 @@ func TestDesiredRows(t *testing.T) {
 			in:          inputs{users: []*scimv1.ScimUser{user("a", true)}, groups: []*scimv1.ScimGroup{admins}},
 			wantMembers: map[string][]string{"g1": nil},
 			wantMissing: []string{"Ghosts"},
+			wantPins:    []scimv1.PinnedGroup{{DisplayName: "Admins", ID: "g1"}},
 		},
 		{
 			reason: "memberships name only users with rows; every group is listed, even empty",
@@ -144,7 +192,8 @@ func TestDesiredRows(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
-			got, missing := desiredRows(tc.app, tc.in, tc.hasRow)
+			sc := resolveScope(tc.app, tc.in.groups, nil)
+			got := desiredRows(tc.app, tc.in, sc, tc.hasRow)
 			var users []tenantdb.User
 			for _, u := range got.users {
 				users = append(users, u)
@@ -159,8 +208,14 @@ func TestDesiredRows(t *testing.T) {
 			if diff := cmp.Diff(tc.wantMembers, got.members, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("members (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tc.wantMissing, missing); diff != "" {
+			if diff := cmp.Diff(tc.wantMissing, sc.missing); diff != "" {
 				t.Errorf("missing scope groups (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantPins, sc.pins); diff != "" {
+				t.Errorf("pins (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantGone, sc.gone); diff != "" {
+				t.Errorf("deleted scope groups (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -169,8 +224,8 @@ func TestDesiredRows(t *testing.T) {
 func TestDesiredRowsSkipsDeletedGroups(t *testing.T) {
 	g := group("g1", "Admins")
 	g.DeletionTimestamp = deleted
-	got, _ := desiredRows(app(""), inputs{groups: []*scimv1.ScimGroup{g, group("g2", "Ops")},
-		shards: []*scimv1.ScimMembership{shard("g1")}}, nil)
+	in := inputs{groups: []*scimv1.ScimGroup{g, group("g2", "Ops")}, shards: []*scimv1.ScimMembership{shard("g1")}}
+	got := desiredRows(app(""), in, resolveScope(app(""), in.groups, nil), nil)
 	want := map[string]tenantdb.Group{"g2": {ID: "g2", DisplayName: "Ops", Version: 2}}
 	if diff := cmp.Diff(want, got.groups); diff != "" {
 		t.Errorf("groups (-want +got):\n%s", diff)

@@ -26,12 +26,29 @@
 // # Scope and deactivation
 //
 // Without spec.scope.groups every user of the endpoint is in scope; with it,
-// only direct members of the listed groups (matched by displayName,
-// case-insensitively). A user that is deactivated (active=false) or leaves the
-// scope is treated alike: with deactivationPolicy Disable its row stays with
-// active=false, with Delete it is removed. A user that was never in scope
-// never gets a row. Groups are projected whole (every group of the endpoint),
-// and their memberships for the users that have rows.
+// only direct members of the listed groups. Each name is resolved once to a
+// group id (by displayName, case-insensitively) and pinned in
+// status.scopeGroups (resolveScope): an IdP rename does not move the scope,
+// and a deleted pinned group contributes no members. A user that is
+// deactivated (active=false) or leaves the scope is treated alike: with
+// deactivationPolicy Disable its row stays with active=false, with Delete it
+// is removed. A user that was never in scope never gets a row. Groups are
+// projected whole (every group of the endpoint), and their memberships for
+// the users that have rows.
+//
+// When spec.endpoint names no ScimEndpoint, or a scope name has no pin and
+// matches no group, the pass writes nothing and Ready is False
+// (ReasonEndpointNotFound, ReasonScopeGroupNotFound): a typo is not an
+// instruction to revoke everyone.
+//
+// # Deprovisioning guard
+//
+// Before a pass writes, it counts its revocations: rows active in the tables
+// (the view, or after a start what Observe reads) that the pass makes
+// inactive or removes, whatever the cause. It asks Reconciler.Guard
+// (deprovision.Guard, shared by every projection of the operator) with that
+// count; when the guard holds, the pass keeps every active row and its
+// memberships, and writes the rest (new users, reactivations, changes).
 //
 // # Deletion and the escape hatch
 //

@@ -33,7 +33,7 @@ type fakes struct {
 	opened map[string]int
 }
 
-func (f *fakes) open(_ context.Context, dsn, _ string) (tenantdb.Client, error) {
+func (f *fakes) open(_ context.Context, dsn, _ string, _ tenantdb.TLS) (tenantdb.Client, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.opened[dsn]++
@@ -106,6 +106,12 @@ func TestClientFactoryAndFailureClassification(t *testing.T) {
 	ctx := context.Background()
 	ns := namespaceFor(t)
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		t.Fatal(err)
+	}
+	// The endpoint only has to exist: a TenantApp of a missing one writes nothing.
+	ep := &scimv1.ScimEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "okta"},
+		Spec: scimv1.ScimEndpointSpec{TokenSecretRefs: []scimv1.SecretKeyReference{{Name: "okta-token", Key: "token"}}}}
+	if err := c.Create(ctx, ep); err != nil {
 		t.Fatal(err)
 	}
 	users := []*scimv1.ScimUser{newUser(t, c, ns, "okta", "a@example.com"), newUser(t, c, ns, "okta", "b@example.com")}

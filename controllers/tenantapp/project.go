@@ -51,14 +51,15 @@ func (r *Reconciler) gather(ctx context.Context, app *scimv1.TenantApp) (inputs,
 		return inputs{}, fmt.Errorf("listing ScimMemberships of endpoint %s: %w", ep, err)
 	}
 	var endpoint scimv1.ScimEndpoint
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: ep}, &endpoint); client.IgnoreNotFound(err) != nil {
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: ep}, &endpoint)
+	if client.IgnoreNotFound(err) != nil {
 		return inputs{}, fmt.Errorf("getting ScimEndpoint %s: %w", ep, err)
 	}
 	in := inputs{
-		held:   endpoint.RevocationsHeld(),
-		users:  make([]*scimv1.ScimUser, len(users.Items)),
-		groups: make([]*scimv1.ScimGroup, len(groups.Items)),
-		shards: make([]*scimv1.ScimMembership, len(shards.Items)),
+		endpointFound: err == nil,
+		users:         make([]*scimv1.ScimUser, len(users.Items)),
+		groups:        make([]*scimv1.ScimGroup, len(groups.Items)),
+		shards:        make([]*scimv1.ScimMembership, len(shards.Items)),
 	}
 	for i := range users.Items {
 		in.users[i] = &users.Items[i]
@@ -74,38 +75,57 @@ func (r *Reconciler) gather(ctx context.Context, app *scimv1.TenantApp) (inputs,
 
 // project writes the pass's changes: a full pass when this process does not
 // know what the tables hold, the spec changed or the resync interval passed;
-// an incremental one otherwise.
+// an incremental one otherwise. When the endpoint does not exist or a scope
+// name resolves to no group, what the app should hold is unknown (a typo is
+// not an instruction to revoke everyone): the pass writes nothing and the
+// tables keep what they hold.
 func (r *Reconciler) project(ctx context.Context, app *scimv1.TenantApp, st *appState, in inputs, o *outcome) error {
+	sc := resolveScope(app, in.groups, st.pins)
+	st.pins = sc.pins
+	o.scope, o.endpointMissing = &sc, !in.endpointFound
+	if o.blocked() {
+		return nil
+	}
 	now := time.Now()
 	if st.currentView() == nil || st.needFullSync || st.syncedGeneration != app.Generation ||
 		!now.Before(st.lastFullSync.Add(resyncInterval(app))) {
-		return r.fullPass(ctx, app, st, in, o)
+		return r.fullPass(ctx, app, st, in, sc, o)
 	}
-	return r.incrementalPass(ctx, app, st, in, o)
+	return r.incrementalPass(ctx, app, st, in, sc, o)
 }
 
 // fullPass makes the tables equal to the desired rows in one transaction,
 // repairing any drift, then releases the finalizers no TenantApp needs.
-func (r *Reconciler) fullPass(ctx context.Context, app *scimv1.TenantApp, st *appState, in inputs, o *outcome) error {
+func (r *Reconciler) fullPass(ctx context.Context, app *scimv1.TenantApp, st *appState, in inputs, sc scope, o *outcome) error {
 	began := time.Now()
+	// have is what the tables hold, to count revocations against: the
+	// view, or after a start (no view) the rows themselves.
+	have := st.currentView()
 	var hasRow func(string) bool
-	if needsRowIDs(app) {
+	if needsRowIDs(app) || (have == nil && r.Guard != nil) {
 		observed, err := st.client.Observe(ctx)
 		if err != nil {
 			return dbFailed("observing tenant database", err)
+		}
+		if have == nil {
+			have = observedRows(observed)
 		}
 		ids := make(map[string]bool, len(observed.Users))
 		for _, u := range observed.Users {
 			ids[u.ID] = true
 		}
-		hasRow = func(id string) bool { return ids[id] }
+		if needsRowIDs(app) {
+			hasRow = func(id string) bool { return ids[id] }
+		}
 	}
-	want, missing := desiredRows(app, in, hasRow)
-	if in.held {
-		keepActiveRows(&want, st.currentView())
-	}
+	want := desiredRows(app, in, sc, hasRow)
+	// Users still without their finalizer keep their old row this pass: the
+	// guard counts only what the pass will write.
 	pending, err := r.holdUsers(ctx, in, &want, st.currentView())
 	if err != nil {
+		return err
+	}
+	if err := r.admitRevocations(ctx, app, have, &want); err != nil {
 		return err
 	}
 	desired := want.state()
@@ -130,20 +150,20 @@ func (r *Reconciler) fullPass(ctx context.Context, app *scimv1.TenantApp, st *ap
 	log.FromContext(ctx).V(1).Info("full sync", "users", len(want.users), "groups", len(want.groups),
 		"memberships", want.memberships(), "result", fmt.Sprintf("%+v", res), "took", time.Since(began))
 	o.fullSyncAt = began
-	r.passDone(o, st, want, missing)
+	r.passDone(o, st, want)
 	return r.sweepHeld(ctx, app.Namespace, types.NamespacedName{})
 }
 
 // incrementalPass writes the difference between the desired rows and what
 // the last pass left, in one batch per kind of write.
-func (r *Reconciler) incrementalPass(ctx context.Context, app *scimv1.TenantApp, st *appState, in inputs, o *outcome) error {
+func (r *Reconciler) incrementalPass(ctx context.Context, app *scimv1.TenantApp, st *appState, in inputs, sc scope, o *outcome) error {
 	view := st.currentView()
-	want, missing := desiredRows(app, in, func(id string) bool { _, ok := view.users[id]; return ok })
-	if in.held {
-		keepActiveRows(&want, view)
-	}
+	want := desiredRows(app, in, sc, func(id string) bool { _, ok := view.users[id]; return ok })
 	pending, err := r.holdUsers(ctx, in, &want, view)
 	if err != nil {
+		return err
+	}
+	if err := r.admitRevocations(ctx, app, view, &want); err != nil {
 		return err
 	}
 	userGens, groupGens := generationsOf(in)
@@ -161,7 +181,7 @@ func (r *Reconciler) incrementalPass(ctx context.Context, app *scimv1.TenantApp,
 	}
 	o.pendingUsers = pending
 	st.setView(&want)
-	r.passDone(o, st, want, missing)
+	r.passDone(o, st, want)
 	return nil
 }
 
@@ -200,8 +220,8 @@ func write(ctx context.Context, c tenantdb.Client, p plan) (int, error) {
 }
 
 // passDone records a successful pass in its outcome.
-func (r *Reconciler) passDone(o *outcome, st *appState, want rows, missing []string) {
+func (r *Reconciler) passDone(o *outcome, st *appState, want rows) {
 	o.synced = true
 	o.users, o.groups, o.members = len(want.users), len(want.groups), want.memberships()
-	o.schemaVersion, o.missingScope = st.schemaVersion, missing
+	o.schemaVersion = st.schemaVersion
 }

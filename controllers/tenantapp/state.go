@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/tenantdb"
 )
 
@@ -35,6 +36,9 @@ type appState struct {
 	dsn           string
 	// schemaVersion is what Migrate returned for client; 0: not migrated.
 	schemaVersion int
+	// pins are the scope groups the last pass resolved, for a pass whose
+	// cached TenantApp does not show them in status yet.
+	pins []scimv1.PinnedGroup
 
 	mu sync.Mutex
 	// view is what the last successful pass left in the tables; nil means

@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/deprovision"
 	"github.com/scim-operator/scim-operator/internal/tenantdb"
 )
 
@@ -36,6 +37,9 @@ const (
 	// pingTimeout bounds the ping that tells an unreachable database from a
 	// failing one.
 	pingTimeout = 5 * time.Second
+	// blockedRetry: the endpoint or a scope group is missing; its creation
+	// is watched, this is a backstop.
+	blockedRetry = 30 * time.Second
 )
 
 // Reconciler projects the users and groups of an endpoint into the tables of
@@ -54,6 +58,9 @@ type Reconciler struct {
 	NewClient ClientFactory
 	// Metrics may be nil.
 	Metrics *Metrics
+	// Guard is asked before a pass revokes users (deactivates or deletes
+	// active rows); nil admits everything (unit tests).
+	Guard *deprovision.Guard
 
 	apps appStates
 }
@@ -140,6 +147,9 @@ func (r *Reconciler) syncDatabase(ctx context.Context, app *scimv1.TenantApp, st
 	}
 	st.succeeded()
 	r.Metrics.reachable(client.ObjectKeyFromObject(app), true)
+	if o.blocked() {
+		return ctrl.Result{RequeueAfter: blockedRetry}, nil
+	}
 	next := time.Until(st.lastFullSync.Add(resyncInterval(app)))
 	if st.needFullSync {
 		next = repairRetry
@@ -168,7 +178,7 @@ func (r *Reconciler) failed(ctx context.Context, app *scimv1.TenantApp, st *appS
 	var db *dbError
 	switch {
 	case errors.As(err, &secret):
-		o.secretProblem = secret.msg
+		o.secretProblem, o.secretReason = secret.msg, secret.reason
 		return ctrl.Result{}, nil // the Secret watch brings the fix
 	case !errors.As(err, &db):
 		o.skipped = true
@@ -302,9 +312,10 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 // guardChanged passes the ScimEndpoint updates where its deprovisioning guard
-// started or stopped holding revocations.
+// started or stopped holding revocations, and creations (a TenantApp may be
+// waiting for its endpoint).
 var guardChanged = predicate.Funcs{
-	CreateFunc:  func(event.CreateEvent) bool { return false },
+	CreateFunc:  func(event.CreateEvent) bool { return true },
 	DeleteFunc:  func(event.DeleteEvent) bool { return false },
 	GenericFunc: func(event.GenericEvent) bool { return false },
 	UpdateFunc: func(e event.UpdateEvent) bool {

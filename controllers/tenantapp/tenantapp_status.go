@@ -29,6 +29,12 @@ const (
 	ReasonSchemaTooNew = "SchemaTooNew"
 	// ReasonSyncFailed: the database answers but refused a write.
 	ReasonSyncFailed = "SyncFailed"
+	// ReasonEndpointNotFound: spec.endpoint names no ScimEndpoint; nothing
+	// is written and the tables keep what they hold.
+	ReasonEndpointNotFound = "EndpointNotFound"
+	// ReasonScopeGroupNotFound: a spec.scope.groups name has no pin and
+	// matches no group; nothing is written and the tables keep what they hold.
+	ReasonScopeGroupNotFound = "ScopeGroupNotFound"
 )
 
 // outcome is what one pass found; applyStatus turns it into status.
@@ -37,6 +43,9 @@ type outcome struct {
 	skipped bool
 	// secretProblem is a message about the connection Secret (never the DSN).
 	secretProblem string
+	// secretReason is the reason of secretProblem; "" is
+	// ReasonConnectionSecretInvalid.
+	secretReason string
 	// unreachable: a database call failed and so did a ping.
 	unreachable bool
 	// tooNew and syncFailed: the database answered but the pass failed.
@@ -51,7 +60,24 @@ type outcome struct {
 	users, groups, members int
 	schemaVersion          int
 	fullSyncAt             time.Time
-	missingScope           []string
+	// scope is the resolved scope (nil: the pass did not get that far).
+	scope *scope
+	// endpointMissing: spec.endpoint names no ScimEndpoint.
+	endpointMissing bool
+}
+
+// blocked reports whether the pass could not tell what the tables should
+// hold and so wrote nothing.
+func (o outcome) blocked() bool {
+	return o.endpointMissing || (o.scope != nil && len(o.scope.missing) > 0)
+}
+
+// secretReasonOrDefault is the condition reason of o.secretProblem.
+func (o outcome) secretReasonOrDefault() string {
+	if o.secretReason != "" {
+		return o.secretReason
+	}
+	return ReasonConnectionSecretInvalid
 }
 
 // readyCondition is Ready for o.
@@ -59,7 +85,7 @@ func readyCondition(gen int64, o outcome) metav1.Condition {
 	c := metav1.Condition{Type: scimv1.ConditionReady, Status: metav1.ConditionFalse, ObservedGeneration: gen}
 	switch {
 	case o.secretProblem != "":
-		c.Reason, c.Message = ReasonConnectionSecretInvalid, o.secretProblem
+		c.Reason, c.Message = o.secretReasonOrDefault(), o.secretProblem
 	case o.unreachable:
 		c.Reason = ReasonDatabaseUnreachable
 		c.Message = fmt.Sprintf("the tenant database does not answer; projection is delayed, next attempt in %s", o.retryIn.Round(time.Second))
@@ -69,11 +95,18 @@ func readyCondition(gen int64, o outcome) metav1.Condition {
 	case o.syncFailed:
 		c.Reason = ReasonSyncFailed
 		c.Message = fmt.Sprintf("the tenant database refused a write; see the TenantApp's events; next attempt in %s", o.retryIn.Round(time.Second))
+	case o.endpointMissing:
+		c.Reason = ReasonEndpointNotFound
+		c.Message = "spec.endpoint names no ScimEndpoint in this namespace; nothing is projected and the tables keep their rows"
+	case o.scope != nil && len(o.scope.missing) > 0:
+		c.Reason = ReasonScopeGroupNotFound
+		c.Message = fmt.Sprintf("scope group(s) %s match no group of the endpoint; nothing is projected and the tables keep their rows",
+			strings.Join(o.scope.missing, ", "))
 	default:
 		c.Status, c.Reason = metav1.ConditionTrue, ReasonSynced
 		c.Message = fmt.Sprintf("%d users, %d groups and %d memberships projected", o.users, o.groups, o.members)
-		if len(o.missingScope) > 0 {
-			c.Message += fmt.Sprintf("; scope group(s) not found: %s", strings.Join(o.missingScope, ", "))
+		if o.scope != nil && len(o.scope.gone) > 0 {
+			c.Message += fmt.Sprintf("; pinned scope group(s) deleted, no members: %s", strings.Join(o.scope.gone, ", "))
 		}
 	}
 	return c
@@ -85,7 +118,7 @@ func reachableCondition(gen int64, o outcome) metav1.Condition {
 	c := metav1.Condition{Type: scimv1.ConditionDatabaseReachable, ObservedGeneration: gen}
 	switch {
 	case o.secretProblem != "":
-		c.Status, c.Reason, c.Message = metav1.ConditionUnknown, ReasonConnectionSecretInvalid, "no usable connection string"
+		c.Status, c.Reason, c.Message = metav1.ConditionUnknown, o.secretReasonOrDefault(), "no usable connection string"
 	case o.unreachable:
 		c.Status, c.Reason = metav1.ConditionFalse, ReasonDatabaseUnreachable
 		c.Message = "the tenant database does not answer"
@@ -102,6 +135,9 @@ func applyStatus(app *scimv1.TenantApp, o outcome, now time.Time) []metav1.Condi
 		return nil
 	}
 	st := &app.Status
+	if o.scope != nil {
+		st.ScopeGroups = o.scope.pins
+	}
 	if o.synced {
 		st.ObservedGeneration = app.Generation
 		st.SyncedUsers, st.SyncedGroups = int32(o.users), int32(o.groups)

@@ -53,6 +53,20 @@ func TestApplyStatus(t *testing.T) {
 			wantChanged: []string{scimv1.ConditionDatabaseReachable, scimv1.ConditionReady},
 		},
 		{
+			reason: "a missing endpoint is not Ready, the database still answers",
+			prior: []metav1.Condition{{Type: scimv1.ConditionReady, Status: "True", Reason: ReasonSynced},
+				{Type: scimv1.ConditionDatabaseReachable, Status: "True", Reason: ReasonConnected}},
+			o:           outcome{endpointMissing: true, scope: &scope{all: true}},
+			want:        conds{"False", "True", ReasonEndpointNotFound, ReasonConnected},
+			wantChanged: []string{scimv1.ConditionReady},
+		},
+		{
+			reason:      "a scope name that resolves to no group is not Ready",
+			o:           outcome{scope: &scope{missing: []string{"Ghosts"}}},
+			want:        conds{"False", "True", ReasonScopeGroupNotFound, ReasonConnected},
+			wantChanged: []string{scimv1.ConditionDatabaseReachable, scimv1.ConditionReady},
+		},
+		{
 			reason:      "a schema migrated by a newer operator is not Ready",
 			o:           outcome{tooNew: true},
 			want:        conds{"False", "True", ReasonSchemaTooNew, ReasonConnected},

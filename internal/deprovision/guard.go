@@ -81,9 +81,11 @@ func (g *Guard) Admit(ctx context.Context, ep types.NamespacedName, projection s
 	}
 	unlock := g.lock(ep)
 	defer unlock()
-	admitted := false
+	admitted, asked := false, n
 	err := g.update(ctx, ep, func(obj *scimv1.ScimEndpoint, now time.Time) error {
-		admitted = false
+		// update retries this on a conflict, against a fresh read: start
+		// from the full request every time.
+		admitted, n = false, asked
 		if obj.Spec.DeprovisioningGuard.MaxPercent == 0 {
 			admitted = true
 			return nil

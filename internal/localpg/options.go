@@ -40,6 +40,11 @@ type Options struct {
 	// StartTimeout bounds the wait for the server to accept connections; zero
 	// means 30 seconds.
 	StartTimeout time.Duration
+	// TLSCertPEM and TLSKeyPEM, when both are set, turn TLS on (ssl=on): they
+	// are written into the data directory as server.crt and server.key,
+	// owned by the server's account, at every start. Tests of certificate
+	// verification use them; DSN keeps sslmode=disable.
+	TLSCertPEM, TLSKeyPEM []byte
 }
 
 // withDefaults returns a copy of o with every empty field that has a default

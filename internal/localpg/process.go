@@ -22,13 +22,16 @@ type process struct {
 // serverArgs returns the postgres command line: loopback TCP only, no Unix
 // socket (its path length limit and directory permissions only get in the way
 // here), and no durability unless asked for.
-func serverArgs(dir string, port int, fsync bool) []string {
+func serverArgs(dir string, port int, fsync, tls bool) []string {
 	args := []string{
 		"-D", dir,
 		"-p", strconv.Itoa(port),
 		"-c", "listen_addresses=127.0.0.1",
 		"-c", "unix_socket_directories=",
 		"-c", "logging_collector=off",
+	}
+	if tls {
+		args = append(args, "-c", "ssl=on")
 	}
 	if !fsync {
 		args = append(args,
@@ -46,7 +49,7 @@ func serverArgs(dir string, port int, fsync bool) []string {
 // and the Go runtime may otherwise retire it while the server still runs.
 func launch(binDir, dir string, port int, acct account, opts Options) (*process, error) {
 	p := &process{tail: &logTail{}, done: make(chan struct{})}
-	p.cmd = exec.Command(filepath.Join(binDir, "postgres"), serverArgs(dir, port, opts.Fsync)...)
+	p.cmd = exec.Command(filepath.Join(binDir, "postgres"), serverArgs(dir, port, opts.Fsync, opts.tls())...)
 	p.cmd.Dir = dir
 	p.cmd.Stdout = io.MultiWriter(opts.Log, p.tail)
 	p.cmd.Stderr = p.cmd.Stdout

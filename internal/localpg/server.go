@@ -68,6 +68,9 @@ func (s *Server) start(ctx context.Context, binDir string, acct account, opts Op
 	if err := prepareDataDir(ctx, s.dir, binDir, acct, opts); err != nil {
 		return err
 	}
+	if err := writeTLSFiles(s.dir, acct, opts); err != nil {
+		return err
+	}
 	for attempt := 1; ; attempt++ {
 		err := s.launch(ctx, binDir, acct, opts)
 		if err == nil {

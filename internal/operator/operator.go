@@ -71,6 +71,9 @@ type Options struct {
 	// these namespaces (those holding ScimEndpoints and TenantApps), so that
 	// namespaced Roles suffice; empty watches every namespace.
 	SecretNamespaces []string
+	// TenantDBCAFile is a PEM bundle the tenant database servers'
+	// certificates must chain to, for TenantApps that name no CA Secret.
+	TenantDBCAFile string
 }
 
 // Leases are needed by the controllers component only (the SCIM server does
@@ -151,7 +154,8 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 // reconcilers in this process, it reads the TenantApp index added here.
 func addSCIMServer(mgr manager.Manager, opts Options, tenants *tenantapp.Reconciler) (*scimserver.Server, error) {
 	registry := scimserver.NewRegistry()
-	loader := &scimserver.RegistryReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Registry: registry}
+	loader := &scimserver.RegistryReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Registry: registry,
+		MaxRPS: opts.SCIM.MaxEndpointRPS, MaxBurst: opts.SCIM.MaxEndpointBurst}
 	if err := loader.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the SCIM registry: %w", err)
 	}
@@ -200,7 +204,8 @@ func addControllers(mgr manager.Manager, opts *Options) (*tenantapp.Reconciler, 
 	tenants := &tenantapp.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("scim-operator"),
-		NewClient: tenantapp.PostgresClient, Metrics: tenantapp.NewMetrics(metrics.Registry),
+		NewClient: tenantapp.PostgresClientWithCAFile(opts.TenantDBCAFile), Metrics: tenantapp.NewMetrics(metrics.Registry),
+		Guard: guard,
 	}
 	if err := tenants.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the TenantApp controller: %w", err)

@@ -47,6 +47,9 @@ type Config struct {
 	// MaxConns caps the connection pool; default 4, since one tenant
 	// database is written by one reconciler at a time.
 	MaxConns int32
+	// TLS is how the server is verified; New refuses (ErrInsecure) a DSN to
+	// a non-loopback host that does not verify it, unless TLS allows it.
+	TLS TLS
 }
 
 // withDefaults fills empty fields and rejects a schema name PostgreSQL would

@@ -33,6 +33,12 @@ func New(ctx context.Context, cfg Config) (*Postgres, error) {
 		// pgx's parse errors can quote the DSN; do not pass them on.
 		return nil, fmt.Errorf("%w: the tenant database DSN cannot be parsed", ErrInvalid)
 	}
+	if err := checkTLS(&pc.ConnConfig.Config, cfg.TLS); err != nil {
+		return nil, err
+	}
+	if err := applyRootCAs(&pc.ConnConfig.Config, cfg.TLS); err != nil {
+		return nil, err
+	}
 	pc.MaxConns = cfg.MaxConns
 	// A stalled network or server must fail a call within its Timeout and
 	// let the next one open a fresh connection; see DefaultConnectTimeout.

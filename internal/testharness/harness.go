@@ -62,6 +62,13 @@ type Options struct {
 	// to operator.Options; zero values keep controller-runtime's defaults.
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	KeepLeaseOnStop                           bool
+	// Components selects what the operator runs (zero: everything).
+	Components operator.Components
+	// LeaderElectionID names the Lease (default: the operator's).
+	LeaderElectionID string
+	// SCIM configures the SCIM server; its Listener is always the harness's.
+	// The zero value keeps the server's defaults, and no rate limit clamp.
+	SCIM scimserver.Options
 }
 
 // StartOperatorWith is StartOperator with more knobs: a metrics address and
@@ -71,6 +78,8 @@ func StartOperatorWith(cp *controlplane.ControlPlane, opts Options) (*Operator, 
 	if err != nil {
 		return nil, err
 	}
+	scimOpts := opts.SCIM
+	scimOpts.Listener = ln
 	metricsAddr := opts.MetricsAddr
 	if metricsAddr == "" {
 		metricsAddr = "0"
@@ -79,9 +88,11 @@ func StartOperatorWith(cp *controlplane.ControlPlane, opts Options) (*Operator, 
 		MetricsAddr: metricsAddr, ProbeAddr: "0",
 		LeaderElection: opts.LeaderElection, LeaderElectionNamespace: "default",
 		LeaseDuration: opts.LeaseDuration, RenewDeadline: opts.RenewDeadline, RetryPeriod: opts.RetryPeriod,
-		KeepLeaseOnStop: opts.KeepLeaseOnStop,
-		Logger:          testLogger(),
-		SCIM:            scimserver.Options{Listener: ln},
+		KeepLeaseOnStop:  opts.KeepLeaseOnStop,
+		LeaderElectionID: opts.LeaderElectionID,
+		Logger:           testLogger(),
+		Components:       opts.Components,
+		SCIM:             scimOpts,
 		// Tests start many operators in one process, several at once.
 		SkipControllerNameValidation: true,
 	})

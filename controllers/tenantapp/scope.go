@@ -1,0 +1,95 @@
+package tenantapp
+
+import (
+	"strings"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+)
+
+// scope is a TenantApp's spec.scope.groups resolved to SCIM group ids.
+//
+// A name is resolved once, by displayName (case-insensitively, as SCIM
+// compares displayNames), and pinned in status.scopeGroups: from then on the
+// pin decides, so an IdP group owner renaming the group (or giving its old
+// name to another group) does not move the scope (BRIEF §4.1). A pinned group
+// that was deleted contributes no members; its members' revocations go
+// through the deprovisioning guard like any other. A name removed from the
+// spec drops its pin; a name added is resolved at the next pass.
+type scope struct {
+	// all: no spec.scope.groups, every user of the endpoint is in scope.
+	all bool
+	// ids are the group ids the names are pinned to.
+	ids map[string]bool
+	// pins are the resolved names, in spec order, for status.scopeGroups.
+	pins []scimv1.PinnedGroup
+	// missing are the names that have no pin and match no group.
+	missing []string
+	// gone are the names whose pinned group was deleted.
+	gone []string
+}
+
+// resolveScope resolves app's scope names against the endpoint's groups. A
+// pin in app's status wins over the displayName; pinned (memory) is a
+// fallback for a status the cache does not show yet (nil: none).
+func resolveScope(app *scimv1.TenantApp, groups []*scimv1.ScimGroup, pinned []scimv1.PinnedGroup) scope {
+	names := app.Spec.Scope.Groups
+	if len(names) == 0 {
+		return scope{all: true}
+	}
+	pins := make(map[string]string, len(names))
+	for _, list := range [][]scimv1.PinnedGroup{pinned, app.Status.ScopeGroups} {
+		for _, p := range list {
+			pins[p.DisplayName] = p.ID // status last: it wins
+		}
+	}
+	live := make(map[string]bool, len(groups))
+	byName := make(map[string]string, len(groups))
+	for _, g := range groups {
+		if g.DeletionTimestamp != nil {
+			continue
+		}
+		live[g.Name] = true
+		// Two groups never share a displayName on one endpoint; should
+		// they, the smallest id wins so every pass picks the same one.
+		if name := strings.ToLower(g.Spec.DisplayName); byName[name] == "" || g.Name < byName[name] {
+			byName[name] = g.Name
+		}
+	}
+	sc := scope{ids: make(map[string]bool, len(names))}
+	for _, n := range names {
+		id, ok := pins[n]
+		if !ok {
+			if id, ok = byName[strings.ToLower(n)]; !ok {
+				sc.missing = append(sc.missing, n)
+				continue
+			}
+		}
+		sc.pins = append(sc.pins, scimv1.PinnedGroup{DisplayName: n, ID: id})
+		if live[id] {
+			sc.ids[id] = true
+		} else {
+			sc.gone = append(sc.gone, n)
+		}
+	}
+	return sc
+}
+
+// members returns the ids of the direct user members of the scope's groups,
+// nil when every user is in scope.
+func (sc scope) members(in inputs) map[string]bool {
+	if sc.all {
+		return nil
+	}
+	members := map[string]bool{}
+	for _, sh := range in.shards {
+		if !sc.ids[sh.Spec.Group] {
+			continue
+		}
+		for _, m := range sh.Spec.Members {
+			if isUserMember(m) {
+				members[m.Value] = true
+			}
+		}
+	}
+	return members
+}

@@ -1,0 +1,171 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/testharness"
+	"github.com/scim-operator/scim-operator/scimserver"
+)
+
+// startServingReplica starts a second operator on the package's control
+// plane that serves SCIM with the given options and never reconciles: its
+// leader election Lease is held by someone else for the test's lifetime, so
+// the package's operator stays the only one projecting.
+func startServingReplica(t *testing.T, name string, scim testharness.Options) *testharness.Operator {
+	t.Helper()
+	now := metav1.NewMicroTime(time.Now())
+	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("someone-else"),
+			LeaseDurationSeconds: ptr.To[int32](3600), AcquireTime: &now, RenewTime: &now}}
+	if err := op.Client.Create(context.Background(), lease); err != nil {
+		t.Fatalf("creating the held Lease: %v", err)
+	}
+	scim.LeaderElection, scim.LeaderElectionID = true, name
+	replica, err := testharness.StartOperatorWith(op.CP, scim)
+	if err != nil {
+		t.Fatalf("starting the serving replica: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := replica.Stop(); err != nil {
+			t.Errorf("stopping the serving replica: %v", err)
+		}
+	})
+	return replica
+}
+
+// holdRequest opens a POST whose body never finishes, so the server keeps
+// it in flight until the connection closes.
+func holdRequest(t *testing.T, ep *testharness.Endpoint, addr string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	path := fmt.Sprintf("/scim/v2/%s/%s/Users", ep.Namespace, ep.Name)
+	_, err = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/scim+json\r\nContent-Length: 1000\r\n\r\n{\"userName\":", path, addr, ep.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// TestInFlightCapSheds503: with --scim-max-in-flight=2 and two requests
+// held open, a third is answered 503 with Retry-After and a SCIM Error,
+// before authentication (a request without a token is shed too, not 401);
+// once the held requests end, requests are served again.
+func TestInFlightCapSheds503(t *testing.T) {
+	replica := startServingReplica(t, "abuse-in-flight", testharness.Options{SCIM: scimserver.Options{MaxInFlight: 2}})
+	ep := replica.NewEndpoint(t, namespaceFor(t), "idp")
+	held := []net.Conn{holdRequest(t, ep, replica.Addr), holdRequest(t, ep, replica.Addr)}
+
+	var r testharness.Response
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if r = ep.Do(t, "GET", "/ServiceProviderConfig", nil); r.Status == http.StatusServiceUnavailable {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("two held requests never filled the cap of 2: last status %d", r.Status)
+		}
+	}
+	expectError(t, r, http.StatusServiceUnavailable, "")
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatalf("503 without Retry-After: %v", r.Header)
+	}
+	expectError(t, ep.DoToken(t, "", "GET", "/Users", nil), http.StatusServiceUnavailable, "")
+
+	for _, c := range held {
+		_ = c.Close()
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if r = ep.Do(t, "GET", "/ServiceProviderConfig", nil); r.Status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slots never freed after the held requests ended: last status %d", r.Status)
+		}
+	}
+}
+
+// TestEndpointRateLimitClamped: an endpoint asking for 100,000 requests per
+// second, on an operator whose maximum is 20 rps with a burst of 20, gets
+// 429s within a short burst; the operator without the clamp serves the same
+// burst to the same endpoint in full.
+func TestEndpointRateLimitClamped(t *testing.T) {
+	replica := startServingReplica(t, "abuse-clamp", testharness.Options{
+		SCIM: scimserver.Options{MaxEndpointRPS: 20, MaxEndpointBurst: 20}})
+	ep := replica.NewEndpoint(t, namespaceFor(t), "idp") // spec.rateLimit 100,000 rps, burst 100,000
+
+	const requests = 60
+	start := time.Now()
+	served, limited := 0, 0
+	for range requests {
+		r := ep.Do(t, "GET", "/ServiceProviderConfig", nil)
+		switch r.Status {
+		case http.StatusOK:
+			served++
+		case http.StatusTooManyRequests:
+			limited++
+			if r.Header.Get("Retry-After") == "" {
+				t.Fatalf("429 without Retry-After: %v", r.Header)
+			}
+		default:
+			t.Fatalf("status %d: %s", r.Status, r.Body)
+		}
+	}
+	elapsed := time.Since(start)
+	// The bucket starts full (20; NewEndpoint took one) and refills at 20/s.
+	if most := 20 + int(20*elapsed.Seconds()) + 1; served > most || limited == 0 {
+		t.Fatalf("%d served, %d limited in %v: want at most %d served", served, limited, elapsed, most)
+	}
+
+	unclamped := *ep
+	unclamped.BaseURL = "http://" + op.Addr + ep.BaseURL[len("http://"+replica.Addr):]
+	for i := range requests {
+		if r := unclamped.Do(t, "GET", "/ServiceProviderConfig", nil); r.Status != http.StatusOK {
+			t.Fatalf("request %d to the unclamped operator: status %d", i, r.Status)
+		}
+	}
+}
+
+// TestEndpointQuota: with spec.quota.maxUsers 3 the fourth user is refused
+// with 403 and a detail naming the quota; deleting one makes room. Groups
+// have their own quota.
+func TestEndpointQuota(t *testing.T) {
+	t.Parallel()
+	ep := newEndpoint(t, func(e *scimv1.ScimEndpoint) {
+		e.Spec.Quota = scimv1.EndpointQuota{MaxUsers: 3, MaxGroups: 1}
+	})
+	user := func(name string) string {
+		return fmt.Sprintf(`{"schemas":[%q],"userName":%q,"active":true}`, userURN, name)
+	}
+	var ids []string
+	for i := range 3 {
+		ids = append(ids, str(post(t, ep, "Users", user(fmt.Sprintf("quota%d@example.com", i))), "id"))
+	}
+	m := expectError(t, ep.Do(t, "POST", "/Users", user("quota3@example.com")), http.StatusForbidden, "")
+	if d := str(m, "detail"); !strings.Contains(d, "quota of 3 users") {
+		t.Fatalf("detail %q does not name the quota", d)
+	}
+	patchOK(t, ep, "/Users/"+ids[0], `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+		"Operations":[{"op":"replace","value":{"active":false}}]}`)
+	expectStatus(t, ep.Do(t, "DELETE", "/Users/"+ids[1], nil), http.StatusNoContent)
+	post(t, ep, "Users", user("quota3@example.com"))
+	expectError(t, ep.Do(t, "POST", "/Users", user("quota4@example.com")), http.StatusForbidden, "")
+
+	group := func(name string) string { return fmt.Sprintf(`{"schemas":[%q],"displayName":%q}`, groupURN, name) }
+	post(t, ep, "Groups", group("quota-a"))
+	expectError(t, ep.Do(t, "POST", "/Groups", group("quota-b")), http.StatusForbidden, "")
+}
