@@ -110,7 +110,10 @@ func (s *Server) renderGroup(ctx context.Context, req *request, g *scimv1.ScimGr
 		return nil, err
 	}
 	refs := make([]memberRef, 0, len(members))
-	for _, m := range members {
+	for i, m := range members {
+		if i%checkEvery == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		ref := memberRef{Value: m.Value, Type: m.Type}
 		if ref.Type == "" {
 			ref.Type = "User"
@@ -135,7 +138,7 @@ func (s *Server) renderGroup(ctx context.Context, req *request, g *scimv1.ScimGr
 }
 
 func (s *Server) listGroups(r *http.Request, req *request) (any, error) {
-	p, e := parseListParams(r, req.ep.MaxPageSize)
+	p, e := parseListParams(r, groupRT, req.ep.MaxPageSize)
 	if e != nil {
 		return nil, e
 	}
@@ -156,7 +159,7 @@ func (s *Server) listGroups(r *http.Request, req *request) (any, error) {
 		}
 	}
 	withMembers := wantsMembers(p.attributes, p.exclude) || (f != nil && filterMentions(p.filter, "members"))
-	return page(groupRT, p, f, len(groups), func(i int) (map[string]any, error) {
+	return page(ctx, groupRT, p, f, len(groups), func(i int) (map[string]any, error) {
 		return s.renderGroup(ctx, req, groups[i], withMembers)
 	})
 }
@@ -189,12 +192,11 @@ func (s *Server) createGroup(r *http.Request, req *request) (*scimv1.ScimGroup, 
 	if err := s.checkQuota(r.Context(), req, &scimv1.ScimGroup{}, IndexGroupEndpoint, req.ep.MaxGroups, "groups"); err != nil {
 		return nil, err
 	}
-	for _, id := range members {
-		if _, err := s.store.memberType(r.Context(), req.ep.Key, id); err != nil {
-			return nil, err
-		}
+	kinds, err := s.store.memberKinds(r.Context(), req.ep.Key, "", []MemberChange{{Kind: MemberAdd, IDs: members}})
+	if err != nil {
+		return nil, err
 	}
-	return s.store.CreateGroup(r.Context(), req.ep.Key, spec, members)
+	return s.store.CreateGroup(r.Context(), req.ep.Key, spec, members, kinds)
 }
 
 func (s *Server) replaceGroup(r *http.Request, req *request) (*scimv1.ScimGroup, error) {
@@ -261,6 +263,7 @@ func (s *Server) updateGroup(r *http.Request, req *request,
 	next func(*scimv1.ScimGroup) (scimv1.ScimGroupSpec, []MemberChange, error)) (*scimv1.ScimGroup, error) {
 	ctx := r.Context()
 	cur, err := s.store.GetGroup(ctx, req.ep.Key, req.id)
+	var kinds map[string]string // the members' kinds, resolved once
 	for attempt := 0; ; attempt++ {
 		if err != nil {
 			return nil, err
@@ -272,13 +275,18 @@ func (s *Server) updateGroup(r *http.Request, req *request,
 		if err != nil {
 			return nil, err
 		}
-		if err := s.checkMembers(ctx, req, changes); err != nil {
-			return nil, err
+		// Checked before anything is written, so a PATCH or PUT naming
+		// a member that cannot be changes nothing, not even the
+		// displayName it also carries (RFC 7644 §3.5.2: PATCH is atomic).
+		if kinds == nil {
+			if kinds, err = s.store.memberKinds(ctx, req.ep.Key, req.id, changes); err != nil {
+				return nil, err
+			}
 		}
 		g, err := s.store.UpdateGroup(ctx, req.ep.Key, cur, spec)
 		if err == nil {
 			if len(changes) > 0 {
-				return s.store.ApplyMembers(ctx, req.ep.Key, g, changes)
+				return s.store.ApplyMembers(ctx, req.ep.Key, g, changes, kinds)
 			}
 			return g, nil
 		}
@@ -296,26 +304,6 @@ func (s *Server) updateGroup(r *http.Request, req *request,
 			return nil, lerr
 		}
 	}
-}
-
-// checkMembers refuses ids that are not users or groups of the endpoint
-// before anything is written, so a PATCH or PUT naming one changes nothing,
-// not even the displayName it also carries (RFC 7644 §3.5.2: PATCH is atomic).
-func (s *Server) checkMembers(ctx context.Context, req *request, changes []MemberChange) error {
-	for _, ch := range changes {
-		if ch.Kind == MemberRemove {
-			continue
-		}
-		for _, id := range ch.IDs {
-			if id == req.id {
-				return errorf(http.StatusBadRequest, scimInvalidValue, "a group cannot be a member of itself")
-			}
-			if _, err := s.store.memberType(ctx, req.ep.Key, id); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 func (s *Server) deleteGroup(r *http.Request, req *request) error {

@@ -1,8 +1,8 @@
 package scimserver
 
 import (
+	"context"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 
@@ -46,14 +46,20 @@ func candidateIndex(rt *schema.ResourceType, f *filter.Filter) (field, value str
 }
 
 // page filters, sorts and pages rendered resources. render is called lazily so
-// only matching resources are rendered in full.
-func page(rt *schema.ResourceType, p listParams, f *filter.Filter, n int, render func(i int) (map[string]any, error)) (map[string]any, error) {
+// only matching resources are rendered in full; rendering stops with the
+// context's error once the request's context ends (its client has gone or
+// its time is up). p.sortBy has been checked (parseListParams).
+func page(ctx context.Context, rt *schema.ResourceType, p listParams, f *filter.Filter, n int,
+	render func(i int) (map[string]any, error)) (map[string]any, error) {
 	if f == nil && p.sortBy == "" {
 		// Unfiltered and in id order (Okta's import): render only the page.
 		start := min(p.startIndex-1, n)
 		end := min(start+p.count, n)
 		out := make([]map[string]any, 0, end-start)
 		for i := start; i < end; i++ {
+			if i%checkEvery == 0 && ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 			res, err := render(i)
 			if err != nil {
 				return nil, err
@@ -64,6 +70,9 @@ func page(rt *schema.ResourceType, p listParams, f *filter.Filter, n int, render
 	}
 	matched := make([]map[string]any, 0, min(n, 1024))
 	for i := 0; i < n; i++ {
+		if i%checkEvery == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		res, err := render(i)
 		if err != nil {
 			return nil, err
@@ -73,9 +82,6 @@ func page(rt *schema.ResourceType, p listParams, f *filter.Filter, n int, render
 		}
 	}
 	if p.sortBy != "" {
-		if _, err := filter.ResolvePath(rt, p.sortBy); err != nil {
-			return nil, errorf(http.StatusBadRequest, scimInvalidPath, "sortBy names an unknown attribute")
-		}
 		keys := make([]string, len(matched))
 		for i, res := range matched {
 			keys[i] = sortKey(rt, res, p.sortBy)

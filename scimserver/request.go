@@ -13,6 +13,7 @@ import (
 
 	"github.com/scim-operator/scim-operator/scimserver/filter"
 	"github.com/scim-operator/scim-operator/scimserver/patch"
+	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
 // readBody reads the (already size-capped) request body. A body over the cap
@@ -64,9 +65,17 @@ type listParams struct {
 	attributes, exclude []string
 }
 
-func parseListParams(r *http.Request, maxPage int) (listParams, *Error) {
+// parseListParams parses and checks a list request's parameters, so that
+// a request that will be refused is refused before any resource is read or
+// rendered (an unknown sortBy once cost rendering every user).
+func parseListParams(r *http.Request, rt *schema.ResourceType, maxPage int) (listParams, *Error) {
 	q := r.URL.Query()
 	p := listParams{filter: q.Get("filter"), startIndex: 1, count: maxPage, sortBy: q.Get("sortBy")}
+	if p.sortBy != "" {
+		if _, err := filter.ResolvePath(rt, p.sortBy); err != nil {
+			return p, errorf(http.StatusBadRequest, scimInvalidPath, "sortBy names an unknown attribute")
+		}
+	}
 	if v := q.Get("startIndex"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {

@@ -33,6 +33,9 @@ type Options struct {
 	MaxBodyBytes int64
 	// MaxFilterLength caps filter expressions. Default 4096.
 	MaxFilterLength int
+	// MaxMembersPerRequest caps the member ids one POST, PUT or PATCH of a
+	// group may name (400 tooMany above). Default DefaultMaxMembersPerRequest.
+	MaxMembersPerRequest int
 	// RequestTimeout bounds the work of one request. Default 30 s (Okta gives up at 60 s).
 	RequestTimeout time.Duration
 	// MaxInFlight caps the SCIM requests the process serves at once, across
@@ -71,6 +74,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxFilterLength == 0 {
 		o.MaxFilterLength = 4096
+	}
+	if o.MaxMembersPerRequest == 0 {
+		o.MaxMembersPerRequest = DefaultMaxMembersPerRequest
 	}
 	if o.RequestTimeout == 0 {
 		o.RequestTimeout = 30 * time.Second

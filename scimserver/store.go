@@ -43,12 +43,15 @@ type Store struct {
 	streams map[string]*stream
 	// userFinalizers gives the finalizers of a new user (Options.UserFinalizers).
 	userFinalizers func(ctx context.Context, namespace, endpoint string) ([]string, error)
+	// maxMembers caps the member ids of one request (Options.MaxMembersPerRequest).
+	maxMembers int
 }
 
 // newStore returns a Store over the manager's cached client, its uncached
 // reader and its cache's informers (the client's cache), for listings.
 func newStore(c client.Client, live client.Reader, informers cache.Informers, opts Options) *Store {
-	return &Store{c: c, live: live, informers: informers, userFinalizers: opts.UserFinalizers}
+	return &Store{c: c, live: live, informers: informers, userFinalizers: opts.UserFinalizers,
+		maxMembers: opts.MaxMembersPerRequest}
 }
 
 // Follow registers the streams that writes wait on and createUnique checks
@@ -157,7 +160,10 @@ func listIndexed[T client.Object](ctx context.Context, s *Store, kind T, ep endp
 		return nil, err
 	}
 	out := make([]T, 0, len(items))
-	for _, item := range items {
+	for i, item := range items {
+		if i%checkEvery == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if o, ok := item.(T); ok && visible(o, ep.Name, endpointOf(o)) {
 			out = append(out, o)
 		}

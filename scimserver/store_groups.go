@@ -10,8 +10,10 @@ import (
 )
 
 // CreateGroup creates the ScimGroup, unique by displayName (see
-// createUnique), and then its membership shards.
-func (s *Store) CreateGroup(ctx context.Context, ep endpointRef, spec scimv1.ScimGroupSpec, members []string) (*scimv1.ScimGroup, error) {
+// createUnique), and then its membership shards. kinds holds the members'
+// kinds, as memberKinds resolved them.
+func (s *Store) CreateGroup(ctx context.Context, ep endpointRef, spec scimv1.ScimGroupSpec, members []string,
+	kinds map[string]string) (*scimv1.ScimGroup, error) {
 	spec.Endpoint = ep.Name
 	obj, err := s.createUnique(ctx, ep, "Group", spec.DisplayName, func(name string) client.Object {
 		g := &scimv1.ScimGroup{
@@ -28,7 +30,7 @@ func (s *Store) CreateGroup(ctx context.Context, ep endpointRef, spec scimv1.Sci
 	g := obj.(*scimv1.ScimGroup)
 	s.waitForCache(ctx, g, g.ResourceVersion)
 	if len(members) > 0 {
-		return s.ApplyMembers(ctx, ep, g, []MemberChange{{Kind: MemberAdd, IDs: members}})
+		return s.ApplyMembers(ctx, ep, g, []MemberChange{{Kind: MemberAdd, IDs: members}}, kinds)
 	}
 	return g, nil
 }

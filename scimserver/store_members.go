@@ -87,7 +87,10 @@ func (s *Store) GroupsOf(ctx context.Context, ep endpointRef, member string) ([]
 		return nil, err
 	}
 	var out []*scimv1.ScimGroup
-	for _, sh := range list.Items {
+	for i, sh := range list.Items {
+		if i%checkEvery == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if g, err := s.GetGroup(ctx, ep, sh.Spec.Group); err == nil {
 			out = append(out, g)
 		}
@@ -104,34 +107,23 @@ func (s *Store) leaveGroups(ctx context.Context, ep endpointRef, member string) 
 		return err
 	}
 	for _, g := range groups {
-		if _, err := s.ApplyMembers(ctx, ep, g, []MemberChange{{Kind: MemberRemove, IDs: []string{member}}}); err != nil {
+		if _, err := s.ApplyMembers(ctx, ep, g, []MemberChange{{Kind: MemberRemove, IDs: []string{member}}}, nil); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// memberType resolves an id to "User" or "Group" of the same endpoint. Ids of
-// other endpoints or of nothing are refused, so a token of one endpoint can
-// never reference another endpoint's resources.
-func (s *Store) memberType(ctx context.Context, ep endpointRef, id string) (string, error) {
-	if _, err := s.GetUser(ctx, ep, id); err == nil {
-		return "User", nil
-	}
-	if _, err := s.GetGroup(ctx, ep, id); err == nil {
-		return "Group", nil
-	}
-	return "", errorf(http.StatusBadRequest, scimInvalidValue, "member %q is not a user or group of this endpoint", id)
-}
-
 // ApplyMembers applies member changes to a group and returns the group as it
 // is afterwards. Only the shards holding the changed ids are rewritten (all
-// shards for a replace). Each shard is updated with optimistic concurrency
-// and retried on conflict, so concurrent PATCHes of one group all land. When
-// a shard changed, the group's lastModified is stamped too, so its ETag
-// (the group's resourceVersion) changes with its members (RFC 7644 §3.14).
-func (s *Store) ApplyMembers(ctx context.Context, ep endpointRef, g *scimv1.ScimGroup, changes []MemberChange) (*scimv1.ScimGroup, error) {
-	kinds := map[string]string{}
+// shards for a replace). kinds holds the kind of every id the changes add,
+// as memberKinds resolved and checked it. Each shard is updated with
+// optimistic concurrency and retried on conflict, so concurrent PATCHes of
+// one group all land. When a shard changed, the group's lastModified is
+// stamped too, so its ETag (the group's resourceVersion) changes with its
+// members (RFC 7644 §3.14).
+func (s *Store) ApplyMembers(ctx context.Context, ep endpointRef, g *scimv1.ScimGroup, changes []MemberChange,
+	kinds map[string]string) (*scimv1.ScimGroup, error) {
 	touched := map[int32]bool{}
 	for _, ch := range changes {
 		if ch.Kind == MemberReplace {
@@ -142,14 +134,7 @@ func (s *Store) ApplyMembers(ctx context.Context, ep endpointRef, g *scimv1.Scim
 		for _, id := range ch.IDs {
 			touched[ShardOf(id)] = true
 			if ch.Kind != MemberRemove && kinds[id] == "" {
-				t, err := s.memberType(ctx, ep, id)
-				if err != nil {
-					return nil, err
-				}
-				if t == "Group" && id == g.Name {
-					return nil, errorf(http.StatusBadRequest, scimInvalidValue, "a group cannot be a member of itself")
-				}
-				kinds[id] = t
+				return nil, fmt.Errorf("member %s was not resolved before it was added", id)
 			}
 		}
 	}

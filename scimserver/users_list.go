@@ -14,7 +14,7 @@ import (
 )
 
 func (s *Server) listUsers(r *http.Request, req *request) (int, any, error) {
-	p, e := parseListParams(r, req.ep.MaxPageSize)
+	p, e := parseListParams(r, userRT, req.ep.MaxPageSize)
 	if e != nil {
 		return 0, nil, e
 	}
@@ -34,7 +34,7 @@ func (s *Server) listUsers(r *http.Request, req *request) (int, any, error) {
 			return 0, nil, err
 		}
 	}
-	body, err := page(userRT, p, f, len(users), func(i int) (map[string]any, error) {
+	body, err := page(ctx, userRT, p, f, len(users), func(i int) (map[string]any, error) {
 		return s.renderUser(ctx, req, users[i])
 	})
 	return http.StatusOK, body, err

@@ -357,6 +357,42 @@ func TestNestedGroups(t *testing.T) {
 	equalSlices(t, "stored parent members", storedMembers(t, ep, parent), []string{uid})
 }
 
+// TestGroupCycles: a group never becomes a member of its own members,
+// directly or through other groups, by PATCH, by a no-path replace or by PUT
+// (400 invalidValue, nothing written); nesting without a cycle still works.
+func TestGroupCycles(t *testing.T) {
+	t.Parallel()
+	ep := newEndpoint(t)
+	addMember := func(id string) string {
+		return fmt.Sprintf(`{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": [{"value": %q}]}]}`, id)
+	}
+	// a contains b, b contains c.
+	c := str(post(t, ep, "Groups", `{"displayName": "C"}`), "id")
+	b := str(post(t, ep, "Groups", fmt.Sprintf(`{"displayName": "B", "members": [{"value": %q}]}`, c)), "id")
+	a := str(post(t, ep, "Groups", fmt.Sprintf(`{"displayName": "A", "members": [{"value": %q}]}`, b)), "id")
+
+	expectError(t, ep.Do(t, "PATCH", "/Groups/"+b, addMember(a)), 400, "invalidValue")
+	expectError(t, ep.Do(t, "PATCH", "/Groups/"+c, addMember(a)), 400, "invalidValue")
+	expectError(t, ep.Do(t, "PATCH", "/Groups/"+c, addMember(b)), 400, "invalidValue")
+	expectError(t, ep.Do(t, "PATCH", "/Groups/"+c, fmt.Sprintf(`{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+  "Operations": [{"op": "replace", "value": {"displayName": "C2", "members": [{"value": %q}]}}]}`, a)), 400, "invalidValue")
+	expectError(t, ep.Do(t, "PUT", "/Groups/"+c, fmt.Sprintf(`{"displayName": "C2", "members": [{"value": %q}]}`, a)), 400, "invalidValue")
+	equalSlices(t, "c's members after the refused cycles", storedMembers(t, ep, c), []string(nil))
+	equal(t, "c's displayName", storedGroup(t, ep, c).Spec.DisplayName, "C")
+
+	// Nesting without a cycle: a may contain c directly too, and a group
+	// outside the chain may join any of them.
+	patchOK(t, ep, "/Groups/"+a, addMember(c))
+	equalSlices(t, "a's members", storedMembers(t, ep, a), sorted(b, c))
+	d := str(post(t, ep, "Groups", `{"displayName": "D"}`), "id")
+	patchOK(t, ep, "/Groups/"+c, addMember(d))
+	equalSlices(t, "c's members", storedMembers(t, ep, c), []string{d})
+	// Once b leaves a, a may join b.
+	patchOK(t, ep, "/Groups/"+a, fmt.Sprintf(`{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "remove", "path": "members[value eq \"%s\"]"}]}`, b))
+	patchOK(t, ep, "/Groups/"+b, addMember(a))
+	equalSlices(t, "b's members", storedMembers(t, ep, b), sorted(a, c))
+}
+
 // TestPatchIsAtomic: when one operation of a PATCH (or a member of a PUT)
 // is refused, nothing of the request is applied (RFC 7644 §3.5.2).
 func TestPatchIsAtomic(t *testing.T) {

@@ -162,6 +162,7 @@ func named(name string, req rawRequest, want outcome) hostileCase {
 var (
 	badSyntax = refuse(http.StatusBadRequest, "invalidSyntax")
 	badValue  = refuse(http.StatusBadRequest, "invalidValue")
+	tooMany   = refuse(http.StatusBadRequest, "tooMany")
 	notFound  = refuse(http.StatusNotFound, "")
 	noAuth    = refuse(http.StatusUnauthorized, "")
 )
