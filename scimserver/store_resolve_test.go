@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync/atomic"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,22 +12,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/kube"
 )
-
-// countingReader counts the reads that go past the cache.
-type countingReader struct {
-	client.Reader
-	reads atomic.Int64
-}
-
-func (c *countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-	c.reads.Add(1)
-	return c.Reader.Get(ctx, key, obj, opts...)
-}
 
 // resolveStore returns a Store whose cache holds cached and whose API server
 // holds cached and live, and the counter of its reads past the cache.
-func resolveStore(t *testing.T, cached, live []client.Object) (*Store, *countingReader) {
+func resolveStore(t *testing.T, cached, live []client.Object) (*Store, *kube.CountingReader) {
 	t.Helper()
 	scheme := runtime.NewScheme()
 	if err := scimv1.AddToScheme(scheme); err != nil {
@@ -43,7 +32,7 @@ func resolveStore(t *testing.T, cached, live []client.Object) (*Store, *counting
 	}
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(cached...).
 		WithIndex(&scimv1.ScimMembership{}, IndexMembershipMember, member).Build()
-	api := &countingReader{Reader: fake.NewClientBuilder().WithScheme(scheme).WithObjects(append(live, cached...)...).Build()}
+	api := &kube.CountingReader{Reader: fake.NewClientBuilder().WithScheme(scheme).WithObjects(append(live, cached...)...).Build()}
 	return newStore(c, api, nil, Options{MaxMembersPerRequest: DefaultMaxMembersPerRequest}), api
 }
 
@@ -100,7 +89,7 @@ func TestMemberKindsCost(t *testing.T) {
 	} {
 		s, api := resolveStore(t, cached, lagging)
 		kinds, err := s.memberKinds(context.Background(), testEP, "target", []MemberChange{{Kind: MemberAdd, IDs: tc.ids}})
-		if got := api.reads.Load(); got != tc.wantReads {
+		if got := api.Reads(); got != tc.wantReads {
 			t.Errorf("%s: %d reads past the cache, want %d", tc.reason, got, tc.wantReads)
 		}
 		if tc.wantStatus == 0 {

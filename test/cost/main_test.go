@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -26,7 +24,7 @@ import (
 // client for testharness' endpoint helpers.
 var (
 	srv  *scimserver.Server
-	live *countingReader
+	live *kube.CountingReader
 	op   *testharness.Operator
 )
 
@@ -81,7 +79,7 @@ func startServer(ctx context.Context, cp *controlplane.ControlPlane) (string, er
 	if err != nil {
 		return "", err
 	}
-	live = &countingReader{Reader: mgr.GetAPIReader()}
+	live = &kube.CountingReader{Reader: mgr.GetAPIReader()}
 	srv = scimserver.New(scimserver.Options{Listener: ln, Preload: loader.LoadAll},
 		mgr.GetClient(), live, mgr.GetCache(), registry, logr.Discard())
 	if err := mgr.Add(srv); err != nil {
@@ -93,26 +91,10 @@ func startServer(ctx context.Context, cp *controlplane.ControlPlane) (string, er
 	return srv.Addr(wctx)
 }
 
-// countingReader counts the reads that reach the API server.
-type countingReader struct {
-	client.Reader
-	reads atomic.Int64
-}
-
-func (c *countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-	c.reads.Add(1)
-	return c.Reader.Get(ctx, key, obj, opts...)
-}
-
-func (c *countingReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
-	c.reads.Add(1)
-	return c.Reader.List(ctx, list, opts...)
-}
-
 // liveReads returns how many reads past the cache f made. Tests of this
 // package do not run in parallel, so every read counted is f's.
 func liveReads(f func()) int64 {
-	before := live.reads.Load()
+	before := live.Reads()
 	f()
-	return live.reads.Load() - before
+	return live.Reads() - before
 }
