@@ -115,4 +115,3 @@ func microEqual(a, b *metav1.MicroTime) bool {
 	}
 	return a.Equal(b)
 }
-
