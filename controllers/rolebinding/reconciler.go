@@ -1,7 +1,7 @@
 // Package rolebinding projects ScimRoleBindings and ScimClusterRoleBindings
 // into RoleBindings and ClusterRoleBindings whose subjects are always the
-// active members of a SCIM group (BRIEF §5), refusing grants that would let a
-// tenant escalate (BRIEF §4).
+// active members of a SCIM group (docs/role-bindings.md), refusing grants that would let a
+// tenant escalate (docs/security.md).
 package rolebinding
 
 import (

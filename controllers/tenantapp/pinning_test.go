@@ -16,7 +16,7 @@ import (
 )
 
 // TestScopeSurvivesGroupRename: the scope group is pinned by id, so an IdP
-// group owner renaming it moves nobody out of the app (BRIEF §4.1).
+// group owner renaming it moves nobody out of the app (docs/security.md).
 func TestScopeSurvivesGroupRename(t *testing.T) {
 	t.Parallel()
 	op := startOperator(t)

@@ -11,7 +11,7 @@ import (
 // A name is resolved once, by displayName (case-insensitively, as SCIM
 // compares displayNames), and pinned in status.scopeGroups: from then on the
 // pin decides, so an IdP group owner renaming the group (or giving its old
-// name to another group) does not move the scope (BRIEF §4.1). A pinned group
+// name to another group) does not move the scope (docs/security.md). A pinned group
 // that was deleted contributes no members; its members' revocations go
 // through the deprovisioning guard like any other. A name removed from the
 // spec drops its pin; a name added is resolved at the next pass.
