@@ -62,3 +62,7 @@ type ScimMembershipList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []ScimMembership `json:"items"`
 }
+
+// IsUser reports whether the member is a user (an empty Type means User);
+// the projections skip nested groups.
+func (m Member) IsUser() bool { return m.Type == "" || m.Type == "User" }

@@ -289,3 +289,19 @@ type ScimUserList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []ScimUser `json:"items"`
 }
+
+// PrimaryEmail is the address both projections use: the first non-empty
+// value marked primary, else the first non-empty value, else "".
+func (s *ScimUserSpec) PrimaryEmail() string {
+	for _, e := range s.Emails {
+		if e.Primary && e.Value != "" {
+			return e.Value
+		}
+	}
+	for _, e := range s.Emails {
+		if e.Value != "" {
+			return e.Value
+		}
+	}
+	return ""
+}

@@ -56,15 +56,7 @@ func subjectName(u *scimv1.ScimUser, s scimv1.Subjects) string {
 	var v string
 	switch s.UserAttribute {
 	case scimv1.UserAttributeEmail:
-		for _, e := range u.Spec.Emails {
-			if e.Primary {
-				v = e.Value
-				break
-			}
-		}
-		if v == "" && len(u.Spec.Emails) > 0 {
-			v = u.Spec.Emails[0].Value
-		}
+		v = u.Spec.PrimaryEmail()
 	case scimv1.UserAttributeExternalID:
 		v = u.Spec.ExternalID
 	default:

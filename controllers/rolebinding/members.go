@@ -80,7 +80,7 @@ func (r *Reconciler) activeMembers(ctx context.Context, ep client.ObjectKey, gro
 	found = make([]*scimv1.ScimUser, 0, n)
 	for i := range shards.Items {
 		for _, m := range shards.Items[i].Spec.Members {
-			if m.Type == "Group" {
+			if !m.IsUser() {
 				continue // nested groups are not expanded
 			}
 			u, err := r.getUser(ctx, ep.Namespace, m.Value)

@@ -121,7 +121,7 @@ func desiredRows(app *scimv1.TenantApp, in inputs, sc scope, hasRow func(id stri
 			continue
 		}
 		for _, m := range sh.Spec.Members {
-			if _, ok := want.users[m.Value]; ok && isUserMember(m) {
+			if _, ok := want.users[m.Value]; ok && m.IsUser() {
 				want.members[sh.Spec.Group] = append(want.members[sh.Spec.Group], m.Value)
 			}
 		}
@@ -133,37 +133,19 @@ func desiredRows(app *scimv1.TenantApp, in inputs, sc scope, hasRow func(id stri
 	return want
 }
 
-// isUserMember tells user members from nested groups, which group_members
-// cannot hold and scope does not follow.
-func isUserMember(m scimv1.Member) bool { return m.Type == "" || m.Type == "User" }
 
 // userRow maps a ScimUser to its row; active is passed separately because
 // leaving the scope deactivates a row without changing the user.
 func userRow(u *scimv1.ScimUser, active bool) tenantdb.User {
 	row := tenantdb.User{
 		ID: u.Name, ExternalID: u.Spec.ExternalID, UserName: u.Spec.UserName,
-		DisplayName: u.Spec.DisplayName, Email: primaryEmail(u.Spec.Emails),
+		DisplayName: u.Spec.DisplayName, Email: u.Spec.PrimaryEmail(),
 		Active: active, Version: u.Generation,
 	}
 	if u.Spec.Name != nil {
 		row.GivenName, row.FamilyName = u.Spec.Name.GivenName, u.Spec.Name.FamilyName
 	}
 	return row
-}
-
-// primaryEmail is the primary email address, else the first one.
-func primaryEmail(emails []scimv1.MultiValuedAttribute) string {
-	for _, e := range emails {
-		if e.Primary && e.Value != "" {
-			return e.Value
-		}
-	}
-	for _, e := range emails {
-		if e.Value != "" {
-			return e.Value
-		}
-	}
-	return ""
 }
 
 // policyOf is the app's deactivation policy, Disable when unset.

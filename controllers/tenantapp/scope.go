@@ -86,7 +86,7 @@ func (sc scope) members(in inputs) map[string]bool {
 			continue
 		}
 		for _, m := range sh.Spec.Members {
-			if isUserMember(m) {
+			if m.IsUser() {
 				members[m.Value] = true
 			}
 		}

@@ -36,14 +36,7 @@ func ExpectedRows(ctx context.Context, c client.Reader, ns, endpoint string) (te
 		if u.Spec.Name != nil {
 			row.GivenName, row.FamilyName = u.Spec.Name.GivenName, u.Spec.Name.FamilyName
 		}
-		for _, e := range u.Spec.Emails { // the primary email, else the first
-			if row.Email == "" || e.Primary {
-				row.Email = e.Value
-			}
-			if e.Primary {
-				break
-			}
-		}
+		row.Email = u.Spec.PrimaryEmail()
 		st.Users = append(st.Users, row)
 		ids[u.Name] = true
 	}
