@@ -189,14 +189,16 @@ func (s *Server) createGroup(r *http.Request, req *request) (*scimv1.ScimGroup, 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkQuota(r.Context(), req, &scimv1.ScimGroup{}, IndexGroupEndpoint, req.ep.MaxGroups, "groups"); err != nil {
-		return nil, err
-	}
 	kinds, err := s.store.memberKinds(r.Context(), req.ep.Key, "", []MemberChange{{Kind: MemberAdd, IDs: members}})
 	if err != nil {
 		return nil, err
 	}
-	return s.store.CreateGroup(r.Context(), req.ep.Key, spec, members, kinds)
+	var g *scimv1.ScimGroup
+	err = s.createWithinQuota(r.Context(), req, &scimv1.ScimGroup{}, IndexGroupEndpoint, req.ep.MaxGroups, "groups", func() (err error) {
+		g, err = s.store.CreateGroup(r.Context(), req.ep.Key, spec, members, kinds)
+		return err
+	})
+	return g, err
 }
 
 func (s *Server) replaceGroup(r *http.Request, req *request) (*scimv1.ScimGroup, error) {

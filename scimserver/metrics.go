@@ -23,6 +23,10 @@ type metrics struct {
 // shedInFlight is the reason label of a request shed at the in-flight cap.
 const shedInFlight = "in_flight"
 
+// shedEndpointInFlight is the reason label of a request refused because its
+// endpoint has its share of the in-flight slots.
+const shedEndpointInFlight = "endpoint_in_flight"
+
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -85,6 +89,9 @@ type statusRecorder struct {
 	http.ResponseWriter
 	status int
 }
+
+// Unwrap lets http.ResponseController reach the connection (read deadlines).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func (s *statusRecorder) WriteHeader(code int) {
 	if s.status == 0 {

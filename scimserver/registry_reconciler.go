@@ -58,9 +58,13 @@ func (r *RegistryReconciler) LoadAll(ctx context.Context) error {
 	if err := r.Client.List(ctx, &eps); err != nil {
 		return fmt.Errorf("listing ScimEndpoints: %w", err)
 	}
+	// One endpoint that cannot be loaded (a passing API error) must not
+	// keep the server from serving the others: it is skipped here and its
+	// reconcile retries it.
 	for _, ep := range eps.Items {
-		if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&ep)}); err != nil {
-			return err
+		key := client.ObjectKeyFromObject(&ep)
+		if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key}); err != nil {
+			logf.FromContext(ctx).Error(err, "loading a ScimEndpoint before serving; it is retried", "endpoint", key.String())
 		}
 	}
 	return nil
@@ -173,7 +177,10 @@ func LoadTokens(ctx context.Context, reader client.Reader, ep *scimv1.ScimEndpoi
 		id := ref.Name + "/" + ref.Key
 		var s corev1.Secret
 		err := reader.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: ref.Name}, &s)
-		if err != nil && !apierrors.IsNotFound(err) {
+		// Forbidden: the namespace is not one of the operator's Secret
+		// namespaces. Like a missing Secret, that gives no token (and
+		// drops a token loaded before), in the same words.
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err) {
 			return nil, nil, fmt.Errorf("getting token Secret %s/%s: %w", ep.Namespace, ref.Name, err)
 		}
 		value, ok := s.Data[ref.Key]
@@ -203,11 +210,13 @@ func checkToken(token string) string {
 }
 
 // TokenBits estimates a token's entropy in bits as a random string would
-// have it: the length of its shortest period (a repeated phrase counts
-// once) times log2 of the alphabet its character classes span (hex digits,
-// decimal digits, lower case, upper case, other). Fewer than 10 distinct
-// characters count as 0: that is not random. 64 hex characters (openssl
-// rand -hex 32) give 256 bits; 32 give 128.
+// have it, over its shortest period (a repeated phrase counts once): the
+// lesser of its length times log2 of the alphabet its character classes
+// span (hex digits, decimal digits, lower case, upper case, other) and its
+// length times the entropy of its character frequencies. Fewer than 10
+// distinct characters count as 0: that is not random. 64 random hex
+// characters (openssl rand -hex 32) give about 240 bits; 32 give 110 to 128
+// depending on the draw, so use 32 random bytes.
 func TokenBits(token string) float64 {
 	token = token[:period(token)]
 	distinct := map[rune]bool{}
@@ -246,7 +255,26 @@ func TokenBits(token string) float64 {
 			}
 		}
 	}
-	return float64(utf8.RuneCountInString(token)) * math.Log2(float64(alphabet))
+	n := float64(utf8.RuneCountInString(token))
+	return min(n*math.Log2(float64(alphabet)), n*shannon(token, len(distinct)))
+}
+
+// shannon is the entropy per character of s's character frequencies, with
+// the Miller–Madow correction for a short sample: a string drawn from few
+// characters, or dominated by some, scores low whatever its length.
+func shannon(s string, distinct int) float64 {
+	counts := map[rune]int{}
+	n := 0
+	for _, r := range s {
+		counts[r]++
+		n++
+	}
+	h := 0.0
+	for _, c := range counts {
+		p := float64(c) / float64(n)
+		h -= p * math.Log2(p)
+	}
+	return h + float64(distinct-1)/(2*float64(n)*math.Ln2)
 }
 
 // SetupWithManager registers the reconciler; it watches ScimEndpoints and the

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -90,6 +91,17 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 			RetryAfter: int(wait/time.Second) + 1})
 		return
 	}
+	releaseEndpoint, ok := s.endpointBusy.take(key)
+	if !ok {
+		s.metrics.shed.WithLabelValues(shedEndpointInFlight).Inc()
+		writeError(w, &Error{Status: http.StatusTooManyRequests,
+			Detail: "this endpoint has too many requests in flight; retry later", RetryAfter: 1})
+		return
+	}
+	defer releaseEndpoint()
+	// A body that arrives slowly cannot hold its slots past the request's
+	// time limit.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.RequestTimeout))
 	if r.ContentLength > s.opts.MaxBodyBytes {
 		writeError(w, errorf(http.StatusRequestEntityTooLarge, "", "request body exceeds %d bytes", s.opts.MaxBodyBytes))
 		return
@@ -117,6 +129,37 @@ func (s *Server) admit() (release func(), ok bool) {
 	default:
 		return nil, false
 	}
+}
+
+// endpointSlots bounds the requests each endpoint has in flight.
+type endpointSlots struct {
+	limit int
+	mu    sync.Mutex
+	busy  map[types.NamespacedName]int
+}
+
+func newEndpointSlots(limit int) *endpointSlots {
+	return &endpointSlots{limit: limit, busy: map[types.NamespacedName]int{}}
+}
+
+// take takes one of key's slots without waiting.
+func (e *endpointSlots) take(key types.NamespacedName) (release func(), ok bool) {
+	if e.limit <= 0 {
+		return func() {}, true
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.busy[key] >= e.limit {
+		return nil, false
+	}
+	e.busy[key]++
+	return func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.busy[key]--; e.busy[key] == 0 {
+			delete(e.busy, key)
+		}
+	}, true
 }
 
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, req *request) {

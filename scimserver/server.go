@@ -43,6 +43,11 @@ type Options struct {
 	// before any authentication work, so a flood (of valid or invalid
 	// tokens) cannot exhaust memory or CPU. Default 256; negative: no cap.
 	MaxInFlight int
+	// MaxInFlightPerEndpoint caps the requests one endpoint has in flight
+	// (429 with Retry-After beyond it), so one token holder — slow bodies
+	// included — cannot take every slot of MaxInFlight. Default a quarter
+	// of MaxInFlight, at least 1; negative: no per-endpoint cap.
+	MaxInFlightPerEndpoint int
 	// MaxEndpointRPS and MaxEndpointBurst clamp every ScimEndpoint's
 	// spec.rateLimit: whoever may write an endpoint cannot give its IdP (or
 	// a leaked token) more of the process than the operator allows.
@@ -84,6 +89,9 @@ func (o *Options) defaults() {
 	if o.MaxInFlight == 0 {
 		o.MaxInFlight = DefaultMaxInFlight
 	}
+	if o.MaxInFlightPerEndpoint == 0 && o.MaxInFlight > 0 {
+		o.MaxInFlightPerEndpoint = max(1, o.MaxInFlight/4)
+	}
 }
 
 // DefaultMaxInFlight is the default of Options.MaxInFlight.
@@ -103,6 +111,8 @@ type Server struct {
 	authFailures *limitedLog
 	metrics      *metrics
 	inFlight     chan struct{} // a slot per request being served; nil: no cap
+	endpointBusy *endpointSlots
+	quotas       quotaLocks
 	ready        chan struct{}
 	addr         chan string
 }
@@ -121,6 +131,7 @@ func New(opts Options, c client.Client, apiReader client.Reader, ca cache.Cache,
 	}
 	return &Server{
 		inFlight:     inFlight,
+		endpointBusy: newEndpointSlots(opts.MaxInFlightPerEndpoint),
 		opts:         opts,
 		store:        newStore(c, apiReader, ca, opts),
 		registry:     reg,

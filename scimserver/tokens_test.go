@@ -11,7 +11,10 @@ func TestCheckToken(t *testing.T) {
 		reason, token, want string
 	}{
 		{"openssl rand -hex 32", "3f1c9a0b7e2d4c6a8b5f1e0d9c7a3b2e4f6a8c0d1e3b5a7c9e2f4d6b8a0c1e3f", ""},
-		{"openssl rand -hex 16 is exactly 128 bits", "3f1c9a0b7e2d4c6a8b5f1e0d9c7a3b2e", ""},
+		{"sixteen random bytes in hex reach 128 bits when well mixed", "3f1c9a0b7e2d4c6a8b5f1e0d9c7a3b2e", ""},
+		{"openssl rand -hex 24", "9e4b1c7a02f38d6e5a1b9c0d7e3f28a4c6b1d9e0f7a2c5b8", ""},
+		{"a word repeated then digits", "passwordpassword1234567890", TokenTooWeak},
+		{"one character dominating", strings.Repeat("a", 32) + "bcdefghijk", TokenTooWeak},
 		{"openssl rand -base64 24", "q3Z1+Vw9k2Lr8XyT0bN5mC7dFh4sJ6gP", ""},
 		{"sixteen hex characters are 64 bits", "3f1c9a0b7e2d4c6a", TokenTooWeak},
 		{"a repeated character is not random however long", strings.Repeat("a", 200), TokenTooWeak},

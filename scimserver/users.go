@@ -129,10 +129,12 @@ func (s *Server) createUser(r *http.Request, req *request) (*scimv1.ScimUser, er
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkQuota(r.Context(), req, &scimv1.ScimUser{}, IndexUserEndpoint, req.ep.MaxUsers, "users"); err != nil {
-		return nil, err
-	}
-	return s.store.CreateUser(r.Context(), req.ep.Key, spec)
+	var u *scimv1.ScimUser
+	err = s.createWithinQuota(r.Context(), req, &scimv1.ScimUser{}, IndexUserEndpoint, req.ep.MaxUsers, "users", func() (err error) {
+		u, err = s.store.CreateUser(r.Context(), req.ep.Key, spec)
+		return err
+	})
+	return u, err
 }
 
 func (s *Server) replaceUser(r *http.Request, req *request) (*scimv1.ScimUser, error) {

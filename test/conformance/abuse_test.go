@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,7 +69,7 @@ func holdRequest(t *testing.T, ep *testharness.Endpoint, addr string) net.Conn {
 // before authentication (a request without a token is shed too, not 401);
 // once the held requests end, requests are served again.
 func TestInFlightCapSheds503(t *testing.T) {
-	replica := startServingReplica(t, "abuse-in-flight", testharness.Options{SCIM: scimserver.Options{MaxInFlight: 2}})
+	replica := startServingReplica(t, "abuse-in-flight", testharness.Options{SCIM: scimserver.Options{MaxInFlight: 2, MaxInFlightPerEndpoint: 2}})
 	ep := replica.NewEndpoint(t, namespaceFor(t), "idp")
 	held := []net.Conn{holdRequest(t, ep, replica.Addr), holdRequest(t, ep, replica.Addr)}
 
@@ -95,6 +97,43 @@ func TestInFlightCapSheds503(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("slots never freed after the held requests ended: last status %d", r.Status)
+		}
+	}
+}
+
+// TestEndpointShareOfInFlight: one endpoint's token holder, holding slow
+// requests open, gets 429 beyond its share of the in-flight slots while
+// another endpoint is still served; and a body that never finishes holds
+// its slot only until the request's time limit.
+func TestEndpointShareOfInFlight(t *testing.T) {
+	replica := startServingReplica(t, "abuse-endpoint-share", testharness.Options{SCIM: scimserver.Options{
+		MaxInFlight: 8, MaxInFlightPerEndpoint: 2, RequestTimeout: 2 * time.Second}})
+	ns := namespaceFor(t)
+	greedy := replica.NewEndpoint(t, ns, "greedy")
+	other := replica.NewEndpoint(t, ns, "other")
+	holdRequest(t, greedy, replica.Addr)
+	holdRequest(t, greedy, replica.Addr)
+	var r testharness.Response
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if r = greedy.Do(t, "GET", "/ServiceProviderConfig", nil); r.Status == http.StatusTooManyRequests {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("two held requests never filled the endpoint's share of 2: last status %d", r.Status)
+		}
+	}
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatalf("429 without Retry-After: %v", r.Header)
+	}
+	expectStatus(t, other.Do(t, "GET", "/ServiceProviderConfig", nil), http.StatusOK)
+	// The held bodies never finish: the read deadline (the 2 s request
+	// limit) ends them and frees the slots, with the connections still open.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if r = greedy.Do(t, "GET", "/ServiceProviderConfig", nil); r.Status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slow bodies held their slots past the request limit: last status %d", r.Status)
 		}
 	}
 }
@@ -168,4 +207,37 @@ func TestEndpointQuota(t *testing.T) {
 	group := func(name string) string { return fmt.Sprintf(`{"schemas":[%q],"displayName":%q}`, groupURN, name) }
 	post(t, ep, "Groups", group("quota-a"))
 	expectError(t, ep.Do(t, "POST", "/Groups", group("quota-b")), http.StatusForbidden, "")
+}
+
+// TestEndpointQuotaUnderConcurrency: a burst of concurrent creates on one
+// replica cannot all pass one quota check.
+func TestEndpointQuotaUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	ep := newEndpoint(t, func(e *scimv1.ScimEndpoint) { e.Spec.Quota = scimv1.EndpointQuota{MaxUsers: 5} })
+	var wg sync.WaitGroup
+	var created, refused atomic.Int32
+	for i := range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := send(ep, "POST", "/Users", fmt.Sprintf(`{"schemas":[%q],"userName":"burst%d@example.com","active":true}`, userURN, i))
+			switch {
+			case err != nil:
+				t.Errorf("POST: %v", err)
+			case r.Status == http.StatusCreated:
+				created.Add(1)
+			case r.Status == http.StatusForbidden:
+				refused.Add(1)
+			default:
+				t.Errorf("POST: status %d: %s", r.Status, r.Body)
+			}
+		}()
+	}
+	wg.Wait()
+	if created.Load() != 5 || refused.Load() != 25 {
+		t.Fatalf("%d created and %d refused by a quota of 5 users, want 5 and 25", created.Load(), refused.Load())
+	}
+	if n := len(search(t, ep, "/Users?count=100").Resources); n != 5 {
+		t.Fatalf("%d users stored, want 5", n)
+	}
 }
