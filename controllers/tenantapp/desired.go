@@ -133,7 +133,6 @@ func desiredRows(app *scimv1.TenantApp, in inputs, sc scope, hasRow func(id stri
 	return want
 }
 
-
 // userRow maps a ScimUser to its row; active is passed separately because
 // leaving the scope deactivates a row without changing the user.
 func userRow(u *scimv1.ScimUser, active bool) tenantdb.User {
