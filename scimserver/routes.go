@@ -63,9 +63,7 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 
 	release, admitted := s.admit()
 	if !admitted {
-		s.metrics.shed.WithLabelValues(shedInFlight).Inc()
-		writeError(w, &Error{Status: http.StatusServiceUnavailable,
-			Detail: "the server is at its limit of concurrent requests; retry later", RetryAfter: 1})
+		s.shed(w, shedInFlight, http.StatusServiceUnavailable, "the server is at its limit of concurrent requests; retry later")
 		return
 	}
 	defer release()
@@ -93,9 +91,7 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	releaseEndpoint, ok := s.endpointBusy.take(key)
 	if !ok {
-		s.metrics.shed.WithLabelValues(shedEndpointInFlight).Inc()
-		writeError(w, &Error{Status: http.StatusTooManyRequests,
-			Detail: "this endpoint has too many requests in flight; retry later", RetryAfter: 1})
+		s.shed(w, shedEndpointInFlight, http.StatusTooManyRequests, "this endpoint has too many requests in flight; retry later")
 		return
 	}
 	defer releaseEndpoint()
@@ -129,6 +125,13 @@ func (s *Server) admit() (release func(), ok bool) {
 	default:
 		return nil, false
 	}
+}
+
+// shed answers a request refused for want of an in-flight slot, counted
+// under reason, and tells the client to retry in a second.
+func (s *Server) shed(w http.ResponseWriter, reason string, status int, detail string) {
+	s.metrics.shed.WithLabelValues(reason).Inc()
+	writeError(w, &Error{Status: status, Detail: detail, RetryAfter: 1})
 }
 
 // endpointSlots bounds the requests each endpoint has in flight.

@@ -73,15 +73,7 @@ func TestInFlightCapSheds503(t *testing.T) {
 	ep := replica.NewEndpoint(t, namespaceFor(t), "idp")
 	held := []net.Conn{holdRequest(t, ep, replica.Addr), holdRequest(t, ep, replica.Addr)}
 
-	var r testharness.Response
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if r = ep.Do(t, "GET", "/ServiceProviderConfig", nil); r.Status == http.StatusServiceUnavailable {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("two held requests never filled the cap of 2: last status %d", r.Status)
-		}
-	}
+	r := waitForStatus(t, ep, http.StatusServiceUnavailable, 10*time.Second, "two held requests never filled the cap of 2")
 	expectError(t, r, http.StatusServiceUnavailable, "")
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatalf("503 without Retry-After: %v", r.Header)
@@ -91,14 +83,7 @@ func TestInFlightCapSheds503(t *testing.T) {
 	for _, c := range held {
 		_ = c.Close()
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if r = ep.Do(t, "GET", "/ServiceProviderConfig", nil); r.Status == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("slots never freed after the held requests ended: last status %d", r.Status)
-		}
-	}
+	waitForStatus(t, ep, http.StatusOK, 10*time.Second, "slots never freed after the held requests ended")
 }
 
 // TestEndpointShareOfInFlight: one endpoint's token holder, holding slow
@@ -113,29 +98,14 @@ func TestEndpointShareOfInFlight(t *testing.T) {
 	other := replica.NewEndpoint(t, ns, "other")
 	holdRequest(t, greedy, replica.Addr)
 	holdRequest(t, greedy, replica.Addr)
-	var r testharness.Response
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if r = greedy.Do(t, "GET", "/ServiceProviderConfig", nil); r.Status == http.StatusTooManyRequests {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("two held requests never filled the endpoint's share of 2: last status %d", r.Status)
-		}
-	}
+	r := waitForStatus(t, greedy, http.StatusTooManyRequests, 10*time.Second, "two held requests never filled the endpoint's share of 2")
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatalf("429 without Retry-After: %v", r.Header)
 	}
 	expectStatus(t, other.Do(t, "GET", "/ServiceProviderConfig", nil), http.StatusOK)
 	// The held bodies never finish: the read deadline (the 2 s request
 	// limit) ends them and frees the slots, with the connections still open.
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if r = greedy.Do(t, "GET", "/ServiceProviderConfig", nil); r.Status == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("slow bodies held their slots past the request limit: last status %d", r.Status)
-		}
-	}
+	waitForStatus(t, greedy, http.StatusOK, 15*time.Second, "slow bodies held their slots past the request limit")
 }
 
 // TestEndpointRateLimitClamped: an endpoint asking for 100,000 requests per
@@ -239,5 +209,22 @@ func TestEndpointQuotaUnderConcurrency(t *testing.T) {
 	}
 	if n := len(search(t, ep, "/Users?count=100").Resources); n != 5 {
 		t.Fatalf("%d users stored, want 5", n)
+	}
+}
+
+// waitForStatus polls GET /ServiceProviderConfig on ep until it answers want,
+// failing the test with what after the timeout; it returns the response.
+func waitForStatus(t *testing.T, ep *testharness.Endpoint, want int, timeout time.Duration, what string) testharness.Response {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		r := ep.Do(t, "GET", "/ServiceProviderConfig", nil)
+		if r.Status == want {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: last status %d", what, r.Status)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
