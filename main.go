@@ -33,7 +33,7 @@ func main() {
 	flag.IntVar(&opts.SCIM.MaxInFlight, "scim-max-in-flight", scimserver.DefaultMaxInFlight,
 		"SCIM requests served at once by this replica, over all endpoints; beyond it requests get 503 with Retry-After (negative: no cap).")
 	flag.IntVar(&opts.SCIM.MaxInFlightPerEndpoint, "scim-max-in-flight-per-endpoint", 0,
-		"SCIM requests one endpoint may have in flight; beyond it requests get 429 with Retry-After (0: a quarter of --scim-max-in-flight; negative: no cap).")
+		"SCIM requests one endpoint may have in flight; beyond it requests get 429 with Retry-After (0: half of --scim-max-in-flight; negative: no cap).")
 	flag.IntVar(&opts.SCIM.MaxEndpointRPS, "max-endpoint-rps", 200,
 		"Highest requests per second any ScimEndpoint's spec.rateLimit may grant; larger values are clamped to it (0: no clamp).")
 	flag.IntVar(&opts.SCIM.MaxEndpointBurst, "max-endpoint-burst", 400,

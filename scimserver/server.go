@@ -45,7 +45,7 @@ type Options struct {
 	MaxInFlight int
 	// MaxInFlightPerEndpoint caps the requests one endpoint has in flight
 	// (429 with Retry-After beyond it), so one token holder — slow bodies
-	// included — cannot take every slot of MaxInFlight. Default a quarter
+	// included — cannot take every slot of MaxInFlight. Default half
 	// of MaxInFlight, at least 1; negative: no per-endpoint cap.
 	MaxInFlightPerEndpoint int
 	// MaxEndpointRPS and MaxEndpointBurst clamp every ScimEndpoint's
@@ -90,7 +90,7 @@ func (o *Options) defaults() {
 		o.MaxInFlight = DefaultMaxInFlight
 	}
 	if o.MaxInFlightPerEndpoint == 0 && o.MaxInFlight > 0 {
-		o.MaxInFlightPerEndpoint = max(1, o.MaxInFlight/4)
+		o.MaxInFlightPerEndpoint = max(1, o.MaxInFlight/2)
 	}
 }
 
