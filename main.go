@@ -16,6 +16,7 @@ import (
 
 	"github.com/scim-operator/scim-operator/controllers/rolebinding"
 	"github.com/scim-operator/scim-operator/internal/operator"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/scimserver"
 )
 
@@ -28,7 +29,7 @@ func main() {
 	flag.StringVar(&opts.SCIM.Addr, "scim-bind-address", ":8443", "Address the SCIM server listens on.")
 	flag.StringVar(&opts.SCIM.ExternalURL, "scim-external-url", "", "scheme://host[:port] the IdP reaches the SCIM server at; used in meta.location (default: the request's Host).")
 	flag.Int64Var(&opts.SCIM.MaxBodyBytes, "scim-max-body-bytes", 1<<20, "Largest SCIM request body accepted (413 above).")
-	flag.IntVar(&opts.SCIM.MaxMembersPerRequest, "scim-max-members-per-request", scimserver.DefaultMaxMembersPerRequest,
+	flag.IntVar(&opts.SCIM.MaxMembersPerRequest, "scim-max-members-per-request", scimstore.DefaultMaxMembersPerRequest,
 		"Most member ids one SCIM request may name in a group's members (400 tooMany above).")
 	flag.IntVar(&opts.SCIM.MaxInFlight, "scim-max-in-flight", scimserver.DefaultMaxInFlight,
 		"SCIM requests served at once by this replica, over all endpoints; beyond it requests get 503 with Retry-After (negative: no cap).")

@@ -12,6 +12,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
@@ -68,6 +69,10 @@ func translate(err error) *Error {
 	if errors.As(err, &se) {
 		return se
 	}
+	var refused *scimstore.Error
+	if errors.As(err, &refused) {
+		return storeError(refused)
+	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return &Error{Status: http.StatusServiceUnavailable, Detail: "the request timed out; retry later", RetryAfter: 5}
@@ -92,6 +97,26 @@ func translate(err error) *Error {
 			retry = s
 		}
 		return &Error{Status: http.StatusServiceUnavailable, Detail: "the identity store is temporarily unavailable; retry later", RetryAfter: retry}
+	}
+	return &Error{Status: http.StatusInternalServerError, Detail: "internal error"}
+}
+
+// storeError maps a refusal of the Store to its SCIM error; the Store's
+// message is safe to show the client.
+func storeError(e *scimstore.Error) *Error {
+	switch {
+	case errors.Is(e, scimstore.ErrNotFound):
+		return errorf(http.StatusNotFound, "", "%s", e.Detail)
+	case errors.Is(e, scimstore.ErrNotUnique):
+		return errorf(http.StatusConflict, scimUniqueness, "%s", e.Detail)
+	case errors.Is(e, scimstore.ErrConcurrent):
+		return errorf(http.StatusConflict, "", "%s", e.Detail)
+	case errors.Is(e, scimstore.ErrInvalidMember):
+		return errorf(http.StatusBadRequest, scimInvalidValue, "%s", e.Detail)
+	case errors.Is(e, scimstore.ErrTooManyMembers):
+		return errorf(http.StatusBadRequest, scimTooMany, "%s", e.Detail)
+	case errors.Is(e, scimstore.ErrNotYetKnown):
+		return &Error{Status: http.StatusServiceUnavailable, Detail: e.Detail, RetryAfter: 5}
 	}
 	return &Error{Status: http.StatusInternalServerError, Detail: "internal error"}
 }

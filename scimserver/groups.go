@@ -7,6 +7,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/scimserver/patch"
 	"github.com/scim-operator/scim-operator/scimserver/projection"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
@@ -189,12 +190,12 @@ func (s *Server) createGroup(r *http.Request, req *request) (*scimv1.ScimGroup, 
 	if err != nil {
 		return nil, err
 	}
-	kinds, err := s.store.memberKinds(r.Context(), req.ep.Key, "", []MemberChange{{Kind: MemberAdd, IDs: members}})
+	kinds, err := s.store.MemberKinds(r.Context(), req.ep.Key, "", []scimstore.MemberChange{{Kind: scimstore.MemberAdd, IDs: members}})
 	if err != nil {
 		return nil, err
 	}
 	var g *scimv1.ScimGroup
-	err = s.createWithinQuota(r.Context(), req, &scimv1.ScimGroup{}, IndexGroupEndpoint, req.ep.MaxGroups, "groups", func() (err error) {
+	err = s.createWithinQuota(r.Context(), req, &scimv1.ScimGroup{}, req.ep.MaxGroups, "groups", func() (err error) {
 		g, err = s.store.CreateGroup(r.Context(), req.ep.Key, spec, members, kinds)
 		return err
 	})
@@ -206,11 +207,11 @@ func (s *Server) replaceGroup(r *http.Request, req *request) (*scimv1.ScimGroup,
 	if err != nil {
 		return nil, err
 	}
-	var changes []MemberChange
+	var changes []scimstore.MemberChange
 	if members != nil {
-		changes = []MemberChange{{Kind: MemberReplace, IDs: members}}
+		changes = []scimstore.MemberChange{{Kind: scimstore.MemberReplace, IDs: members}}
 	}
-	return s.updateGroup(r, req, func(*scimv1.ScimGroup) (scimv1.ScimGroupSpec, []MemberChange, error) {
+	return s.updateGroup(r, req, func(*scimv1.ScimGroup) (scimv1.ScimGroupSpec, []scimstore.MemberChange, error) {
 		return spec, changes, nil
 	})
 }
@@ -229,20 +230,20 @@ func (s *Server) patchGroup(r *http.Request, req *request) (*scimv1.ScimGroup, e
 	if err != nil {
 		return nil, err
 	}
-	changes := make([]MemberChange, 0, len(memberOps))
+	changes := make([]scimstore.MemberChange, 0, len(memberOps))
 	for _, op := range memberOps {
 		switch op.Kind {
 		case patch.MemberAdd:
-			changes = append(changes, MemberChange{Kind: MemberAdd, IDs: op.Values})
+			changes = append(changes, scimstore.MemberChange{Kind: scimstore.MemberAdd, IDs: op.Values})
 		case patch.MemberRemove:
-			changes = append(changes, MemberChange{Kind: MemberRemove, IDs: op.Values})
+			changes = append(changes, scimstore.MemberChange{Kind: scimstore.MemberRemove, IDs: op.Values})
 		case patch.MemberReplace:
-			changes = append(changes, MemberChange{Kind: MemberReplace, IDs: op.Values})
+			changes = append(changes, scimstore.MemberChange{Kind: scimstore.MemberReplace, IDs: op.Values})
 		case patch.MemberRemoveAll:
-			changes = append(changes, MemberChange{Kind: MemberReplace})
+			changes = append(changes, scimstore.MemberChange{Kind: scimstore.MemberReplace})
 		}
 	}
-	return s.updateGroup(r, req, func(cur *scimv1.ScimGroup) (scimv1.ScimGroupSpec, []MemberChange, error) {
+	return s.updateGroup(r, req, func(cur *scimv1.ScimGroup) (scimv1.ScimGroupSpec, []scimstore.MemberChange, error) {
 		if len(rest) == 0 {
 			return cur.Spec, changes, nil
 		}
@@ -262,7 +263,7 @@ func (s *Server) patchGroup(r *http.Request, req *request) (*scimv1.ScimGroup, e
 // updateGroup writes a group's attributes (retrying conflicts unless If-Match
 // was given) and then its member changes.
 func (s *Server) updateGroup(r *http.Request, req *request,
-	next func(*scimv1.ScimGroup) (scimv1.ScimGroupSpec, []MemberChange, error)) (*scimv1.ScimGroup, error) {
+	next func(*scimv1.ScimGroup) (scimv1.ScimGroupSpec, []scimstore.MemberChange, error)) (*scimv1.ScimGroup, error) {
 	ctx := r.Context()
 	cur, err := s.store.GetGroup(ctx, req.ep.Key, req.id)
 	var kinds map[string]string // the members' kinds, resolved once
@@ -281,7 +282,7 @@ func (s *Server) updateGroup(r *http.Request, req *request,
 		// a member that cannot be changes nothing, not even the
 		// displayName it also carries (RFC 7644 §3.5.2: PATCH is atomic).
 		if kinds == nil {
-			if kinds, err = s.store.memberKinds(ctx, req.ep.Key, req.id, changes); err != nil {
+			if kinds, err = s.store.MemberKinds(ctx, req.ep.Key, req.id, changes); err != nil {
 				return nil, err
 			}
 		}
@@ -302,7 +303,7 @@ func (s *Server) updateGroup(r *http.Request, req *request,
 			return nil, err
 		}
 		var lerr error
-		if cur, lerr = s.store.liveGroup(ctx, req.ep.Key, req.id); lerr != nil {
+		if cur, lerr = s.store.LiveGroup(ctx, req.ep.Key, req.id); lerr != nil {
 			return nil, lerr
 		}
 	}

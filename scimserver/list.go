@@ -6,10 +6,15 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/scimserver/filter"
 	"github.com/scim-operator/scim-operator/scimserver/projection"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
+
+// checkEvery is how many resources a listing renders between looks at the
+// request's context.
+const checkEvery = 256
 
 // indexedAttrs maps the attributes a filter equality can use an index for to
 // the index: userName/displayName indexes hold lower-cased values.
@@ -17,10 +22,10 @@ var indexedAttrs = map[string]struct {
 	field string
 	lower bool
 }{
-	"User/userName":     {IndexUserName, true},
-	"User/externalId":   {IndexUserExternalID, false},
-	"Group/displayName": {IndexGroupDisplayName, true},
-	"Group/externalId":  {IndexGroupExternalID, false},
+	"User/userName":     {scimstore.IndexUserName, true},
+	"User/externalId":   {scimstore.IndexUserExternalID, false},
+	"Group/displayName": {scimstore.IndexGroupDisplayName, true},
+	"Group/externalId":  {scimstore.IndexGroupExternalID, false},
 }
 
 // candidateIndex picks the index to narrow a filtered list with: the first

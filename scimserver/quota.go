@@ -35,10 +35,10 @@ func (q *quotaLocks) lock(key string) func() {
 // objects of kind (max 0: no quota); the check and the create are one step
 // on this replica. A create waits for this replica's cache to show the new
 // object, so the next check counts it.
-func (s *Server) createWithinQuota(ctx context.Context, req *request, kind client.Object, index string, max int, what string, create func() error) error {
+func (s *Server) createWithinQuota(ctx context.Context, req *request, kind client.Object, max int, what string, create func() error) error {
 	if max > 0 {
-		defer s.quotas.lock(req.ep.Key.String() + "/" + index)()
-		if err := s.checkQuota(ctx, req, kind, index, max, what); err != nil {
+		defer s.quotas.lock(req.ep.Key.String() + "/" + what)()
+		if err := s.checkQuota(ctx, req, kind, max, what); err != nil {
 			return err
 		}
 	}
@@ -46,7 +46,7 @@ func (s *Server) createWithinQuota(ctx context.Context, req *request, kind clien
 }
 
 // checkQuota refuses a create when the endpoint already holds max objects of
-// kind, counted from the informer cache through the endpoint index. Objects
+// kind, counted from the informer cache. Objects
 // being deleted count too: a user held by a finalizer (a tenant database
 // down, a hold of the deprovisioning guard) still occupies the cluster, so a
 // create-and-delete loop cannot pile them up.
@@ -56,15 +56,15 @@ func (s *Server) createWithinQuota(ctx context.Context, req *request, kind clien
 // not create more however it asks. It is a 4xx, so Okta and Entra ID report a
 // failed push to the admin instead of retrying (they retry 429 and 5xx),
 // which is what a full endpoint needs: a person raising spec.quota.
-func (s *Server) checkQuota(ctx context.Context, req *request, kind client.Object, index string, max int, what string) error {
+func (s *Server) checkQuota(ctx context.Context, req *request, kind client.Object, max int, what string) error {
 	if max <= 0 {
 		return nil
 	}
-	items, err := s.store.byIndex(ctx, kind, index, req.ep.Key.Namespace, req.ep.Key.Name)
+	n, err := s.store.Count(ctx, req.ep.Key, kind)
 	if err != nil {
 		return err
 	}
-	if len(items) >= max {
+	if n >= max {
 		return errorf(http.StatusForbidden, "", "the endpoint's quota of %d %s is reached (spec.quota of ScimEndpoint %s); delete some or raise the quota",
 			max, what, req.ep.Key)
 	}

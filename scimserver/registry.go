@@ -9,21 +9,15 @@ import (
 
 	"golang.org/x/time/rate"
 	"k8s.io/apimachinery/pkg/types"
-)
 
-// Token is one valid bearer token of an endpoint, kept only as a SHA-256 hash.
-type Token struct {
-	// ID names where the token came from ("<secret>/<key>"); it is what audit
-	// logs record, never the token itself.
-	ID   string
-	Hash [sha256.Size]byte
-}
+	"github.com/scim-operator/scim-operator/internal/scimstore"
+)
 
 // Endpoint is the serving configuration of one ScimEndpoint, as the registry
 // reconciler last loaded it.
 type Endpoint struct {
 	Key         types.NamespacedName
-	Tokens      []Token
+	Tokens      []scimstore.Token
 	Strict      bool
 	MaxPageSize int
 	// UserNames, when set, is the endpoint's spec.userNamePattern, anchored:
@@ -32,15 +26,6 @@ type Endpoint struct {
 	// MaxUsers and MaxGroups are the endpoint's spec.quota (0: no bound).
 	MaxUsers, MaxGroups int
 	limiter             *rate.Limiter
-}
-
-// CompileUserNamePattern anchors and compiles a ScimEndpoint's
-// spec.userNamePattern (nil for an empty pattern).
-func CompileUserNamePattern(pattern string) (*regexp.Regexp, error) {
-	if pattern == "" {
-		return nil, nil
-	}
-	return regexp.Compile(`^(?:` + pattern + `)$`)
 }
 
 // maxTokens is the most tokens an endpoint references (the CRD's MaxItems).
@@ -57,7 +42,7 @@ var noToken = sha256.Sum256([]byte("scim-operator: no token in this slot"))
 // tokens an endpoint has nor whether it exists.
 func (e *Endpoint) authenticate(presented string) (string, bool) {
 	h := sha256.Sum256([]byte(presented))
-	var tokens []Token
+	var tokens []scimstore.Token
 	if e != nil {
 		tokens = e.Tokens
 	}

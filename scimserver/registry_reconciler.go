@@ -18,10 +18,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 )
-
-// IndexTokenSecret indexes ScimEndpoints by the names of the Secrets they reference.
-const IndexTokenSecret = "spec.tokenSecretRefs.name"
 
 // RegistryReconciler loads each ScimEndpoint's tokens and limits into the
 // Registry. It runs on every replica (not only the leader) because every
@@ -79,7 +77,7 @@ func (r *RegistryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		r.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
-	tokens, _, err := LoadTokens(ctx, r.APIReader, &ep)
+	tokens, _, err := scimstore.LoadTokens(ctx, r.APIReader, &ep)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -88,7 +86,7 @@ func (r *RegistryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if maxPage <= 0 {
 		maxPage = 1000
 	}
-	userNames, err := CompileUserNamePattern(ep.Spec.UserNamePattern)
+	userNames, err := ep.Spec.UserNameRegexp()
 	if err != nil {
 		// Fail closed: no userName matches an invalid pattern. The
 		// endpoint's Ready condition says why.
@@ -139,13 +137,11 @@ func (r *RegistryReconciler) forget(key types.NamespacedName) {
 // matchNothing stands for a userNamePattern that does not compile.
 var matchNothing = regexp.MustCompile(`[^\s\S]`)
 
-// SetupWithManager registers the reconciler; it watches ScimEndpoints and the
+// SetupWithManager registers the reconciler (scimstore.RegisterIndexes must
+// have been called); it watches ScimEndpoints and the
 // metadata of the Secrets they reference.
 func (r *RegistryReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.clamped = newClampMetric(defaultRegistry())
-	if err := IndexEndpointsByTokenSecret(context.Background(), mgr.GetFieldIndexer()); err != nil {
-		return err
-	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("scim-registry").
 		For(&scimv1.ScimEndpoint{}).
@@ -154,27 +150,10 @@ func (r *RegistryReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-// IndexEndpointsByTokenSecret adds the IndexTokenSecret index. SetupWithManager
-// adds it; a process that runs the reconcilers without the SCIM server (the
-// controllers component) adds it alone, for the ScimEndpoint status controller.
-func IndexEndpointsByTokenSecret(ctx context.Context, indexer client.FieldIndexer) error {
-	err := indexer.IndexField(ctx, &scimv1.ScimEndpoint{}, IndexTokenSecret, func(o client.Object) []string {
-		var names []string
-		for _, ref := range o.(*scimv1.ScimEndpoint).Spec.TokenSecretRefs {
-			names = append(names, ref.Name)
-		}
-		return names
-	})
-	if err != nil {
-		return fmt.Errorf("indexing ScimEndpoints by Secret: %w", err)
-	}
-	return nil
-}
-
 func (r *RegistryReconciler) endpointsForSecret(ctx context.Context, o client.Object) []reconcile.Request {
 	var eps scimv1.ScimEndpointList
 	if err := r.Client.List(ctx, &eps, client.InNamespace(o.GetNamespace()),
-		client.MatchingFields{IndexTokenSecret: o.GetName()}); err != nil {
+		client.MatchingFields{scimstore.IndexTokenSecret: o.GetName()}); err != nil {
 		return nil
 	}
 	reqs := make([]reconcile.Request, 0, len(eps.Items))

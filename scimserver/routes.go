@@ -9,12 +9,14 @@ import (
 	"sync"
 	"time"
 
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // PathPrefix is the prefix of every endpoint's base URL: /scim/v2/<namespace>/<name>.
-const PathPrefix = "/scim/v2/"
+const PathPrefix = scimv1.SCIMPathPrefix
 
 // request is what the routing layer learned about one authenticated request.
 type request struct {

@@ -20,6 +20,8 @@ import (
 	"github.com/go-logr/logr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 )
 
 // Options configures the SCIM server.
@@ -34,7 +36,7 @@ type Options struct {
 	// MaxFilterLength caps filter expressions. Default 4096.
 	MaxFilterLength int
 	// MaxMembersPerRequest caps the member ids one POST, PUT or PATCH of a
-	// group may name (400 tooMany above). Default DefaultMaxMembersPerRequest.
+	// group may name (400 tooMany above). Default scimstore.DefaultMaxMembersPerRequest.
 	MaxMembersPerRequest int
 	// RequestTimeout bounds the work of one request. Default 30 s (Okta gives up at 60 s).
 	RequestTimeout time.Duration
@@ -81,7 +83,7 @@ func (o *Options) defaults() {
 		o.MaxFilterLength = 4096
 	}
 	if o.MaxMembersPerRequest == 0 {
-		o.MaxMembersPerRequest = DefaultMaxMembersPerRequest
+		o.MaxMembersPerRequest = scimstore.DefaultMaxMembersPerRequest
 	}
 	if o.RequestTimeout == 0 {
 		o.RequestTimeout = 30 * time.Second
@@ -97,12 +99,20 @@ func (o *Options) defaults() {
 // DefaultMaxInFlight is the default of Options.MaxInFlight.
 const DefaultMaxInFlight = 256
 
+// The markers of this package generate config/rbac/scim/role.yaml, the role
+// of the SCIM server's ServiceAccount (`make manifests`): it writes the SCIM
+// kinds (through internal/scimstore) and nothing else. It reads TenantApps for the index that gives new
+// users their finalizers (Options.UserFinalizers).
+// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimusers;scimgroups;scimmemberships;scimclaims,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=tenantapps,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
 // Server is the SCIM HTTP server. It is a manager Runnable that runs on every
 // replica and starts listening only after the informer cache has synced, so it
 // never answers from an empty cache.
 type Server struct {
 	opts     Options
-	store    *Store
+	store    *scimstore.Store
 	registry *Registry
 	cache    cache.Cache
 	log      logr.Logger
@@ -133,7 +143,8 @@ func New(opts Options, c client.Client, apiReader client.Reader, ca cache.Cache,
 		inFlight:     inFlight,
 		endpointBusy: newEndpointSlots(opts.MaxInFlightPerEndpoint),
 		opts:         opts,
-		store:        newStore(c, apiReader, ca, opts),
+		store: scimstore.New(c, apiReader, ca, scimstore.Options{UserFinalizers: opts.UserFinalizers,
+			MaxMembersPerRequest: opts.MaxMembersPerRequest}),
 		registry:     reg,
 		cache:        ca,
 		log:          log.WithName("scim"),

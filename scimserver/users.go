@@ -130,7 +130,7 @@ func (s *Server) createUser(r *http.Request, req *request) (*scimv1.ScimUser, er
 		return nil, err
 	}
 	var u *scimv1.ScimUser
-	err = s.createWithinQuota(r.Context(), req, &scimv1.ScimUser{}, IndexUserEndpoint, req.ep.MaxUsers, "users", func() (err error) {
+	err = s.createWithinQuota(r.Context(), req, &scimv1.ScimUser{}, req.ep.MaxUsers, "users", func() (err error) {
 		u, err = s.store.CreateUser(r.Context(), req.ep.Key, spec)
 		return err
 	})
@@ -197,7 +197,7 @@ func (s *Server) updateWithRetry(r *http.Request, req *request, next func(*scimv
 			return nil, err
 		}
 		var lerr error
-		if cur, lerr = s.store.liveUser(ctx, req.ep.Key, req.id); lerr != nil {
+		if cur, lerr = s.store.LiveUser(ctx, req.ep.Key, req.id); lerr != nil {
 			return nil, lerr
 		}
 	}

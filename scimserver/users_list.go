@@ -1,12 +1,10 @@
 package scimserver
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/types"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/scimserver/filter"
@@ -51,34 +49,10 @@ func (s *Server) parseFilter(rt *schema.ResourceType, expr string) (*filter.Filt
 	return filter.Parse(rt, expr)
 }
 
-// liveUser reads a user from the API server, bypassing the cache, after a conflict.
-func (s *Store) liveUser(ctx context.Context, ep endpointRef, id string) (*scimv1.ScimUser, error) {
-	var u scimv1.ScimUser
-	if err := s.live.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: id}, &u); err != nil {
-		return nil, err
-	}
-	if !visible(&u, ep.Name, u.Spec.Endpoint) {
-		return nil, notFound("User", id)
-	}
-	return &u, nil
-}
-
 // specEqual reports whether writing next would change nothing.
 func specEqual(cur, next scimv1.ScimUserSpec, endpoint string) bool {
 	next.Endpoint = endpoint
 	return equality.Semantic.DeepEqual(cur, next)
-}
-
-// liveGroup reads a group from the API server, bypassing the cache, after a conflict.
-func (s *Store) liveGroup(ctx context.Context, ep endpointRef, id string) (*scimv1.ScimGroup, error) {
-	var g scimv1.ScimGroup
-	if err := s.live.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: id}, &g); err != nil {
-		return nil, err
-	}
-	if !visible(&g, ep.Name, g.Spec.Endpoint) {
-		return nil, notFound("Group", id)
-	}
-	return &g, nil
 }
 
 // filterMentions reports whether a filter expression names attr (a cheap,

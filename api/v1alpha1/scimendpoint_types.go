@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"regexp"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -216,6 +218,22 @@ type ScimEndpointStatus struct {
 	// Deprovisioning is the state of the deprovisioning guard.
 	// +optional
 	Deprovisioning DeprovisioningStatus `json:"deprovisioning,omitempty"`
+}
+
+// SCIMPathPrefix is the prefix of every endpoint's SCIM base URL path:
+// /scim/v2/<namespace>/<name> (status.path).
+const SCIMPathPrefix = "/scim/v2/"
+
+// SCIMPath is the path of the endpoint's SCIM base URL.
+func (ep *ScimEndpoint) SCIMPath() string { return SCIMPathPrefix + ep.Namespace + "/" + ep.Name }
+
+// UserNameRegexp anchors and compiles spec.userNamePattern (nil for an empty
+// pattern).
+func (s *ScimEndpointSpec) UserNameRegexp() (*regexp.Regexp, error) {
+	if s.UserNamePattern == "" {
+		return nil, nil
+	}
+	return regexp.Compile(`^(?:` + s.UserNamePattern + `)$`)
 }
 
 // RevocationsHeld reports whether the deprovisioning guard holds the

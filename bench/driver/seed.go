@@ -9,7 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
-	"github.com/scim-operator/scim-operator/scimserver"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 )
 
 // seedWorkers is the concurrency of direct creates; the API server, not the
@@ -22,11 +22,11 @@ func seedUserName(i int) string   { return fmt.Sprintf("seed-%06d@example.com", 
 func seedExternalID(i int) string { return fmt.Sprintf("00useed%06d", i) }
 
 // storedUser is the ScimUser the SCIM server stores for an Okta create of
-// userName (users.go), named as it names it (scimserver.UniqueName): what
+// userName (users.go), named as it names it (scimstore.UniqueName): what
 // seeding writes directly.
 func storedUser(ep Endpoint, userName, externalID string) *scimv1.ScimUser {
 	return &scimv1.ScimUser{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: scimserver.UniqueName("User", ep.Name, userName),
+		ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: scimstore.UniqueName("User", ep.Name, userName),
 			Labels:      map[string]string{scimv1.LabelEndpoint: ep.Name},
 			Annotations: map[string]string{scimv1.AnnotationLastModified: time.Now().UTC().Format(time.RFC3339)}},
 		Spec: scimv1.ScimUserSpec{

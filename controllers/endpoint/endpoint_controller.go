@@ -23,7 +23,7 @@ import (
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/deprovision"
-	"github.com/scim-operator/scim-operator/scimserver"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 )
 
 // Condition reasons of ScimEndpoint.
@@ -64,23 +64,23 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.APIReader.Get(ctx, req.NamespacedName, &ep); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	tokens, problems, err := scimserver.LoadTokens(ctx, r.APIReader, &ep)
+	tokens, problems, err := scimstore.LoadTokens(ctx, r.APIReader, &ep)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	var users scimv1.ScimUserList
 	if err := r.Client.List(ctx, &users, client.InNamespace(ep.Namespace),
-		client.MatchingFields{scimserver.IndexUserEndpoint: ep.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		client.MatchingFields{scimstore.IndexUserEndpoint: ep.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing users of %s: %w", req.NamespacedName, err)
 	}
 	var groups scimv1.ScimGroupList
 	if err := r.Client.List(ctx, &groups, client.InNamespace(ep.Namespace),
-		client.MatchingFields{scimserver.IndexGroupEndpoint: ep.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		client.MatchingFields{scimstore.IndexGroupEndpoint: ep.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing groups of %s: %w", req.NamespacedName, err)
 	}
 
 	before := ep.Status.DeepCopy()
-	ep.Status.Path = scimserver.PathPrefix + ep.Namespace + "/" + ep.Name
+	ep.Status.Path = ep.SCIMPath()
 	ep.Status.Users = int32(len(users.Items))
 	ep.Status.Groups = int32(len(groups.Items))
 	ep.Status.ValidTokens = int32(len(tokens))
@@ -138,7 +138,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			func(ctx context.Context, o client.Object) []reconcile.Request {
 				var eps scimv1.ScimEndpointList
 				if err := r.Client.List(ctx, &eps, client.InNamespace(o.GetNamespace()),
-					client.MatchingFields{scimserver.IndexTokenSecret: o.GetName()}); err != nil {
+					client.MatchingFields{scimstore.IndexTokenSecret: o.GetName()}); err != nil {
 					return nil
 				}
 				var reqs []reconcile.Request

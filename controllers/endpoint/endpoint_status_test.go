@@ -7,7 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
-	"github.com/scim-operator/scim-operator/scimserver"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 )
 
 func TestReadyCondition(t *testing.T) {
@@ -16,17 +16,17 @@ func TestReadyCondition(t *testing.T) {
 		reason   string
 		pattern  string
 		valid    int32
-		problems []scimserver.TokenProblem
+		problems []scimstore.TokenProblem
 		status   metav1.ConditionStatus
 		cause    string
 		mentions []string
 	}{
 		{"a valid token serves", "", 1, nil, metav1.ConditionTrue, ReasonServing, []string{"1 valid token"}},
 		{"no token says why for each key", "", 0,
-			[]scimserver.TokenProblem{{Ref: "a/token", Reason: scimserver.TokenNotOptedIn}, {Ref: "b/token", Reason: scimserver.TokenTooWeak}},
+			[]scimstore.TokenProblem{{Ref: "a/token", Reason: scimstore.TokenNotOptedIn}, {Ref: "b/token", Reason: scimstore.TokenTooWeak}},
 			metav1.ConditionFalse, ReasonNoValidTokens, []string{"a/token does not exist or its Secret is not labelled", "b/token holds a token of under 128 bits"}},
 		{"an ignored key is named while serving", "", 1,
-			[]scimserver.TokenProblem{{Ref: "b/token", Reason: scimserver.TokenWhitespace}},
+			[]scimstore.TokenProblem{{Ref: "b/token", Reason: scimstore.TokenWhitespace}},
 			metav1.ConditionTrue, ReasonServing, []string{"ignored: b/token holds whitespace"}},
 		{"an invalid userNamePattern is not ready", "(", 1, nil, metav1.ConditionFalse, ReasonInvalidUserNamePattern, []string{"userNamePattern"}},
 	} {

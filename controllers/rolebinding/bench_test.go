@@ -15,7 +15,7 @@ import (
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/controlplane"
-	"github.com/scim-operator/scim-operator/scimserver"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 )
 
 // BenchmarkDeprovisioning measures, with 10,000 users and 100 bindings (10
@@ -48,13 +48,13 @@ func BenchmarkDeprovisioning(b *testing.B) {
 		}
 		shards := map[int32][]scimv1.Member{}
 		for i := g; i < users; i += groups {
-			n := scimserver.ShardOf(ids[i])
+			n := scimstore.ShardOf(ids[i])
 			shards[n] = append(shards[n], scimv1.Member{Value: ids[i], Type: "User"})
 		}
 		for n, ms := range shards {
 			sort.Slice(ms, func(i, j int) bool { return ms[i].Value < ms[j].Value })
 			if err := op.Client.Create(ctx, &scimv1.ScimMembership{ObjectMeta: metav1.ObjectMeta{Namespace: ns,
-				Name: scimserver.ShardName(name, n), Labels: map[string]string{scimv1.LabelEndpoint: "okta", scimv1.LabelGroup: name}},
+				Name: scimstore.ShardName(name, n), Labels: map[string]string{scimv1.LabelEndpoint: "okta", scimv1.LabelGroup: name}},
 				Spec: scimv1.ScimMembershipSpec{Group: name, Shard: n, Members: ms}}); err != nil {
 				b.Fatal(err)
 			}

@@ -5,14 +5,12 @@ import (
 	"hash/fnv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
-	"github.com/scim-operator/scim-operator/internal/telemetry"
 )
 
 func user(name, userName string, emails ...string) *scimv1.ScimUser {
@@ -175,59 +173,6 @@ func TestTrustedChildren(t *testing.T) {
 		}
 		if !trustedChild(b, rb, targets) {
 			t.Errorf("a kept child in %s does not carry the digest of its subjects", rb.Namespace)
-		}
-	}
-}
-
-// TestLastWrite checks that the newest write found while parsing few
-// timestamps is the instant telemetry.LastModified gives for the newest one.
-func TestLastWrite(t *testing.T) {
-	for _, tc := range []struct {
-		reason string
-		values []string
-		want   string // "" for the zero time
-	}{
-		{"none", nil, ""},
-		{"no annotation or unparsable ones", []string{"", "yesterday", "2026-13-01T00:00:00.000Z"}, ""},
-		{"the greatest fixed-width value", []string{"2026-11-25T10:00:00.250Z", "2026-11-25T10:00:01.000Z", "2026-11-24T23:59:59.999Z"},
-			"2026-11-25T10:00:01.000Z"},
-		{"an invalid value that sorts last does not hide the newest valid one",
-			[]string{"2026-11-25T10:00:00.250Z", "2026-99-25T10:00:00.250Z", "2026-11-25T09:00:00.000Z"}, "2026-11-25T10:00:00.250Z"},
-		{"an invalid value first does not hide a later valid one",
-			[]string{"2026-99-25T10:00:00.250Z", "2026-11-25T10:00:00.250Z"}, "2026-11-25T10:00:00.250Z"},
-		{"an offset value newer than every UTC one", []string{"2026-11-25T10:00:00.250Z", "2026-11-25T12:30:00+02:00"},
-			"2026-11-25T12:30:00+02:00"},
-		{"an offset value older than a UTC one", []string{"2026-11-25T10:00:00.250Z", "2026-11-25T11:30:00+02:00"},
-			"2026-11-25T10:00:00.250Z"},
-		{"nanoseconds beyond milliseconds", []string{"2026-11-25T10:00:00.250Z", "2026-11-25T10:00:00.250000001Z"},
-			"2026-11-25T10:00:00.250000001Z"},
-	} {
-		t.Run(tc.reason, func(t *testing.T) {
-			var w lastWrite
-			for _, v := range tc.values {
-				w.observe(&metav1.ObjectMeta{Annotations: map[string]string{scimv1.AnnotationLastModified: v}})
-			}
-			want := telemetry.LastModified(&metav1.ObjectMeta{Annotations: map[string]string{scimv1.AnnotationLastModified: tc.want}})
-			if got := w.time(); !got.Equal(want) {
-				t.Errorf("%s: newest write %v, want %v", tc.reason, got, want)
-			}
-		})
-	}
-}
-
-func TestIsFixedWidthUTC(t *testing.T) {
-	for v, want := range map[string]bool{
-		"2026-11-25T10:00:00.250Z":                               true,
-		time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00"): true,
-		"2026-11-25T10:00:00.25Z":                                false,
-		"2026-11-25T10:00:00.250+00:00":                          false,
-		"2026-11-25 10:00:00.250Z":                               false,
-		"2026-11-25T10:00:00Z":                                   false,
-		"20x6-11-25T10:00:00.250Z":                               false,
-		"":                                                       false,
-	} {
-		if got := isFixedWidthUTC(v); got != want {
-			t.Errorf("isFixedWidthUTC(%q) = %v, want %v", v, got, want)
 		}
 	}
 }

@@ -19,7 +19,7 @@ import (
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/controlplane"
-	"github.com/scim-operator/scim-operator/scimserver"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 )
 
 // BenchmarkLargeGroupMemberChange binds a 100,000-member group, then times 20
@@ -104,12 +104,12 @@ func seedGroup(tb testing.TB, ns, group, displayName string, n int) []string {
 	}
 	shards := map[int32][]scimv1.Member{}
 	for _, id := range ids {
-		s := scimserver.ShardOf(id)
+		s := scimstore.ShardOf(id)
 		shards[s] = append(shards[s], scimv1.Member{Value: id, Type: "User"})
 	}
 	for s, ms := range shards {
 		sort.Slice(ms, func(i, j int) bool { return ms[i].Value < ms[j].Value })
-		sh := &scimv1.ScimMembership{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: scimserver.ShardName(group, s),
+		sh := &scimv1.ScimMembership{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: scimstore.ShardName(group, s),
 			Labels: map[string]string{scimv1.LabelEndpoint: "okta", scimv1.LabelGroup: group}},
 			Spec: scimv1.ScimMembershipSpec{Group: group, Shard: s, Members: ms}}
 		if err := op.Client.Create(ctx, sh); err != nil {

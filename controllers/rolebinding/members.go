@@ -3,15 +3,13 @@ package rolebinding
 import (
 	"context"
 	"fmt"
-	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
-	"github.com/scim-operator/scim-operator/scimserver"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 )
 
 // userStore reads ScimUsers by key straight from the shared informer's store.
@@ -69,7 +67,7 @@ func (r *Reconciler) getUser(ctx context.Context, ns, name string) (*scimv1.Scim
 func (r *Reconciler) activeMembers(ctx context.Context, ep client.ObjectKey, group string) (active, found []*scimv1.ScimUser, err error) {
 	var shards scimv1.ScimMembershipList
 	if err := r.Client.List(ctx, &shards, client.InNamespace(ep.Namespace),
-		client.MatchingFields{scimserver.IndexMembershipGroup: group}, client.UnsafeDisableDeepCopy); err != nil {
+		client.MatchingFields{scimstore.IndexMembershipGroup: group}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, nil, fmt.Errorf("listing members of ScimGroup %s/%s: %w", ep.Namespace, group, err)
 	}
 	n := 0
@@ -97,77 +95,4 @@ func (r *Reconciler) activeMembers(ctx context.Context, ep client.ObjectKey, gro
 		}
 	}
 	return active, found, nil
-}
-
-// lastWrite finds the newest last-modified annotation among many objects,
-// the same instant telemetry.LastModified would give for the newest of them,
-// while parsing few. The SCIM server writes the annotation in one fixed-width
-// UTC form whose byte order is its time order: those values are compared as
-// strings and parsed only when they beat the newest so far. Any other form is
-// parsed.
-type lastWrite struct {
-	fixed  string    // the greatest valid fixed-width value seen
-	parsed time.Time // the newest of every value parsed
-}
-
-func (w *lastWrite) observe(o metav1.Object) {
-	v := o.GetAnnotations()[scimv1.AnnotationLastModified]
-	if v == "" {
-		return
-	}
-	fixed := isFixedWidthUTC(v)
-	if fixed && v <= w.fixed {
-		return // not newer; if it is invalid, it does not count either
-	}
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
-		return
-	}
-	if fixed {
-		w.fixed = v
-	}
-	if t.After(w.parsed) {
-		w.parsed = t
-	}
-}
-
-func (w *lastWrite) time() time.Time { return w.parsed }
-
-// isFixedWidthUTC reports whether v has the shape of the SCIM server's
-// timestamps (layout "2006-01-02T15:04:05.000Z07:00" in UTC, e.g.
-// "2026-11-25T10:00:00.250Z"): digits and separators in fixed places.
-func isFixedWidthUTC(v string) bool {
-	if len(v) != len("2006-01-02T15:04:05.000Z") {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch i {
-		case 4, 7:
-			if c != '-' {
-				return false
-			}
-		case 10:
-			if c != 'T' {
-				return false
-			}
-		case 13, 16:
-			if c != ':' {
-				return false
-			}
-		case 19:
-			if c != '.' {
-				return false
-			}
-		case 23:
-			if c != 'Z' {
-				return false
-			}
-		default:
-			if c < '0' || c > '9' {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -24,8 +24,8 @@ import (
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/deprovision"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/internal/telemetry"
-	"github.com/scim-operator/scim-operator/scimserver"
 )
 
 // Reconciler keeps the RoleBindings of every binding equal to the active
@@ -242,17 +242,14 @@ func (r *Reconciler) resolve(ctx context.Context, b binding) (outcome, []rbacv1.
 // the rest of a pass over a large group: it is computed only for a pass that
 // wrote, the only one whose lag is recorded.
 func (o outcome) newestWrite() time.Time {
-	var w lastWrite
+	var w scimv1.NewestWrite
 	for _, u := range o.sources {
-		w.observe(u)
+		w.Observe(u)
 	}
-	newest := w.time()
 	if o.group != nil {
-		if t := telemetry.LastModified(o.group); t.After(newest) {
-			newest = t
-		}
+		w.Observe(o.group)
 	}
-	return newest
+	return w.Time()
 }
 
 // groupRefKey is the reference a group id is pinned for: the endpoint and
@@ -296,7 +293,7 @@ func (r *Reconciler) findGroup(ctx context.Context, b binding) (*scimv1.ScimGrou
 	}
 	var list scimv1.ScimGroupList
 	if err := r.Client.List(ctx, &list, client.InNamespace(ep.Namespace),
-		client.MatchingFields{scimserver.IndexGroupDisplayName: ep.Name + "/" + strings.ToLower(ref.DisplayName)}); err != nil {
+		client.MatchingFields{scimstore.IndexGroupDisplayName: ep.Name + "/" + strings.ToLower(ref.DisplayName)}); err != nil {
 		return nil, fmt.Errorf("finding ScimGroup %q: %w", ref.DisplayName, err)
 	}
 	for i := range list.Items {

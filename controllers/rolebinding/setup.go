@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
-	"github.com/scim-operator/scim-operator/scimserver"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 )
 
 // Indexes of the binding kinds: by the ScimEndpoint ("<ns>/<name>") and by the
@@ -157,7 +157,7 @@ func (m mapper) forUser(ctx context.Context, o client.Object) []reconcile.Reques
 	var shards scimv1.ScimMembershipList
 	// Shards of large groups are hundreds of kilobytes: read, not copied.
 	if err := m.c.List(ctx, &shards, client.InNamespace(o.GetNamespace()),
-		client.MatchingFields{scimserver.IndexMembershipMember: o.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
+		client.MatchingFields{scimstore.IndexMembershipMember: o.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil
 	}
 	var reqs []reconcile.Request

@@ -24,7 +24,7 @@ import (
 	"github.com/scim-operator/scim-operator/controllers/tenantapp"
 	"github.com/scim-operator/scim-operator/internal/controlplane"
 	"github.com/scim-operator/scim-operator/internal/localpg/pgtest"
-	"github.com/scim-operator/scim-operator/scimserver"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 )
 
 // The benchmark tenant: 10,000 users in 100 groups, each user in 5 of them
@@ -197,7 +197,7 @@ func benchReconciler(b *testing.B) (ctrl.Manager, *tenantapp.Reconciler) {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := scimserver.RegisterIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+	if err := scimstore.RegisterIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		b.Fatal(err)
 	}
 	if err := tenantapp.RegisterIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
@@ -295,7 +295,7 @@ func createBenchTenant(b *testing.B, c client.Client, ns string) int {
 				Emails: []scimv1.MultiValuedAttribute{{Value: email, Type: "work", Primary: true}}}})
 		for k := range benchGroupsPerUser {
 			g := (u + k*17) % benchGroups
-			key := shardKey{g, int(scimserver.ShardOf(id))}
+			key := shardKey{g, int(scimstore.ShardOf(id))}
 			shards[key] = append(shards[key], scimv1.Member{Value: id, Type: "User"})
 		}
 	}
@@ -308,7 +308,7 @@ func createBenchTenant(b *testing.B, c client.Client, ns string) int {
 		})
 		g := groups[key.group]
 		objs = append(objs, &scimv1.ScimMembership{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: scimserver.ShardName(g.Name, int32(key.shard)),
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: scimstore.ShardName(g.Name, int32(key.shard)),
 				Labels: map[string]string{scimv1.LabelEndpoint: "okta", scimv1.LabelGroup: g.Name}},
 			Spec: scimv1.ScimMembershipSpec{Group: g.Name, Shard: int32(key.shard), Members: members}})
 	}

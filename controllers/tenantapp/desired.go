@@ -5,7 +5,6 @@ import (
 	"time"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
-	"github.com/scim-operator/scim-operator/internal/telemetry"
 	"github.com/scim-operator/scim-operator/internal/tenantdb"
 )
 
@@ -67,21 +66,14 @@ type inputs struct {
 // (a member change stamps its group), the time the projection lag is
 // measured from.
 func (in inputs) newestWrite() time.Time {
-	var newest time.Time
+	var w scimv1.NewestWrite
 	for _, u := range in.users {
-		newest = later(newest, telemetry.LastModified(u))
+		w.Observe(u)
 	}
 	for _, g := range in.groups {
-		newest = later(newest, telemetry.LastModified(g))
+		w.Observe(g)
 	}
-	return newest
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
+	return w.Time()
 }
 
 // desiredRows computes what app's tables should hold for the scope sc.

@@ -21,8 +21,8 @@ import (
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/controllers/tenantapp"
 	"github.com/scim-operator/scim-operator/internal/controlplane"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/internal/tenantdb"
-	"github.com/scim-operator/scim-operator/scimserver"
 )
 
 // fakes is a ClientFactory handing out one tenantdb.Fake per DSN, counting
@@ -61,7 +61,7 @@ func startReconciler(t *testing.T, factory tenantapp.ClientFactory) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := scimserver.RegisterIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
+	if err := scimstore.RegisterIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
 		t.Fatal(err)
 	}
 	if err := (&tenantapp.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),

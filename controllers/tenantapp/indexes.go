@@ -32,7 +32,7 @@ const (
 const heldAnyEndpoint = "*"
 
 // RegisterIndexes adds this package's field indexes to the manager's cache.
-// The SCIM server's indexes (scimserver.RegisterIndexes) must be registered too.
+// The SCIM server's indexes (scimstore.RegisterIndexes) must be registered too.
 func RegisterIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 	for _, i := range []struct {
 		obj   client.Object

@@ -10,8 +10,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/internal/tenantdb"
-	"github.com/scim-operator/scim-operator/scimserver"
 )
 
 // Resync intervals: the default when the spec has none, and a floor so a
@@ -36,12 +36,12 @@ func resyncInterval(app *scimv1.TenantApp) time.Duration {
 func (r *Reconciler) gather(ctx context.Context, app *scimv1.TenantApp) (inputs, error) {
 	ns, ep := client.InNamespace(app.Namespace), app.Spec.Endpoint
 	var users scimv1.ScimUserList
-	if err := r.Client.List(ctx, &users, ns, client.MatchingFields{scimserver.IndexUserEndpoint: ep},
+	if err := r.Client.List(ctx, &users, ns, client.MatchingFields{scimstore.IndexUserEndpoint: ep},
 		client.UnsafeDisableDeepCopy); err != nil {
 		return inputs{}, fmt.Errorf("listing ScimUsers of endpoint %s: %w", ep, err)
 	}
 	var groups scimv1.ScimGroupList
-	if err := r.Client.List(ctx, &groups, ns, client.MatchingFields{scimserver.IndexGroupEndpoint: ep},
+	if err := r.Client.List(ctx, &groups, ns, client.MatchingFields{scimstore.IndexGroupEndpoint: ep},
 		client.UnsafeDisableDeepCopy); err != nil {
 		return inputs{}, fmt.Errorf("listing ScimGroups of endpoint %s: %w", ep, err)
 	}

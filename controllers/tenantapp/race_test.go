@@ -13,7 +13,6 @@ import (
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/testharness"
-	"github.com/scim-operator/scim-operator/scimserver"
 )
 
 // TestTwoOperatorsRace runs two whole operators without leader election, so
@@ -25,7 +24,7 @@ func TestTwoOperatorsRace(t *testing.T) {
 	ns := namespaceFor(t)
 	epA := a.NewEndpoint(t, ns, "okta")
 	epB := &testharness.Endpoint{Namespace: ns, Name: "okta", Token: epA.Token, HTTP: epA.HTTP,
-		BaseURL: "http://" + b.Addr + scimserver.PathPrefix + ns + "/okta"}
+		BaseURL: "http://" + b.Addr + scimv1.SCIMPathPrefix + ns + "/okta"}
 	eventually(t, 30*time.Second, func() string {
 		if r := epB.Do(t, "GET", "/ServiceProviderConfig", nil); r.Status != http.StatusOK {
 			return fmt.Sprintf("second operator answers %d", r.Status)

@@ -38,7 +38,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
-	"github.com/scim-operator/scim-operator/internal/telemetry"
 )
 
 // Reasons of the DeprovisioningHeld condition and the guard's Events.
@@ -204,10 +203,10 @@ func (g *Guard) setBaseline(ctx context.Context, obj *scimv1.ScimEndpoint, now t
 		if !u.DeletionTimestamp.IsZero() || u.CreationTimestamp.After(settled) {
 			continue
 		}
-		if telemetry.AnnotatedTime(u, scimv1.AnnotationActivatedAt).After(settled) {
+		if u.ActivatedAt().After(settled) {
 			continue // re-activated within the window
 		}
-		if u.Spec.Active || !telemetry.AnnotatedTime(u, scimv1.AnnotationDeactivatedAt).Before(settled) {
+		if u.Spec.Active || !u.DeactivatedAt().Before(settled) {
 			n++
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/scim-operator/scim-operator/internal/controlplane"
 	"github.com/scim-operator/scim-operator/internal/localpg"
 	"github.com/scim-operator/scim-operator/internal/operator"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/scimserver"
 )
 
@@ -204,7 +205,7 @@ func listen(addr string) (net.Listener, error) {
 // loadOrCreateToken keeps the demo token across restarts, so an IdP pointed at
 // the local mode keeps working.
 func loadOrCreateToken(path string) (string, error) {
-	if data, err := os.ReadFile(path); err == nil && scimserver.TokenBits(strings.TrimSpace(string(data))) >= 128 {
+	if data, err := os.ReadFile(path); err == nil && scimstore.TokenBits(strings.TrimSpace(string(data))) >= 128 {
 		return strings.TrimSpace(string(data)), nil
 	}
 	buf := make([]byte, 32)

@@ -27,6 +27,7 @@ import (
 	"github.com/scim-operator/scim-operator/controllers/tenantapp"
 	"github.com/scim-operator/scim-operator/internal/deprovision"
 	"github.com/scim-operator/scim-operator/internal/kube"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/internal/telemetry"
 	"github.com/scim-operator/scim-operator/scimserver"
 )
@@ -119,7 +120,7 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
-	if err := scimserver.RegisterIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
+	if err := scimstore.RegisterIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
 		return nil, err
 	}
 	// The TenantApp controller is set up first: it registers the index of
@@ -181,13 +182,6 @@ func addControllers(mgr manager.Manager, opts *Options) (*tenantapp.Reconciler, 
 	if !opts.Components.Controllers() {
 		return nil, nil
 	}
-	if !opts.Components.SCIM() {
-		// The ScimEndpoint status controller finds endpoints by token
-		// Secret through the index the SCIM token loader otherwise adds.
-		if err := scimserver.IndexEndpointsByTokenSecret(context.Background(), mgr.GetFieldIndexer()); err != nil {
-			return nil, err
-		}
-	}
 	// One deprovisioning guard for every projection: they all ask it before
 	// they revoke, and the ScimEndpoint controller applies approvals.
 	guard := &deprovision.Guard{
@@ -242,7 +236,7 @@ func endpointUsers(c client.Client) func(context.Context, types.NamespacedName) 
 	return func(ctx context.Context, ep types.NamespacedName) ([]*scimv1.ScimUser, error) {
 		var list scimv1.ScimUserList
 		if err := c.List(ctx, &list, client.InNamespace(ep.Namespace),
-			client.MatchingFields{scimserver.IndexUserEndpoint: ep.Name}, client.UnsafeDisableDeepCopy); err != nil {
+			client.MatchingFields{scimstore.IndexUserEndpoint: ep.Name}, client.UnsafeDisableDeepCopy); err != nil {
 			return nil, err
 		}
 		out := make([]*scimv1.ScimUser, len(list.Items))

@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 )
 
 // Register registers c on reg, or returns the collector already registered
@@ -27,24 +24,6 @@ func Register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 		}
 	}
 	return c
-}
-
-// LastModified is when the SCIM server last wrote o (its
-// scim.scim-operator.io/last-modified annotation), or the zero time when o
-// carries none (it was not written through SCIM).
-func LastModified(o metav1.Object) time.Time {
-	return AnnotatedTime(o, scimv1.AnnotationLastModified)
-}
-
-// AnnotatedTime is the RFC 3339 time in o's annotation key (the SCIM server's
-// last-modified and deactivated-at stamps), or the zero time when o carries
-// none or an invalid one.
-func AnnotatedTime(o metav1.Object, key string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, o.GetAnnotations()[key])
-	if err != nil {
-		return time.Time{}
-	}
-	return t
 }
 
 // Projections, the values of the projection label.

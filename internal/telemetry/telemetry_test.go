@@ -6,9 +6,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 )
 
 func TestProjectionLagObservesOnlyNewSources(t *testing.T) {
@@ -62,19 +59,5 @@ func TestProjectionLagObservesOnlyNewSources(t *testing.T) {
 	NewProjectionLag(reg).hist.WithLabelValues(ProjectionTenant).Observe(1)
 	if count() != 2 {
 		t.Fatalf("want two series after a second recorder observed the tenant projection, got %d", count())
-	}
-}
-
-func TestLastModified(t *testing.T) {
-	o := &metav1.ObjectMeta{Annotations: map[string]string{scimv1.AnnotationLastModified: "2026-11-25T10:00:00.250Z"}}
-	want := time.Date(2026, 11, 25, 10, 0, 0, 250e6, time.UTC)
-	if got := LastModified(o); !got.Equal(want) {
-		t.Fatalf("LastModified = %v, want %v", got, want)
-	}
-	for _, v := range []string{"", "yesterday"} {
-		o.Annotations[scimv1.AnnotationLastModified] = v
-		if got := LastModified(o); !got.IsZero() {
-			t.Fatalf("LastModified(%q) = %v, want zero", v, got)
-		}
 	}
 }

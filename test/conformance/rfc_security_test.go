@@ -13,8 +13,8 @@ import (
 	"time"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/internal/testharness"
-	"github.com/scim-operator/scim-operator/scimserver"
 )
 
 // TestBodyTooLarge: bodies over 1 MiB are 413, whether the length is declared
@@ -278,7 +278,7 @@ func TestConcurrentWrites(t *testing.T) {
 	byShard := map[int32][]string{}
 	for i := range 40 {
 		id := str(post(t, ep, "Users", fmt.Sprintf(plainUser, fmt.Sprintf("crowd%d@example.com", i))), "id")
-		byShard[scimserver.ShardOf(id)] = append(byShard[scimserver.ShardOf(id)], id)
+		byShard[scimstore.ShardOf(id)] = append(byShard[scimstore.ShardOf(id)], id)
 	}
 	var users []string
 	for _, ids := range byShard {

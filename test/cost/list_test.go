@@ -14,8 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/internal/testharness"
-	"github.com/scim-operator/scim-operator/scimserver"
 )
 
 // seededUsers is the directory size the list tests run at.
@@ -125,7 +125,7 @@ func seedUsers(t *testing.T, e *testharness.Endpoint, n int) []string {
 			for i := range next {
 				userName := fmt.Sprintf("user-%05d@example.com", i)
 				u := &scimv1.ScimUser{
-					ObjectMeta: metav1.ObjectMeta{Namespace: e.Namespace, Name: scimserver.UniqueName("User", e.Name, userName),
+					ObjectMeta: metav1.ObjectMeta{Namespace: e.Namespace, Name: scimstore.UniqueName("User", e.Name, userName),
 						Labels:      map[string]string{scimv1.LabelEndpoint: e.Name},
 						Annotations: map[string]string{scimv1.AnnotationLastModified: time.Now().UTC().Format(time.RFC3339)}},
 					Spec: scimv1.ScimUserSpec{Endpoint: e.Name, UserName: userName, Active: true,

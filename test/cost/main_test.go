@@ -15,6 +15,7 @@ import (
 
 	"github.com/scim-operator/scim-operator/internal/controlplane"
 	"github.com/scim-operator/scim-operator/internal/kube"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/internal/testharness"
 	"github.com/scim-operator/scim-operator/scimserver"
 )
@@ -67,7 +68,7 @@ func startServer(ctx context.Context, cp *controlplane.ControlPlane) (string, er
 	if err != nil {
 		return "", err
 	}
-	if err := scimserver.RegisterIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+	if err := scimstore.RegisterIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return "", err
 	}
 	registry := scimserver.NewRegistry()

@@ -17,8 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/internal/testharness"
-	"github.com/scim-operator/scim-operator/scimserver"
 )
 
 // checkOutageResponses checks every response of the outage traffic: an
@@ -187,7 +187,7 @@ func checkNotHalfWritten(ctx context.Context, t *testing.T, c client.Client, w *
 		holders[cl.Name] = cl.Spec.Holder
 	}
 	reserved := func(kind, id, value string) bool {
-		name := scimserver.UniqueName(kind, e.Name, value)
+		name := scimstore.UniqueName(kind, e.Name, value)
 		return id == name || holders[name] == id
 	}
 	for _, u := range users.Items {

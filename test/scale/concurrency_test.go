@@ -15,8 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/internal/testharness"
-	"github.com/scim-operator/scim-operator/scimserver"
 )
 
 // TestConcurrentCreateOneReplica: 50 identical Okta creates racing on one
@@ -263,7 +263,7 @@ func checkStoredUser(t *testing.T, c client.Client, e *testharness.Endpoint, use
 	}
 	// The winner of a first create is named after its userName, which
 	// reserves it without a claim; no claim may name it as holder.
-	if want := scimserver.UniqueName("User", e.Name, userName); id != want {
+	if want := scimstore.UniqueName("User", e.Name, userName); id != want {
 		t.Errorf("created user %s, want the id derived from its userName, %s", id, want)
 	}
 	var claims scimv1.ScimClaimList
@@ -383,11 +383,11 @@ func storedMembers(t testing.TB, ctx context.Context, c client.Client, ns, group
 	}
 	var ids []string
 	for _, sh := range shards.Items {
-		if sh.Spec.Group != group || sh.Name != scimserver.ShardName(group, sh.Spec.Shard) {
+		if sh.Spec.Group != group || sh.Name != scimstore.ShardName(group, sh.Spec.Shard) {
 			t.Errorf("shard %s claims group %s shard %d", sh.Name, sh.Spec.Group, sh.Spec.Shard)
 		}
 		for _, m := range sh.Spec.Members {
-			if n := scimserver.ShardOf(m.Value); n != sh.Spec.Shard {
+			if n := scimstore.ShardOf(m.Value); n != sh.Spec.Shard {
 				t.Errorf("member %s is in shard %d, hashes to %d", m.Value, sh.Spec.Shard, n)
 			}
 			if m.Type != "" && m.Type != "User" { // empty means User

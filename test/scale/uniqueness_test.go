@@ -12,12 +12,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/internal/testharness"
-	"github.com/scim-operator/scim-operator/scimserver"
 )
 
 // TestUniqueIDsAreNeverReassigned walks a userName through the lives where a
-// create cannot use the id derived from it (scimserver/store_unique.go): the
+// create cannot use the id derived from it (internal/scimstore/unique.go): the
 // derived id retired by a delete, or held by a user renamed away from the
 // value. Requests alternate between two replicas.
 func TestUniqueIDsAreNeverReassigned(t *testing.T) {
@@ -26,7 +26,7 @@ func TestUniqueIDsAreNeverReassigned(t *testing.T) {
 	e2 := onReplica(t, e1, op2)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	derived := scimserver.UniqueName("User", e1.Name, "ada@example.com")
+	derived := scimstore.UniqueName("User", e1.Name, "ada@example.com")
 
 	first := mustCreate(t, ctx, e1, "ada@example.com")
 	if first != derived {

@@ -1,8 +1,7 @@
-package scimserver
+package scimstore
 
 import (
 	"context"
-	"net/http"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -30,7 +29,7 @@ const (
 	checkEvery = 256
 )
 
-// memberKinds resolves every id that changes add to a group, or replace its
+// MemberKinds resolves every id that changes add to a group, or replace its
 // members with, to "User" or "Group", and refuses the changes when one
 // cannot be a member: an id of no user or group of the endpoint, the group
 // itself, or a group that contains the group, directly or through others (a
@@ -42,13 +41,13 @@ const (
 // up once, in the cache as a user and then as a group, and only the ids the
 // cache holds as neither are read from the API server, at most
 // maxLiveMemberReads reads per request.
-func (s *Store) memberKinds(ctx context.Context, ep endpointRef, group string, changes []MemberChange) (map[string]string, error) {
+func (s *Store) MemberKinds(ctx context.Context, ep endpointRef, group string, changes []MemberChange) (map[string]string, error) {
 	total := 0
 	for _, ch := range changes {
 		total += len(ch.IDs)
 	}
 	if total > s.maxMembers {
-		return nil, errorf(http.StatusBadRequest, scimTooMany,
+		return nil, refuse(ErrTooManyMembers,
 			"the request names %d members, more than the %d accepted in one request; send them in several requests", total, s.maxMembers)
 	}
 	kinds := map[string]string{}
@@ -66,7 +65,7 @@ func (s *Store) memberKinds(ctx context.Context, ep endpointRef, group string, c
 				continue
 			}
 			if id == group {
-				return nil, errorf(http.StatusBadRequest, scimInvalidValue, "a group cannot be a member of itself")
+				return nil, refuse(ErrInvalidMember, "a group cannot be a member of itself")
 			}
 			kind, err := s.cachedKind(ctx, ep, id)
 			if err != nil {
@@ -134,8 +133,7 @@ func (s *Store) liveKinds(ctx context.Context, ep endpointRef, ids []string, kin
 		key := types.NamespacedName{Namespace: ep.Namespace, Name: id}
 		for _, c := range memberCandidates() {
 			if reads == maxLiveMemberReads {
-				return &Error{Status: http.StatusServiceUnavailable, RetryAfter: 5,
-					Detail: "the request names more members than this server knows yet; retry later"}
+				return refuse(ErrNotYetKnown, "the request names more members than this server knows yet; retry later")
 			}
 			reads++
 			err := s.live.Get(ctx, key, c.obj)
@@ -170,7 +168,7 @@ func visibleMember(obj client.Object, endpoint string) bool {
 }
 
 func notAMember(id string) *Error {
-	return errorf(http.StatusBadRequest, scimInvalidValue, "member %q is not a user or group of this endpoint", id)
+	return refuse(ErrInvalidMember, "member %q is not a user or group of this endpoint", id)
 }
 
 // refuseCycles refuses adding to group any group that already contains it,
@@ -200,11 +198,11 @@ func (s *Store) refuseCycles(ctx context.Context, ep endpointRef, group string, 
 				continue
 			}
 			if kinds[p] == "Group" {
-				return errorf(http.StatusBadRequest, scimInvalidValue,
+				return refuse(ErrInvalidMember,
 					"group %q contains this group, directly or through other groups: a group cannot be a member of its own members", p)
 			}
 			if seen[p] = true; len(seen) > maxAncestors {
-				return errorf(http.StatusBadRequest, scimInvalidValue,
+				return refuse(ErrInvalidMember,
 					"this group is nested in more than %d groups; its nesting cannot be checked for cycles", maxAncestors)
 			}
 			queue = append(queue, p)

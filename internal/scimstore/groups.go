@@ -1,4 +1,4 @@
-package scimserver
+package scimstore
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 // CreateGroup creates the ScimGroup, unique by displayName (see
 // createUnique), and then its membership shards. kinds holds the members'
-// kinds, as memberKinds resolved them.
+// kinds, as MemberKinds resolved them.
 func (s *Store) CreateGroup(ctx context.Context, ep endpointRef, spec scimv1.ScimGroupSpec, members []string,
 	kinds map[string]string) (*scimv1.ScimGroup, error) {
 	spec.Endpoint = ep.Name

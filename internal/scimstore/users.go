@@ -1,4 +1,4 @@
-package scimserver
+package scimstore
 
 import (
 	"context"
@@ -83,9 +83,9 @@ func (s *Store) DeleteUser(ctx context.Context, ep endpointRef, u *scimv1.ScimUs
 func stampDeactivated(u *scimv1.ScimUser, wasActive bool) {
 	switch {
 	case wasActive && !u.Spec.Active:
-		u.Annotations[scimv1.AnnotationDeactivatedAt] = u.Annotations[AnnotationLastModified]
+		u.Annotations[scimv1.AnnotationDeactivatedAt] = u.Annotations[scimv1.AnnotationLastModified]
 	case !wasActive && u.Spec.Active:
 		delete(u.Annotations, scimv1.AnnotationDeactivatedAt)
-		u.Annotations[scimv1.AnnotationActivatedAt] = u.Annotations[AnnotationLastModified]
+		u.Annotations[scimv1.AnnotationActivatedAt] = u.Annotations[scimv1.AnnotationLastModified]
 	}
 }

@@ -1,4 +1,4 @@
-package scimserver
+package scimstore
 
 import (
 	"context"

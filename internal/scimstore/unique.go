@@ -1,10 +1,9 @@
-package scimserver
+package scimstore
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"net/http"
 	"strings"
 	"time"
 
@@ -370,7 +369,7 @@ func conflict(kind string) error {
 	if kind == "Group" {
 		attr = "displayName"
 	}
-	return errorf(http.StatusConflict, scimUniqueness, "a %s with this %s already exists", kind, attr)
+	return refuse(ErrNotUnique, "a %s with this %s already exists", kind, attr)
 }
 
 func (s *Store) holderExists(ctx context.Context, ep endpointRef, kind, id string) (bool, error) {
@@ -432,7 +431,7 @@ func (s *Store) retire(ctx context.Context, ep endpointRef, kind string, obj cli
 			return errWrapNil("updating ScimClaim tombstone", err)
 		}
 	}
-	return errorf(http.StatusConflict, "", "the resource was modified concurrently; retry")
+	return refuse(ErrConcurrent, "the resource was modified concurrently; retry")
 }
 
 func errWrapNil(what string, err error) error {

@@ -1,4 +1,4 @@
-package scimserver
+package scimstore
 
 import (
 	"context"
@@ -16,6 +16,14 @@ import (
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 )
+
+// Token is one valid bearer token of an endpoint, kept only as a SHA-256 hash.
+type Token struct {
+	// ID names where the token came from ("<secret>/<key>"); it is what audit
+	// logs record, never the token itself.
+	ID   string
+	Hash [sha256.Size]byte
+}
 
 // TokenProblem says why a referenced Secret key gives no token. The message
 // is the same for a Secret that does not exist, a missing key and a Secret

@@ -1,7 +1,6 @@
-package scimserver
+package scimstore
 
 import (
-	"crypto/sha256"
 	"strings"
 	"testing"
 )
@@ -30,20 +29,5 @@ func TestCheckToken(t *testing.T) {
 		if got := checkToken(tc.token); got != tc.want {
 			t.Errorf("%s: checkToken = %q (%.0f bits), want %q", tc.reason, got, TokenBits(tc.token), tc.want)
 		}
-	}
-}
-
-func TestAuthenticate(t *testing.T) {
-	ep := &Endpoint{Tokens: []Token{{ID: "a/token", Hash: sha256.Sum256([]byte("first-token-0123456789abcdef"))},
-		{ID: "b/token", Hash: sha256.Sum256([]byte("second-token-0123456789abcdef"))}}}
-	if id, ok := ep.authenticate("second-token-0123456789abcdef"); !ok || id != "b/token" {
-		t.Errorf("the second token: %q %v", id, ok)
-	}
-	if _, ok := ep.authenticate("scim-operator: no token in this slot"); ok {
-		t.Error("the filler of unused slots authenticated")
-	}
-	var unknown *Endpoint
-	if _, ok := unknown.authenticate("first-token-0123456789abcdef"); ok {
-		t.Error("an unknown endpoint authenticated")
 	}
 }

@@ -1,4 +1,4 @@
-package scimserver
+package scimstore
 
 import (
 	"container/heap"
@@ -22,7 +22,7 @@ import (
 //     seen). The informer updates its indexer before it calls the handlers,
 //     so once the stream has seen a write, the cache holds it, and with it
 //     every earlier write of the kind. waitForCache and createUnique's
-//     check of a new resource against the cache (store_unique.go) wait on it.
+//     check of a new resource against the cache (unique.go) wait on it.
 //   - for ScimUsers and ScimGroups, which derived names were deleted since
 //     the replica started: those ids are retired (their tombstone claims were
 //     written before the delete, but the claim cache is not ordered with

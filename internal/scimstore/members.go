@@ -1,11 +1,10 @@
-package scimserver
+package scimstore
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -117,7 +116,7 @@ func (s *Store) leaveGroups(ctx context.Context, ep endpointRef, member string) 
 // ApplyMembers applies member changes to a group and returns the group as it
 // is afterwards. Only the shards holding the changed ids are rewritten (all
 // shards for a replace). kinds holds the kind of every id the changes add,
-// as memberKinds resolved and checked it. Each shard is updated with
+// as MemberKinds resolved and checked it. Each shard is updated with
 // optimistic concurrency and retried on conflict, so concurrent PATCHes of
 // one group all land. When a shard changed, the group's lastModified is
 // stamped too, so its ETag (the group's resourceVersion) changes with its
@@ -183,7 +182,7 @@ func (s *Store) ApplyMembers(ctx context.Context, ep endpointRef, g *scimv1.Scim
 // on it. It returns the patched group (a new object; g may be the cache's).
 func (s *Store) touchGroup(ctx context.Context, g *scimv1.ScimGroup) (*scimv1.ScimGroup, error) {
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
-		AnnotationLastModified: now(),
+		scimv1.AnnotationLastModified: scimv1.Stamp(),
 	}}})
 	if err != nil {
 		return nil, err
@@ -259,7 +258,7 @@ func (s *Store) applyShard(ctx context.Context, ep endpointRef, g *scimv1.ScimGr
 		// conflict the client would retry at once.
 		return nil, errWrap("writing ScimMembership", ctx.Err())
 	case wait.Interrupted(err):
-		return nil, errorf(http.StatusConflict, "", "the group is being modified concurrently; retry")
+		return nil, refuse(ErrConcurrent, "the group is being modified concurrently; retry")
 	default:
 		return nil, errWrap("writing ScimMembership", err)
 	}

@@ -1,4 +1,4 @@
-package scimserver
+package scimstore
 
 import (
 	"context"
@@ -12,9 +12,13 @@ import (
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 )
 
-// Field indexes of the informer cache the SCIM server reads from. Values are
-// "<endpoint>/<value>"; the cache scopes them by namespace.
+// Field indexes of the informer cache, read by the SCIM server and the
+// reconcilers. Values are "<endpoint>/<value>" where a value is unique per
+// endpoint; the cache scopes them by namespace.
 const (
+	// IndexTokenSecret indexes ScimEndpoints by the names of the Secrets
+	// their tokenSecretRefs name.
+	IndexTokenSecret      = "spec.tokenSecretRefs.name"
 	IndexUserEndpoint     = "scim.user.endpoint"
 	IndexUserName         = "scim.user.userName"
 	IndexUserExternalID   = "scim.user.externalId"
@@ -27,9 +31,11 @@ const (
 
 func indexKey(endpoint, value string) string { return endpoint + "/" + value }
 
-// RegisterIndexes adds the SCIM server's field indexes to the manager's cache.
-// userName and displayName are indexed lower-cased: SCIM compares them
-// case-insensitively.
+// RegisterIndexes adds the field indexes above to the manager's cache. The
+// composition root (internal/operator) calls it once, before any reconciler
+// or the SCIM server is set up, and so does every test suite that runs a
+// reconciler alone. userName and displayName are indexed lower-cased: SCIM
+// compares them case-insensitively.
 func RegisterIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 	type idx struct {
 		obj   client.Object
@@ -39,6 +45,13 @@ func RegisterIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 	user := func(o client.Object) *scimv1.ScimUser { return o.(*scimv1.ScimUser) }
 	group := func(o client.Object) *scimv1.ScimGroup { return o.(*scimv1.ScimGroup) }
 	for _, i := range []idx{
+		{&scimv1.ScimEndpoint{}, IndexTokenSecret, func(o client.Object) []string {
+			var names []string
+			for _, ref := range o.(*scimv1.ScimEndpoint).Spec.TokenSecretRefs {
+				names = append(names, ref.Name)
+			}
+			return names
+		}},
 		{&scimv1.ScimUser{}, IndexUserEndpoint, func(o client.Object) []string { return []string{user(o).Spec.Endpoint} }},
 		{&scimv1.ScimUser{}, IndexUserName, func(o client.Object) []string {
 			u := user(o)

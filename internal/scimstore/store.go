@@ -1,4 +1,4 @@
-package scimserver
+package scimstore
 
 import (
 	"context"
@@ -21,14 +21,6 @@ import (
 // FieldOwner is the field manager of every write the SCIM server makes.
 const FieldOwner = client.FieldOwner("scim-operator-scim")
 
-// The markers of this package generate config/rbac/scim/role.yaml, the role
-// of the SCIM server's ServiceAccount (`make manifests`): it writes the SCIM
-// kinds and nothing else. It reads TenantApps for the index that gives new
-// users their finalizers (Options.UserFinalizers).
-// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimusers;scimgroups;scimmemberships;scimclaims,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=tenantapps,verbs=get;list;watch
-// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-
 // Store is the SCIM server's access to ScimUsers, ScimGroups, their membership
 // shards and uniqueness claims. Reads come from the informer cache; writes go
 // to the API server and then wait until the cache has seen them, so the
@@ -47,9 +39,19 @@ type Store struct {
 	maxMembers int
 }
 
-// newStore returns a Store over the manager's cached client, its uncached
+// Options configure a Store.
+type Options struct {
+	// UserFinalizers, when set, names the finalizers a new ScimUser of an
+	// endpoint is created with: those of the projections that will hold it.
+	UserFinalizers func(ctx context.Context, namespace, endpoint string) ([]string, error)
+	// MaxMembersPerRequest caps the member ids one write of a group may name
+	// (ErrTooManyMembers above).
+	MaxMembersPerRequest int
+}
+
+// New returns a Store over the manager's cached client, its uncached
 // reader and its cache's informers (the client's cache), for listings.
-func newStore(c client.Client, live client.Reader, informers cache.Informers, opts Options) *Store {
+func New(c client.Client, live client.Reader, informers cache.Informers, opts Options) *Store {
 	return &Store{c: c, live: live, informers: informers, userFinalizers: opts.UserFinalizers,
 		maxMembers: opts.MaxMembersPerRequest}
 }
@@ -94,6 +96,30 @@ func (s *Store) GetUser(ctx context.Context, ep endpointRef, id string) (*scimv1
 		return nil, notFound("User", id)
 	}
 	return &u, nil
+}
+
+// LiveUser reads a user from the API server, bypassing the cache, after a conflict.
+func (s *Store) LiveUser(ctx context.Context, ep endpointRef, id string) (*scimv1.ScimUser, error) {
+	var u scimv1.ScimUser
+	if err := s.live.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: id}, &u); err != nil {
+		return nil, err
+	}
+	if !visible(&u, ep.Name, u.Spec.Endpoint) {
+		return nil, notFound("User", id)
+	}
+	return &u, nil
+}
+
+// LiveGroup reads a group from the API server, bypassing the cache, after a conflict.
+func (s *Store) LiveGroup(ctx context.Context, ep endpointRef, id string) (*scimv1.ScimGroup, error) {
+	var g scimv1.ScimGroup
+	if err := s.live.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: id}, &g); err != nil {
+		return nil, err
+	}
+	if !visible(&g, ep.Name, g.Spec.Endpoint) {
+		return nil, notFound("Group", id)
+	}
+	return &g, nil
 }
 
 // getCachedOrLive reads obj from the cache (without a copy) and, when the
@@ -141,6 +167,17 @@ func (s *Store) GetGroup(ctx context.Context, ep endpointRef, id string) (*scimv
 func (s *Store) ListGroups(ctx context.Context, ep endpointRef, field, value string) ([]*scimv1.ScimGroup, error) {
 	return listIndexed(ctx, s, &scimv1.ScimGroup{}, ep, field, value, IndexGroupEndpoint,
 		func(g *scimv1.ScimGroup) string { return g.Spec.Endpoint })
+}
+
+// Count returns how many objects of kind (a *ScimUser or *ScimGroup) the
+// endpoint holds in the cache, those being deleted included.
+func (s *Store) Count(ctx context.Context, ep endpointRef, kind client.Object) (int, error) {
+	index := IndexUserEndpoint
+	if _, ok := kind.(*scimv1.ScimGroup); ok {
+		index = IndexGroupEndpoint
+	}
+	items, err := s.byIndex(ctx, kind, index, ep.Namespace, ep.Name)
+	return len(items), err
 }
 
 // listIndexed returns the endpoint's objects indexed under field and value
@@ -276,16 +313,8 @@ func stampModified(obj client.Object) {
 	if a == nil {
 		a = map[string]string{}
 	}
-	a[AnnotationLastModified] = now()
+	a[scimv1.AnnotationLastModified] = scimv1.Stamp()
 	obj.SetAnnotations(a)
 }
-
-// now is the time stamped into AnnotationLastModified, with millisecond
-// precision: meta.lastModified shows it, and the projections measure their
-// lag from it.
-func now() string { return time.Now().UTC().Format(timeFormat) }
-
-// timeFormat is RFC 3339 with milliseconds, an xsd:dateTime (RFC 7643 §2.3.5).
-const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 func errWrap(what string, err error) error { return fmt.Errorf("%s: %w", what, err) }
