@@ -8,8 +8,8 @@ import (
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/scimstore"
+	"github.com/scim-operator/scim-operator/scimserver/attrselect"
 	"github.com/scim-operator/scim-operator/scimserver/patch"
-	"github.com/scim-operator/scim-operator/scimserver/projection"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
@@ -76,7 +76,7 @@ func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request, req *reques
 		if status == http.StatusCreated {
 			w.Header().Set("Location", req.baseURL+"/Groups/"+g.Name)
 		}
-		writeJSON(w, status, projection.Project(groupRT, res, attrs, excl))
+		writeJSON(w, status, attrselect.Select(groupRT, res, attrs, excl))
 	default:
 		writeJSON(w, status, body)
 	}

@@ -3,12 +3,13 @@ package scimserver
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 
 	"github.com/scim-operator/scim-operator/internal/scimstore"
+	"github.com/scim-operator/scim-operator/scimserver/attrselect"
 	"github.com/scim-operator/scim-operator/scimserver/filter"
-	"github.com/scim-operator/scim-operator/scimserver/projection"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
@@ -69,7 +70,7 @@ func page(ctx context.Context, rt *schema.ResourceType, p listParams, f *filter.
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, projection.Project(rt, res, p.attributes, p.exclude))
+			out = append(out, attrselect.Select(rt, res, p.attributes, p.exclude))
 		}
 		return listResponse(out, n, p.startIndex), nil
 	}
@@ -113,7 +114,7 @@ func page(ctx context.Context, rt *schema.ResourceType, p listParams, f *filter.
 	end := min(start+p.count, total)
 	out := make([]map[string]any, 0, end-start)
 	for _, res := range matched[start:end] {
-		out = append(out, projection.Project(rt, res, p.attributes, p.exclude))
+		out = append(out, attrselect.Select(rt, res, p.attributes, p.exclude))
 	}
 	return listResponse(out, total, p.startIndex), nil
 }
@@ -127,4 +128,21 @@ func sortKey(rt *schema.ResourceType, res map[string]any, path string) string {
 		return "\U0010FFFF"
 	}
 	return strings.ToLower(fmt.Sprint(vals[0]))
+}
+
+// parseFilter parses a filter parameter; an empty one means no filter.
+func (s *Server) parseFilter(rt *schema.ResourceType, expr string) (*filter.Filter, error) {
+	if expr == "" {
+		return nil, nil
+	}
+	if len(expr) > s.opts.MaxFilterLength {
+		return nil, errorf(http.StatusBadRequest, scimInvalidFilter, "the filter is longer than %d characters", s.opts.MaxFilterLength)
+	}
+	return filter.Parse(rt, expr)
+}
+
+// filterMentions reports whether a filter expression names attr (a cheap,
+// conservative check used to decide whether members must be rendered).
+func filterMentions(expr, attr string) bool {
+	return strings.Contains(strings.ToLower(expr), strings.ToLower(attr))
 }

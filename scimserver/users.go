@@ -4,11 +4,12 @@ import (
 	"context"
 	"net/http"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/scimserver/attrselect"
 	"github.com/scim-operator/scim-operator/scimserver/patch"
-	"github.com/scim-operator/scim-operator/scimserver/projection"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
@@ -67,10 +68,37 @@ func (s *Server) serveUsers(w http.ResponseWriter, r *http.Request, req *request
 			w.Header().Set("Location", req.baseURL+"/Users/"+u.Name)
 		}
 		q := r.URL.Query()
-		writeJSON(w, status, projection.Project(userRT, res, attrList(q.Get("attributes")), attrList(q.Get("excludedAttributes"))))
+		writeJSON(w, status, attrselect.Select(userRT, res, attrList(q.Get("attributes")), attrList(q.Get("excludedAttributes"))))
 	default:
 		writeJSON(w, status, body)
 	}
+}
+
+func (s *Server) listUsers(r *http.Request, req *request) (int, any, error) {
+	p, e := parseListParams(r, userRT, req.ep.MaxPageSize)
+	if e != nil {
+		return 0, nil, e
+	}
+	f, err := s.parseFilter(userRT, p.filter)
+	if err != nil {
+		return 0, nil, err
+	}
+	ctx := r.Context()
+	var users []*scimv1.ScimUser
+	switch field, value := candidateIndex(userRT, f); field {
+	case "id":
+		if u, err := s.store.GetUser(ctx, req.ep.Key, value); err == nil {
+			users = []*scimv1.ScimUser{u}
+		}
+	default:
+		if users, err = s.store.ListUsers(ctx, req.ep.Key, field, value); err != nil {
+			return 0, nil, err
+		}
+	}
+	body, err := page(ctx, userRT, p, f, len(users), func(i int) (map[string]any, error) {
+		return s.renderUser(ctx, req, users[i])
+	})
+	return http.StatusOK, body, err
 }
 
 // renderUser renders a user with its groups.
@@ -212,4 +240,10 @@ func (s *Server) deleteUser(r *http.Request, req *request) error {
 		return e
 	}
 	return s.store.DeleteUser(r.Context(), req.ep.Key, u)
+}
+
+// specEqual reports whether writing next would change nothing.
+func specEqual(cur, next scimv1.ScimUserSpec, endpoint string) bool {
+	next.Endpoint = endpoint
+	return equality.Semantic.DeepEqual(cur, next)
 }

@@ -10,7 +10,7 @@ type Config struct {
 	// OutDir receives report.md, report.json, the SVG plots, the CPU
 	// profiles and the operator logs.
 	OutDir string
-	// Scale multiplies every size of the issue (1 is the full run); a
+	// Scale multiplies every size of bench/README.md (1 is the full run); a
 	// development run uses about 0.02-0.05 so it ends in a few minutes.
 	Scale float64
 	// Runs is how many times each measurement is repeated; figures are the
@@ -69,7 +69,7 @@ func (s Sizes) Memberships() int { return s.SyncUsers * s.GroupsPerUser }
 // large-group scenarios.
 func (s Sizes) BigUsers() int { return s.ReadScales[len(s.ReadScales)-1] }
 
-// SizesFor scales the issue's sizes. Counts never drop below the point where
+// SizesFor scales bench/README.md's sizes. Counts never drop below the point where
 // a percentile or a ratio still means something.
 func SizesFor(scale float64) Sizes {
 	n := func(full, floor int) int { return max(floor, int(math.Round(float64(full)*scale))) }

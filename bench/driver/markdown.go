@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// budget is the time the issue gives a full run of `make bench`.
+// budget is the time bench/README.md gives a full run of `make bench`.
 const budget = 30 * time.Minute
 
 // renderMarkdown renders the report for people: the targets first, then each
@@ -18,7 +18,7 @@ func renderMarkdown(r *Report) string {
 	p("# scim-operator benchmark report")
 	p("")
 	if r.Scaled {
-		p("> **Scaled-down run (scale %g).** Every size is %g× the issue's; the figures show the method works, "+
+		p("> **Scaled-down run (scale %g).** Every size is %g× the full run's; the figures show the method works, "+
 			"they do **not** answer the targets. Run `make bench` (scale 1) on a quiet machine for those.", r.Scale, r.Scale)
 		p("")
 	}

@@ -5,7 +5,7 @@ import (
 	"net/url"
 )
 
-// The request bodies Okta sends (BRIEF §3.1; test/conformance/okta_test.go).
+// The request bodies Okta sends (test/conformance/okta_test.go).
 
 const (
 	schemaUser  = "urn:ietf:params:scim:schemas:core:2.0:User"

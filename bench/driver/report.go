@@ -42,7 +42,7 @@ type Machine struct {
 	OperatorRun string `json:"operatorRun"`
 }
 
-// Scenario is one of the issue's six measurements (or a part of one).
+// Scenario is one of the six measurements of bench/README.md (or a part of one).
 type Scenario struct {
 	ID     string `json:"id"`
 	Title  string `json:"title"`
@@ -73,7 +73,7 @@ type Figure struct {
 	Users  int    `json:"users,omitempty"`
 }
 
-// Verdict is one target of the issue checked against the median of the runs.
+// Verdict is one target of bench/README.md checked against the median of the runs.
 type Verdict struct {
 	Target string `json:"target"`
 	Figure string `json:"figure"`

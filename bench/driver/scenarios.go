@@ -1,6 +1,6 @@
 package driver
 
-// Scenario ids, in the order.
+// Scenario ids, in bench/README.md's order.
 const (
 	scSync   = "sync"
 	scWrites = "writes"

@@ -56,7 +56,7 @@ func TestSizesFor(t *testing.T) {
 	full := SizesFor(1)
 	if full.SyncUsers != 10_000 || full.SyncGroups != 200 || full.Memberships() != 50_000 || full.BigUsers() != 100_000 ||
 		full.GroupBatch != 1000 || full.DeprovSamples != 200 {
-		t.Errorf("full sizes are not the issue's: %+v", full)
+		t.Errorf("full sizes are not bench/README.md's: %+v", full)
 	}
 	small := SizesFor(0.02)
 	if small.SyncUsers != 200 || small.BigUsers() != 2000 || small.GroupBatch != 20 {

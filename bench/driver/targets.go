@@ -5,7 +5,7 @@ import (
 	"slices"
 )
 
-// target is one acceptance target of the issue, on one figure.
+// target is one target of bench/README.md, on one figure.
 type target struct {
 	name      string
 	key       string
@@ -14,7 +14,7 @@ type target struct {
 	unit      string
 }
 
-// targets lists the issue's acceptance targets for these sizes. Those
+// targets lists bench/README.md's targets for these sizes. Those
 // stated "at 100,000 users" apply to the largest read scale.
 func targets(s Sizes) []target {
 	big := s.BigUsers()
@@ -57,7 +57,7 @@ func checkTargets(r *Report) []Verdict {
 	return out
 }
 
-// thousands formats n with comma separators, as the issue writes sizes.
+// thousands formats n with comma separators, as bench/README.md writes sizes.
 func thousands(n int) string {
 	s := fmt.Sprint(n)
 	for i := len(s) - 3; i > 0; i -= 3 {

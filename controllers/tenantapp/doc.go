@@ -1,7 +1,7 @@
 // Package tenantapp reconciles TenantApps: it keeps the users, groups and
 // group_members tables of a tenant application's PostgreSQL database equal to
-// the ScimUsers, ScimGroups and ScimMemberships of one endpoint (BRIEF §7,
-// docs/tenant-database.md).
+// the ScimUsers, ScimGroups and ScimMemberships of one endpoint
+// (docs/tenant-database.md).
 //
 // # Passes
 //

@@ -1,5 +1,5 @@
 // Package tenantdb projects SCIM users, groups and memberships into the
-// PostgreSQL database of a tenant application (BRIEF §7).
+// PostgreSQL database of a tenant application (docs/tenant-database.md).
 //
 // Reconcilers depend on the small idempotent Client interface only; Postgres
 // implements it with pgx, Fake in memory for unit tests. Every call has a

@@ -6,7 +6,8 @@ import (
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
-// TestApplyOkta covers the PATCH requests Okta sends (BRIEF §3.1).
+// TestApplyOkta covers the PATCH requests Okta sends (the same requests run end to end in
+// test/conformance/okta_test.go).
 func TestApplyOkta(t *testing.T) {
 	runApplyCases(t, []applyCase{
 		{

@@ -92,8 +92,8 @@ func (w *outageWorkload) run(ctx context.Context, stop <-chan struct{}) *sync.Wa
 // SCIM response must be a 2xx or a 503 with Retry-After and a SCIM Error
 // body, never another status, and no write that ran while kube-apiserver was
 // gone may report success. Right after the restart, a user the client has
-// just created (201) must be readable and usable as a group member (BRIEF
-// §6: read-after-write holds for the client that wrote). Afterwards every
+// just created (201) must be readable and usable as a group member (read-after-write
+// holds for the client that wrote). Afterwards every
 // write that got a 2xx must be stored in the API server and, once the cache
 // has caught up, visible to SCIM reads; nothing may be half-written (see
 // checkNotHalfWritten).
@@ -166,8 +166,8 @@ func TestAPIServerOutage(t *testing.T) {
 
 // checkReadYourWrite runs as soon as kube-apiserver is back: it creates a
 // user (retrying 503s for up to 60 s), then at once reads it and adds it to
-// the group, as an IdP does after a create: BRIEF §6 promises that the
-// client that wrote reads its write. It returns when the informer cache had
+// the group, as an IdP does after a create: the server promises that
+// the client that wrote reads its write. It returns when the informer cache had
 // caught up (a read of the user succeeds).
 func checkReadYourWrite(ctx context.Context, t *testing.T, w *outageWorkload) time.Time {
 	t.Helper()

@@ -19,7 +19,7 @@ import (
 )
 
 // Soak bounds. The soak runs SCIM_SOAK_DURATION (default 45s; `make soak`
-// runs the issue's 10 minutes) of mixed Okta and Entra ID traffic at
+// runs 10 minutes) of mixed Okta and Entra ID traffic at
 // soakRate requests per second on each of three endpoints, each worker
 // provisioning a user through its whole life and deleting it, so the stored
 // state does not grow: what grows in the process is a leak.

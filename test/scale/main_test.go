@@ -141,7 +141,7 @@ type groupBody struct {
 	} `json:"members"`
 }
 
-// oktaUser is the body Okta sends to create a user (BRIEF §3.1).
+// oktaUser is the body Okta sends to create a user (test/conformance/okta_test.go).
 func oktaUser(userName string) map[string]any {
 	return map[string]any{
 		"schemas":     []string{"urn:ietf:params:scim:schemas:core:2.0:User"},

@@ -28,7 +28,7 @@ const maxObjectBytes = 1 << 20
 // TestScaleLargeGroup builds a group of 100,000 members the way an identity
 // provider does (PATCH member-adds of 1,000 ids) and checks that it reads
 // back whole, that Entra's excludedAttributes=members lookups ignore its
-// size, and that no stored object grows past 1 MiB (BRIEF §6). It takes
+// size, and that no stored object grows past 1 MiB (etcd refuses 1.5 MiB). It takes
 // several minutes, so it runs only with SCIM_SCALE=1 (make test-scale);
 // SCIM_SCALE_USERS=<n> builds a smaller group for trying changes out.
 func TestScaleLargeGroup(t *testing.T) {

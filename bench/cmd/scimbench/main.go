@@ -33,7 +33,7 @@ func main() {
 	// global one, and the driver makes its own control planes.
 	fs := flag.NewFlagSet("scimbench", flag.ExitOnError)
 	fs.StringVar(&cfg.OutDir, "out", "bench/out", "Folder for the report, plots, profiles and operator logs.")
-	fs.Float64Var(&cfg.Scale, "scale", 1, "Multiplier of every size (1 = the issue's: 10,000 users for the sync, 100,000 for reads and memory). "+
+	fs.Float64Var(&cfg.Scale, "scale", 1, "Multiplier of every size (1 = the full run's: 10,000 users for the sync, 100,000 for reads and memory). "+
 		"Use about 0.02 while developing.")
 	fs.IntVar(&cfg.Runs, "runs", 2, "Repetitions of each measurement; figures are the median with min and max.")
 	fs.IntVar(&cfg.SyncRuns, "sync-runs", 2, "Initial syncs (with deprovisioning after the 16-client ones) per concurrency level; "+

@@ -1,4 +1,4 @@
-package projection
+package attrselect
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
-// schemas returns the "schemas" list of the projected resource: the
+// schemas returns the "schemas" list of the selected resource: the
 // resource's own list without the extensions that are no longer present, plus
 // any present extension it forgot to list (RFC 7643 §3: schemas names every
 // schema the representation uses).

@@ -1,4 +1,4 @@
-package projection
+package attrselect
 
 import (
 	"encoding/json"
@@ -40,7 +40,7 @@ const groupJSON = `{
 
 const coreOnly = `"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]`
 
-func TestProject(t *testing.T) {
+func TestSelect(t *testing.T) {
 	cases := []struct {
 		reason     string
 		rt         *schema.ResourceType
@@ -170,7 +170,7 @@ func TestProject(t *testing.T) {
 			if res == "" {
 				res = userJSON
 			}
-			got := Project(rt, decode(t, res), tc.attributes, tc.excluded)
+			got := Select(rt, decode(t, res), tc.attributes, tc.excluded)
 			if diff := cmp.Diff(decode(t, tc.want), got); diff != "" {
 				t.Errorf("-want +got:\n%s", diff)
 			}
@@ -178,7 +178,7 @@ func TestProject(t *testing.T) {
 	}
 }
 
-func TestProjectReturnedRequest(t *testing.T) {
+func TestSelectReturnedRequest(t *testing.T) {
 	rt := &schema.ResourceType{Name: "Thing", Schema: &schema.Schema{ID: "urn:example:Thing",
 		Attributes: []*schema.Attribute{
 			{Name: "plain", Type: schema.String, Returned: schema.ReturnedDefault},
@@ -205,7 +205,7 @@ func TestProjectReturnedRequest(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
-			got := Project(rt, decode(t, res), tc.attributes, nil)
+			got := Select(rt, decode(t, res), tc.attributes, nil)
 			if diff := cmp.Diff(decode(t, tc.want), got); diff != "" {
 				t.Errorf("-want +got:\n%s", diff)
 			}
@@ -213,9 +213,9 @@ func TestProjectReturnedRequest(t *testing.T) {
 	}
 }
 
-func TestProjectDoesNotTouchInput(t *testing.T) {
+func TestSelectDoesNotTouchInput(t *testing.T) {
 	res := decode(t, userJSON)
-	got := Project(schema.UserResourceType, res, nil, []string{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"})
+	got := Select(schema.UserResourceType, res, nil, []string{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"})
 	got["emails"].([]any)[0].(map[string]any)["value"] = "changed"
 	got["schemas"].([]any)[0] = "changed"
 	if diff := cmp.Diff(decode(t, userJSON), res); diff != "" {

@@ -1,8 +1,8 @@
-// Package projection applies the attributes and excludedAttributes query
+// Package attrselect applies the attributes and excludedAttributes query
 // parameters (RFC 7644 §3.9) to the JSON representation of a resource, and
 // enforces the schema's "returned" characteristic: Entra ID asks for groups
 // with excludedAttributes=members, and a password is never returned.
-package projection
+package attrselect
 
 import (
 	"strings"
@@ -10,7 +10,7 @@ import (
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
-// Project returns a new map holding the attributes of res a response may
+// Select returns a new map holding the attributes of res a response may
 // show. attributes and excluded are the comma-separated parameter values,
 // already split by the caller.
 //
@@ -26,20 +26,20 @@ import (
 //   - Keys that are not schema attributes are kept only without attributes.
 //
 // res is not modified and shares no maps or slices with the result.
-func Project(rt *schema.ResourceType, res map[string]any, attributes, excluded []string) map[string]any {
+func Select(rt *schema.ResourceType, res map[string]any, attributes, excluded []string) map[string]any {
 	include := newSelector(rt, attributes)
-	p := projector{include: include, exclude: newSelector(rt, excluded), selective: len(include) > 0}
+	p := picker{include: include, exclude: newSelector(rt, excluded), selective: len(include) > 0}
 	out := map[string]any{}
 	known := map[string]bool{"schemas": true}
 	attrs := append(schema.Common(), rt.Schema.Attributes...)
-	p.projectAttrs(out, res, attrs, known)
+	p.copyAttrs(out, res, attrs, known)
 	var present []string
 	for _, ext := range rt.Extensions {
 		known[strings.ToLower(ext.ID)] = true
 		_, v, _ := schema.Lookup(res, ext.ID)
 		m, _ := v.(map[string]any)
 		obj := map[string]any{}
-		p.projectAttrs(obj, m, ext.Attributes, nil)
+		p.copyAttrs(obj, m, ext.Attributes, nil)
 		if len(obj) > 0 {
 			out[ext.ID] = obj
 			present = append(present, ext.ID)
@@ -56,14 +56,14 @@ func Project(rt *schema.ResourceType, res map[string]any, attributes, excluded [
 	return out
 }
 
-type projector struct {
+type picker struct {
 	include, exclude selector
 	selective        bool
 }
 
-// projectAttrs copies the kept attributes of src into dst, recording their
+// copyAttrs copies the kept attributes of src into dst, recording their
 // lower-cased names in known when known is not nil.
-func (p projector) projectAttrs(dst, src map[string]any, attrs []*schema.Attribute, known map[string]bool) {
+func (p picker) copyAttrs(dst, src map[string]any, attrs []*schema.Attribute, known map[string]bool) {
 	for _, attr := range attrs {
 		if known != nil {
 			known[strings.ToLower(attr.Name)] = true
@@ -78,7 +78,7 @@ func (p projector) projectAttrs(dst, src map[string]any, attrs []*schema.Attribu
 	}
 }
 
-func (p projector) keeps(attr *schema.Attribute) bool {
+func (p picker) keeps(attr *schema.Attribute) bool {
 	switch {
 	case attr.Returned == schema.ReturnedNever:
 		return false
@@ -93,7 +93,7 @@ func (p projector) keeps(attr *schema.Attribute) bool {
 }
 
 // keepsSub decides for one sub-attribute of a kept attribute.
-func (p projector) keepsSub(attr, sub *schema.Attribute) bool {
+func (p picker) keepsSub(attr, sub *schema.Attribute) bool {
 	switch {
 	case sub.Returned == schema.ReturnedNever:
 		return false
@@ -107,8 +107,8 @@ func (p projector) keepsSub(attr, sub *schema.Attribute) bool {
 	return sub.Returned != schema.ReturnedRequest
 }
 
-// value projects the sub-attributes of a complex value; empty results are nil.
-func (p projector) value(attr *schema.Attribute, v any) any {
+// value selects the sub-attributes of a complex value; empty results are nil.
+func (p picker) value(attr *schema.Attribute, v any) any {
 	if attr.Type != schema.Complex {
 		return deepCopy(v)
 	}
