@@ -115,10 +115,7 @@ func (s *Server) renderGroup(ctx context.Context, req *request, g *scimv1.ScimGr
 		if i%checkEvery == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		ref := memberRef{Value: m.Value, Type: m.Type}
-		if ref.Type == "" {
-			ref.Type = "User"
-		}
+		ref := memberRef{Value: m.Value, Type: m.Kind()}
 		if ref.Type == "Group" {
 			ref.Ref = req.baseURL + "/Groups/" + m.Value
 			if mg, err := s.store.GetGroup(ctx, req.ep.Key, m.Value); err == nil {

@@ -65,4 +65,13 @@ type ScimMembershipList struct {
 
 // IsUser reports whether the member is a user (an empty Type means User);
 // the projections skip nested groups.
-func (m Member) IsUser() bool { return m.Type == "" || m.Type == "User" }
+func (m Member) IsUser() bool { return m.Kind() == "User" }
+
+// Kind is the member's SCIM type: "User" (also for an empty Type, which is
+// how a user is stored) or "Group".
+func (m Member) Kind() string {
+	if m.Type == "" {
+		return "User"
+	}
+	return m.Type
+}

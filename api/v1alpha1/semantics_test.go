@@ -24,7 +24,7 @@ func TestPrimaryEmail(t *testing.T) {
 
 func TestMemberIsUser(t *testing.T) {
 	for m, want := range map[Member]bool{{Value: "u"}: true, {Value: "u", Type: "User"}: true, {Value: "g", Type: "Group"}: false} {
-		if m.IsUser() != want {
+		if m.IsUser() != want || (m.Kind() == "User") != want {
 			t.Errorf("%+v: IsUser %v, want %v", m, !want, want)
 		}
 	}

@@ -313,7 +313,7 @@ func applyChanges(cur []scimv1.Member, n int32, changes []MemberChange, kinds ma
 			}
 			if ch.Kind == MemberRemove {
 				delete(set, id)
-			} else if stored, present := set[id]; !present || memberKind(stored) != kinds[id] {
+			} else if stored, present := set[id]; !present || (scimv1.Member{Type: stored}).Kind() != kinds[id] {
 				set[id] = storedType(kinds[id])
 			}
 		}
@@ -336,14 +336,6 @@ func storedType(kind string) string {
 		return ""
 	}
 	return kind
-}
-
-// memberKind is the kind of a stored member: "User" or "Group".
-func memberKind(stored string) string {
-	if stored == "" {
-		return "User"
-	}
-	return stored
 }
 
 func equalMembers(a, b []scimv1.Member) bool {
