@@ -125,12 +125,24 @@ func TestDesiredRows(t *testing.T) {
 			app:    pinned(app(scimv1.DeactivationDelete, "Admins"), scimv1.PinnedGroup{DisplayName: "Admins", ID: "g9"}),
 			in: inputs{
 				users:  []*scimv1.ScimUser{user("a", true)},
+				groups: []*scimv1.ScimGroup{group("g2", "Others")},
+				shards: []*scimv1.ScimMembership{shard("g2", member("a")), shard("g9", member("a"))},
+			},
+			wantMembers: map[string][]string{"g2": nil},
+			wantPins:    []scimv1.PinnedGroup{{DisplayName: "Admins", ID: "g9"}},
+			wantGone:    []string{"Admins"},
+		},
+		{
+			reason: "once the pinned group is deleted its name is looked up again, as a binding's group is",
+			app:    pinned(app(scimv1.DeactivationDelete, "Admins"), scimv1.PinnedGroup{DisplayName: "Admins", ID: "g9"}),
+			in: inputs{
+				users:  []*scimv1.ScimUser{user("a", true)},
 				groups: []*scimv1.ScimGroup{admins},
 				shards: []*scimv1.ScimMembership{shard("g1", member("a")), shard("g9", member("a"))},
 			},
-			wantMembers: map[string][]string{"g1": nil},
-			wantPins:    []scimv1.PinnedGroup{{DisplayName: "Admins", ID: "g9"}},
-			wantGone:    []string{"Admins"},
+			wantUsers:   []tenantdb.User{row("a", true)},
+			wantMembers: map[string][]string{"g1": {"a"}},
+			wantPins:    []scimv1.PinnedGroup{{DisplayName: "Admins", ID: "g1"}},
 		},
 		{
 			reason: "a name no longer in the spec drops its pin; a new one is resolved by displayName",

@@ -11,10 +11,13 @@ import (
 // A name is resolved once, by displayName (case-insensitively, as SCIM
 // compares displayNames), and pinned in status.scopeGroups: from then on the
 // pin decides, so an IdP group owner renaming the group (or giving its old
-// name to another group) does not move the scope (docs/security.md). A pinned group
-// that was deleted contributes no members; its members' revocations go
-// through the deprovisioning guard like any other. A name removed from the
-// spec drops its pin; a name added is resolved at the next pass.
+// name to another group) does not move the scope (docs/security.md). Only
+// once the pinned group is gone (deleted, or not a group of the endpoint the
+// TenantApp now names) is the name looked up again, as a ScimRoleBinding's
+// group is; without a group of that name it contributes no members, and its
+// members' revocations go through the deprovisioning guard like any other.
+// A name removed from the spec drops its pin; a name added is resolved at
+// the next pass.
 type scope struct {
 	// all: no spec.scope.groups, every user of the endpoint is in scope.
 	all bool
@@ -24,7 +27,8 @@ type scope struct {
 	pins []scimv1.PinnedGroup
 	// missing are the names that have no pin and match no group.
 	missing []string
-	// gone are the names whose pinned group was deleted.
+	// gone are the names whose pinned group was deleted, with no other
+	// group of that name.
 	gone []string
 }
 
@@ -58,11 +62,14 @@ func resolveScope(app *scimv1.TenantApp, groups []*scimv1.ScimGroup, pinned []sc
 	sc := scope{ids: make(map[string]bool, len(names))}
 	for _, n := range names {
 		id, ok := pins[n]
-		if !ok {
-			if id, ok = byName[strings.ToLower(n)]; !ok {
-				sc.missing = append(sc.missing, n)
-				continue
+		if !ok || !live[id] {
+			if named, found := byName[strings.ToLower(n)]; found {
+				id, ok = named, true
 			}
+		}
+		if !ok {
+			sc.missing = append(sc.missing, n)
+			continue
 		}
 		sc.pins = append(sc.pins, scimv1.PinnedGroup{DisplayName: n, ID: id})
 		if live[id] {
