@@ -145,6 +145,16 @@ func (s *Server) listGroups(r *http.Request, req *request) (any, error) {
 		return nil, err
 	}
 	ctx := r.Context()
+	withMembers := wantsMembers(p.attributes, p.exclude) || (f != nil && filterMentions(p.filter, "members"))
+	if unfiltered(p, f) {
+		groups, total, err := s.store.PageGroups(ctx, req.ep.Key, p.startIndex-1, p.count)
+		if err != nil {
+			return nil, err
+		}
+		return renderPage(ctx, groupRT, p, 0, len(groups), total, func(i int) (map[string]any, error) {
+			return s.renderGroup(ctx, req, groups[i], withMembers)
+		})
+	}
 	var groups []*scimv1.ScimGroup
 	switch field, value := candidateIndex(groupRT, f); field {
 	case "id":
@@ -156,7 +166,6 @@ func (s *Server) listGroups(r *http.Request, req *request) (any, error) {
 			return nil, err
 		}
 	}
-	withMembers := wantsMembers(p.attributes, p.exclude) || (f != nil && filterMentions(p.filter, "members"))
 	return page(ctx, groupRT, p, f, len(groups), func(i int) (map[string]any, error) {
 		return s.renderGroup(ctx, req, groups[i], withMembers)
 	})

@@ -58,21 +58,9 @@ func candidateIndex(rt *schema.ResourceType, f *filter.Filter) (field, value str
 func page(ctx context.Context, rt *schema.ResourceType, p listParams, f *filter.Filter, n int,
 	render func(i int) (map[string]any, error)) (map[string]any, error) {
 	if f == nil && p.sortBy == "" {
-		// Unfiltered and in id order (Okta's import): render only the page.
+		// Unfiltered and in id order: render only the page.
 		start := min(p.startIndex-1, n)
-		end := min(start+p.count, n)
-		out := make([]map[string]any, 0, end-start)
-		for i := start; i < end; i++ {
-			if i%checkEvery == 0 && ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			res, err := render(i)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, attrselect.Select(rt, res, p.attributes, p.exclude))
-		}
-		return listResponse(out, n, p.startIndex), nil
+		return renderPage(ctx, rt, p, start, min(start+p.count, n), n, render)
 	}
 	matched := make([]map[string]any, 0, min(n, 1024))
 	for i := 0; i < n; i++ {
@@ -114,6 +102,27 @@ func page(ctx context.Context, rt *schema.ResourceType, p listParams, f *filter.
 	end := min(start+p.count, total)
 	out := make([]map[string]any, 0, end-start)
 	for _, res := range matched[start:end] {
+		out = append(out, attrselect.Select(rt, res, p.attributes, p.exclude))
+	}
+	return listResponse(out, total, p.startIndex), nil
+}
+
+// unfiltered reports whether a listing is a plain page in id order, which
+// the Store serves at the cost of the page (PageUsers, PageGroups).
+func unfiltered(p listParams, f *filter.Filter) bool { return f == nil && p.sortBy == "" }
+
+// renderPage renders the resources [start, end) of a listing of total.
+func renderPage(ctx context.Context, rt *schema.ResourceType, p listParams, start, end, total int,
+	render func(i int) (map[string]any, error)) (map[string]any, error) {
+	out := make([]map[string]any, 0, max(end-start, 0))
+	for i := start; i < end; i++ {
+		if i%checkEvery == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		res, err := render(i)
+		if err != nil {
+			return nil, err
+		}
 		out = append(out, attrselect.Select(rt, res, p.attributes, p.exclude))
 	}
 	return listResponse(out, total, p.startIndex), nil

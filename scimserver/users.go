@@ -84,6 +84,16 @@ func (s *Server) listUsers(r *http.Request, req *request) (int, any, error) {
 		return 0, nil, err
 	}
 	ctx := r.Context()
+	if unfiltered(p, f) {
+		users, total, err := s.store.PageUsers(ctx, req.ep.Key, p.startIndex-1, p.count)
+		if err != nil {
+			return 0, nil, err
+		}
+		body, err := renderPage(ctx, userRT, p, 0, len(users), total, func(i int) (map[string]any, error) {
+			return s.renderUser(ctx, req, users[i])
+		})
+		return http.StatusOK, body, err
+	}
 	var users []*scimv1.ScimUser
 	switch field, value := candidateIndex(userRT, f); field {
 	case "id":

@@ -61,14 +61,80 @@ func New(c client.Client, live client.Reader, informers cache.Informers, opts Op
 // Call it once the cache has synced, before serving.
 func (s *Store) Follow(ctx context.Context) error {
 	streams := map[string]*stream{"User": newStream("user-"), "Group": newStream("group-"), "Membership": newStream("")}
+	streams["User"].names, streams["User"].endpointOf = newOrder(), func(o client.Object) string {
+		return o.(*scimv1.ScimUser).Spec.Endpoint
+	}
+	streams["Group"].names, streams["Group"].endpointOf = newOrder(), func(o client.Object) string {
+		return o.(*scimv1.ScimGroup).Spec.Endpoint
+	}
 	kinds := map[string]client.Object{"User": &scimv1.ScimUser{}, "Group": &scimv1.ScimGroup{}, "Membership": &scimv1.ScimMembership{}}
 	for kind, obj := range kinds {
 		if err := streams[kind].register(ctx, s.informers, obj); err != nil {
 			return err
 		}
 	}
+	// The ordered names must hold every object before the first page is
+	// served: wait for the replay of what the cache held.
+	if err := wait.PollUntilContextCancel(ctx, 10*time.Millisecond, true, func(context.Context) (bool, error) {
+		for _, st := range streams {
+			if !st.synced() {
+				return false, nil
+			}
+		}
+		return true, nil
+	}); err != nil {
+		return fmt.Errorf("waiting for the informers' replay: %w", err)
+	}
 	s.streams = streams
 	return nil
+}
+
+// PageUsers returns the endpoint's users at positions [start, start+count)
+// in id order (start from 0), and how many it has: a page of an unfiltered,
+// unsorted listing, at the cost of the page. Like ListUsers, the objects are
+// shared with the cache.
+func (s *Store) PageUsers(ctx context.Context, ep endpointRef, start, count int) ([]*scimv1.ScimUser, int, error) {
+	return pageOf[*scimv1.ScimUser](ctx, s, "User", &scimv1.ScimUser{}, ep, start, count,
+		func(ctx context.Context) ([]*scimv1.ScimUser, error) { return s.ListUsers(ctx, ep, "", "") })
+}
+
+// PageGroups is PageUsers for groups.
+func (s *Store) PageGroups(ctx context.Context, ep endpointRef, start, count int) ([]*scimv1.ScimGroup, int, error) {
+	return pageOf[*scimv1.ScimGroup](ctx, s, "Group", &scimv1.ScimGroup{}, ep, start, count,
+		func(ctx context.Context) ([]*scimv1.ScimGroup, error) { return s.ListGroups(ctx, ep, "", "") })
+}
+
+// pageOf reads a page through the kind's ordered names, or, before Follow,
+// cuts it from the whole listing.
+func pageOf[T client.Object](ctx context.Context, s *Store, kind string, obj client.Object, ep endpointRef, start, count int,
+	all func(context.Context) ([]T, error)) ([]T, int, error) {
+	st := s.streams[kind]
+	if st == nil {
+		items, err := all(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		lo := min(max(start, 0), len(items))
+		return items[lo:min(lo+max(count, 0), len(items))], len(items), nil
+	}
+	names, total := st.names.page(ep.Namespace+"/"+ep.Name, start, count)
+	indexer, err := s.indexer(ctx, obj)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]T, 0, len(names))
+	for _, name := range names {
+		item, exists, err := indexer.GetByKey(ep.Namespace + "/" + name)
+		if err != nil {
+			return nil, 0, errWrap("reading the cache", err)
+		}
+		// Gone or being deleted since the names were read: the page is
+		// one shorter, as if the deletion had come first.
+		if o, ok := item.(T); exists && ok && o.GetDeletionTimestamp() == nil {
+			out = append(out, o)
+		}
+	}
+	return out, total, nil
 }
 
 // endpointRef identifies an endpoint: its namespace and name.
@@ -213,6 +279,17 @@ func listIndexed[T client.Object](ctx context.Context, s *Store, kind T, ep endp
 // (registered with client.FieldIndexer, see RegisterIndexes) holds value,
 // without copying them.
 func (s *Store) byIndex(ctx context.Context, kind client.Object, field, namespace, value string) ([]any, error) {
+	indexer, err := s.indexer(ctx, kind)
+	if err != nil {
+		return nil, err
+	}
+	// The key format of controller-runtime's field indexes
+	// (cache/internal.FieldIndexName and KeyToNamespacedKey).
+	return indexer.ByIndex("field:"+field, namespace+"/"+value)
+}
+
+// indexer is the store of the kind's informer, read without copies.
+func (s *Store) indexer(ctx context.Context, kind client.Object) (toolscache.Indexer, error) {
 	inf, err := s.informers.GetInformer(ctx, kind)
 	if err != nil {
 		return nil, errWrap("reading the cache", err)
@@ -221,9 +298,7 @@ func (s *Store) byIndex(ctx context.Context, kind client.Object, field, namespac
 	if !ok {
 		return nil, fmt.Errorf("the cache's informer %T has no indexer", inf)
 	}
-	// The key format of controller-runtime's field indexes
-	// (cache/internal.FieldIndexName and KeyToNamespacedKey).
-	return ix.GetIndexer().ByIndex("field:"+field, namespace+"/"+value)
+	return ix.GetIndexer(), nil
 }
 
 // cacheWait bounds how long a write waits for the cache to show it. The

@@ -39,6 +39,14 @@ type stream struct {
 	mu      sync.Mutex
 	waiters waiterHeap      // parked awaits, the lowest resourceVersion first
 	retired map[string]bool // namespace/name
+
+	// names, for ScimUsers and ScimGroups, keeps the live names of each
+	// endpoint in order (order.go); endpointOf gives an object's endpoint.
+	names      *order
+	endpointOf func(client.Object) string
+	// synced reports whether the informer's replay of the objects it held
+	// when the handler was added has been delivered.
+	synced func() bool
 }
 
 // A waiter is a parked await: its channel is closed once the stream has seen
@@ -73,7 +81,7 @@ func (s *stream) register(ctx context.Context, informers cache.Informers, obj cl
 	if err != nil {
 		return err
 	}
-	_, err = inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc: func(o any) { s.observe(o, false) },
 		UpdateFunc: func(_, o any) {
 			obj, ok := o.(client.Object)
@@ -86,13 +94,21 @@ func (s *stream) register(ctx context.Context, informers cache.Informers, obj cl
 			s.observe(o, true)
 		},
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	s.synced = reg.HasSynced
+	return nil
 }
 
 func (s *stream) observe(o any, deleted bool) {
 	obj, ok := o.(client.Object)
 	if !ok {
 		return
+	}
+	if s.names != nil {
+		live := !deleted && obj.GetDeletionTimestamp() == nil
+		s.names.set(obj.GetNamespace()+"/"+s.endpointOf(obj), obj.GetName(), live)
 	}
 	if deleted && s.prefix != "" && strings.HasPrefix(obj.GetName(), s.prefix) {
 		s.mu.Lock()
