@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/scim-operator/scim-operator/scimserver/schema"
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
 )
 
 // scimType values of RFC 7644 §3.12.
@@ -67,6 +68,10 @@ func translate(err error) *Error {
 	var se *Error
 	if errors.As(err, &se) {
 		return se
+	}
+	var re *scimerr.Error
+	if errors.As(err, &re) {
+		return errorf(http.StatusBadRequest, re.ScimType, "%s", re.Detail)
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):

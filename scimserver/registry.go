@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scim-operator/scim-operator/scimserver/schema"
 	"golang.org/x/time/rate"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -22,9 +23,14 @@ type Token struct {
 // Endpoint is the serving configuration of one ScimEndpoint, as the registry
 // reconciler last loaded it.
 type Endpoint struct {
-	Key         types.NamespacedName
-	Tokens      []Token
-	Strict      bool
+	Key    types.NamespacedName
+	Tokens []Token
+	// Strict is compatibility mode Strict: it also narrows the accepted
+	// media types (readBody), a transport rule rather than an IdP quirk.
+	Strict bool
+	// Quirks are the identity-provider deviations the endpoint accepts:
+	// schema.Lenient() or schema.Strict() by its compatibility mode.
+	Quirks      schema.Quirks
 	MaxPageSize int
 	// UserNames, when set, is the endpoint's spec.userNamePattern, anchored:
 	// a userName it does not match is refused.

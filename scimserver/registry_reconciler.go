@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
 // IndexTokenSecret indexes ScimEndpoints by the names of the Secrets they reference.
@@ -94,10 +95,15 @@ func (r *RegistryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		// endpoint's Ready condition says why.
 		userNames = matchNothing
 	}
+	quirks := schema.Lenient()
+	if ep.Spec.Compatibility == scimv1.CompatibilityStrict {
+		quirks = schema.Strict()
+	}
 	r.Registry.Set(&Endpoint{
 		Key:         req.NamespacedName,
 		Tokens:      tokens,
 		Strict:      ep.Spec.Compatibility == scimv1.CompatibilityStrict,
+		Quirks:      quirks,
 		MaxPageSize: maxPage,
 		UserNames:   userNames,
 		MaxUsers:    int(ep.Spec.Quota.MaxUsers),

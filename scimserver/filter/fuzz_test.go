@@ -5,11 +5,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
+
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
 // FuzzParse checks that no input crashes the parser or the evaluator, and that
-// every error is a client-safe *Error.
+// every error is a client-safe *scimerr.Error.
 func FuzzParse(f *testing.F) {
 	seeds := []string{
 		// Okta and Entra ID.
@@ -78,9 +80,9 @@ func FuzzParse(f *testing.F) {
 
 func checkSafeError(t *testing.T, err error, scimType string) {
 	t.Helper()
-	var e *Error
+	var e *scimerr.Error
 	if !errors.As(err, &e) {
-		t.Fatalf("error %v is %T, want *Error", err, err)
+		t.Fatalf("error %v is %T, want *scimerr.Error", err, err)
 	}
 	if scimType != "" && e.ScimType != scimType {
 		t.Fatalf("scimType %q, want %q", e.ScimType, scimType)

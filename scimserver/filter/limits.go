@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
 )
 
 // MaxLength is the longest filter or PATCH path, in bytes, that is handed to
@@ -27,16 +29,16 @@ const (
 
 func (g grammar) scimType() string {
 	if g == pathGrammar {
-		return ScimTypeInvalidPath
+		return scimerr.InvalidPath
 	}
-	return ScimTypeInvalidFilter
+	return scimerr.InvalidFilter
 }
 
-func (g grammar) errorf(format string, args ...any) *Error {
+func (g grammar) errorf(format string, args ...any) *scimerr.Error {
 	return errorf(g.scimType(), "%s %s", string(g), fmt.Sprintf(format, args...))
 }
 
-func (g grammar) syntaxError() *Error {
+func (g grammar) syntaxError() *scimerr.Error {
 	return g.errorf("is not valid SCIM %s syntax (RFC 7644 §3.4.2.2, §3.5.2)", string(g))
 }
 
