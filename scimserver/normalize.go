@@ -87,11 +87,13 @@ func normalize(rt *schema.ResourceType, in map[string]any, q schema.Quirks) (map
 	return out, nil
 }
 
-// checkSchemas enforces RFC 7643 §3 and §3.3 in every mode: "schemas" is a
-// non-empty list of distinct URIs, naming the resource type's core schema,
-// and listing every extension the body carries attributes of. It may name
-// other URIs only with q.ForeignSchemaURNs (Entra lists a Microsoft one on
-// groups); the body is read as the resource type its URL names.
+// checkSchemas checks the "schemas" of a resource body (RFC 7643 §3, §3.3).
+// In every mode, when present it is an array of URIs naming the resource
+// type's core schema or one of its extensions; the body is read as the
+// resource type its URL names. Without q.SchemasOptional it must also be
+// present, list each URI once, include the core schema and every extension
+// the body carries attributes of; without q.ForeignSchemaURNs it names
+// nothing else.
 func checkSchemas(rt *schema.ResourceType, in map[string]any, q schema.Quirks) error {
 	invalid := func(detail string) error { return scimerr.New(scimerr.InvalidSyntax, "%s", detail) }
 	var declared []any
@@ -107,23 +109,32 @@ func checkSchemas(rt *schema.ResourceType, in map[string]any, q schema.Quirks) e
 			}
 		}
 	}
-	if len(declared) == 0 {
-		return invalid("schemas must list the resource's schema URIs")
+	if !found && q.SchemasOptional {
+		return nil
 	}
 	listed := map[string]bool{}
+	known := false
 	for _, el := range declared {
 		urn, ok := el.(string)
 		if !ok {
 			return invalid("schemas must be an array of schema URIs")
 		}
 		key := strings.ToLower(urn)
-		if listed[key] {
+		if listed[key] && !q.SchemasOptional {
 			return invalid("schemas lists a URI more than once")
 		}
 		listed[key] = true
-		if !q.ForeignSchemaURNs && !strings.EqualFold(urn, rt.Schema.ID) && rt.Extension(urn) == nil {
+		ours := strings.EqualFold(urn, rt.Schema.ID) || rt.Extension(urn) != nil
+		if !ours && !q.ForeignSchemaURNs {
 			return invalid("schemas names a schema that is not " + rt.Schema.ID + " or one of its extensions")
 		}
+		known = known || ours
+	}
+	if !known {
+		return invalid("schemas must name " + rt.Schema.ID)
+	}
+	if q.SchemasOptional {
+		return nil
 	}
 	if !listed[strings.ToLower(rt.Schema.ID)] {
 		return invalid("schemas must include " + rt.Schema.ID)

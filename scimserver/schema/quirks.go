@@ -70,6 +70,14 @@ type Quirks struct {
 	// listed after the core Group URN: the tutorial above, "Create Group".
 	ForeignSchemaURNs bool
 
+	// SchemasOptional accepts a resource body without "schemas", or whose
+	// "schemas" repeats a URI or leaves out the core schema or an extension
+	// the body carries attributes of, as long as it names one schema of
+	// the resource type when present. No vendor page documents this; it is
+	// what Lenient has always accepted and is kept until the conformance
+	// suite's own schema-less bodies are migrated (docs/compatibility.md).
+	SchemasOptional bool
+
 	// IgnoreUnknownAttributes drops attributes and sub-attributes the schema
 	// does not have instead of refusing the request. An Entra administrator
 	// can map any directory attribute to a target attribute name of their
@@ -90,6 +98,7 @@ func Lenient() Quirks {
 		ManagerAsString:         true,
 		FilteredPathCreates:     true,
 		ForeignSchemaURNs:       true,
+		SchemasOptional:         true,
 		IgnoreUnknownAttributes: true,
 	}
 }
