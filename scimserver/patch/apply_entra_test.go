@@ -7,7 +7,7 @@ import (
 )
 
 // TestApplyEntra covers the PATCH requests Microsoft Entra ID sends
-// (BRIEF §3.2), all accepted in the default, lenient mode.
+// (docs/compatibility.md), all accepted in the default, lenient mode.
 func TestApplyEntra(t *testing.T) {
 	runApplyCases(t, []applyCase{
 		{

@@ -6,7 +6,7 @@ import (
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
-// TestApplyOkta covers the PATCH requests Okta sends (BRIEF §3.1).
+// TestApplyOkta covers the PATCH requests Okta sends (docs/compatibility.md).
 func TestApplyOkta(t *testing.T) {
 	runApplyCases(t, []applyCase{
 		{
