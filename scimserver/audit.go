@@ -18,7 +18,7 @@ func (s *Server) auditWrite(r *http.Request, req *request, resource, id string, 
 	status := http.StatusOK
 	switch {
 	case err != nil:
-		status = translate(libraryError(err)).Status
+		status = translate(err).Status
 	case r.Method == http.MethodPost:
 		status = http.StatusCreated
 	case r.Method == http.MethodDelete:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
 )
 
 // scimType values of RFC 7644 §3.12.
@@ -72,6 +73,10 @@ func translate(err error) *Error {
 	var refused *scimstore.Error
 	if errors.As(err, &refused) {
 		return storeError(refused)
+	}
+	var re *scimerr.Error
+	if errors.As(err, &re) {
+		return errorf(http.StatusBadRequest, re.ScimType, "%s", re.Detail)
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):

@@ -55,7 +55,7 @@ func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request, req *reques
 		s.auditWrite(r, req, "Group", id, err)
 	}
 	if err != nil {
-		s.fail(w, r, req, libraryError(err))
+		s.fail(w, r, req, err)
 		return
 	}
 	switch {
@@ -140,7 +140,7 @@ func (s *Server) listGroups(r *http.Request, req *request) (any, error) {
 	if e != nil {
 		return nil, e
 	}
-	f, err := s.parseFilter(groupRT, p.filter)
+	f, err := s.parseFilter(groupRT, p.filter, req.ep.Quirks)
 	if err != nil {
 		return nil, err
 	}
@@ -180,9 +180,9 @@ func (s *Server) groupFromBody(r *http.Request, req *request) (scimv1.ScimGroupS
 	if e != nil {
 		return scimv1.ScimGroupSpec{}, nil, e
 	}
-	res, e := normalize(groupRT, raw, req.ep.Strict)
-	if e != nil {
-		return scimv1.ScimGroupSpec{}, nil, e
+	res, err := normalize(groupRT, raw, req.ep.Quirks)
+	if err != nil {
+		return scimv1.ScimGroupSpec{}, nil, err
 	}
 	spec, members, e := groupFromSCIM(res)
 	if e != nil {
@@ -227,8 +227,8 @@ func (s *Server) patchGroup(r *http.Request, req *request) (*scimv1.ScimGroup, e
 	if e != nil {
 		return nil, e
 	}
-	opts := patch.Options{Strict: req.ep.Strict}
-	ops, err := patch.Decode(data, req.ep.Strict)
+	opts := patch.Options{Quirks: req.ep.Quirks}
+	ops, err := patch.Decode(data, req.ep.Quirks)
 	if err != nil {
 		return nil, err
 	}

@@ -140,14 +140,14 @@ func sortKey(rt *schema.ResourceType, res map[string]any, path string) string {
 }
 
 // parseFilter parses a filter parameter; an empty one means no filter.
-func (s *Server) parseFilter(rt *schema.ResourceType, expr string) (*filter.Filter, error) {
+func (s *Server) parseFilter(rt *schema.ResourceType, expr string, q schema.Quirks) (*filter.Filter, error) {
 	if expr == "" {
 		return nil, nil
 	}
 	if len(expr) > s.opts.MaxFilterLength {
 		return nil, errorf(http.StatusBadRequest, scimInvalidFilter, "the filter is longer than %d characters", s.opts.MaxFilterLength)
 	}
-	return filter.Parse(rt, expr)
+	return filter.ParseWith(rt, expr, q)
 }
 
 // filterMentions reports whether a filter expression names attr (a cheap,

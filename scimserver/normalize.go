@@ -1,29 +1,25 @@
 package scimserver
 
 import (
-	"encoding/json"
-	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/scim-operator/scim-operator/scimserver/schema"
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
 )
 
 // normalize rewrites a decoded SCIM resource into canonical form: attribute
 // names in the schema's spelling, extension attributes under their URN,
-// null values dropped. In lenient mode it also accepts the shapes identity
-// providers really send: booleans as strings ("True"), numbers where strings
-// belong, and Entra's enterprise manager as a plain id string. Unknown
-// attributes are dropped in lenient mode and refused in strict mode. Keys
-// are visited in sorted order and, when several spell one attribute in
-// different case, the smallest wins (as in schema.Lookup), so the result never
-// depends on map iteration order.
-func normalize(rt *schema.ResourceType, in map[string]any, strict bool) (map[string]any, *Error) {
-	if strict {
-		if err := checkSchemas(rt, in); err != nil {
-			return nil, err
-		}
+// null values dropped. Values are type-checked by schema.Coerce, the check
+// PATCH shares, so the quirks q accepts (schema.Quirks) are the same for
+// POST, PUT and PATCH. Unknown attributes are dropped with
+// q.IgnoreUnknownAttributes and refused (invalidSyntax) without. Keys are
+// visited in sorted order and, when several spell one attribute in
+// different case, the smallest wins (as in schema.Lookup), so the result
+// never depends on map iteration order. Errors are *scimerr.Error.
+func normalize(rt *schema.ResourceType, in map[string]any, q schema.Quirks) (map[string]any, error) {
+	if err := checkSchemas(rt, in, q); err != nil {
+		return nil, err
 	}
 	out := map[string]any{}
 	for _, k := range sortedKeys(in) {
@@ -38,9 +34,9 @@ func normalize(rt *schema.ResourceType, in map[string]any, strict bool) (map[str
 		if ext := rt.Extension(k); ext != nil {
 			obj, ok := v.(map[string]any)
 			if !ok {
-				return nil, errorf(http.StatusBadRequest, scimInvalidValue, "%s must be an object", ext.ID)
+				return nil, scimerr.New(scimerr.InvalidValue, "schema extension %q: expected an object", ext.ID)
 			}
-			norm, err := normalizeAttrs(ext.Attributes, obj, strict, ext.ID)
+			norm, err := normalizeAttrs(ext.Attributes, obj, q, ext.ID)
 			if err != nil {
 				return nil, err
 			}
@@ -51,12 +47,12 @@ func normalize(rt *schema.ResourceType, in map[string]any, strict bool) (map[str
 		if strings.HasPrefix(strings.ToLower(k), "urn:") {
 			p, err := rt.Resolve(k)
 			if err != nil || p.Sub != nil {
-				if strict {
-					return nil, errorf(http.StatusBadRequest, scimInvalidSyntax, "unknown attribute %q", k)
+				if !q.IgnoreUnknownAttributes {
+					return nil, scimerr.New(scimerr.InvalidSyntax, "unknown attribute %s", scimerr.Name(k))
 				}
 				continue
 			}
-			nv, e := normalizeValue(p.Attr, v, strict)
+			nv, e := normalizeValue(p.Attr, v, q)
 			if e != nil {
 				return nil, e
 			}
@@ -72,15 +68,15 @@ func normalize(rt *schema.ResourceType, in map[string]any, strict bool) (map[str
 			attr = rt.Schema.Attr(k)
 		}
 		if attr == nil {
-			if strict {
-				return nil, errorf(http.StatusBadRequest, scimInvalidSyntax, "unknown attribute %q", k)
+			if !q.IgnoreUnknownAttributes {
+				return nil, scimerr.New(scimerr.InvalidSyntax, "unknown attribute %s", scimerr.Name(k))
 			}
 			continue
 		}
 		if _, dup := out[attr.Name]; dup {
 			continue
 		}
-		nv, err := normalizeValue(attr, v, strict)
+		nv, err := normalizeValue(attr, v, q)
 		if err != nil {
 			return nil, err
 		}
@@ -91,14 +87,15 @@ func normalize(rt *schema.ResourceType, in map[string]any, strict bool) (map[str
 	return out, nil
 }
 
-// checkSchemas enforces RFC 7643 §3 and §3.3 in strict mode: "schemas" is a
-// non-empty list of distinct URIs, naming the resource type's core schema and
-// only extensions it has, and listing every extension the body carries
-// attributes of. Lenient mode does not look at it: identity providers list
-// custom extension URNs there, and the body is read as the resource type its
-// URL names whatever it declares.
-func checkSchemas(rt *schema.ResourceType, in map[string]any) *Error {
-	invalid := func(detail string) *Error { return errorf(http.StatusBadRequest, scimInvalidSyntax, "%s", detail) }
+// checkSchemas checks the "schemas" of a resource body (RFC 7643 §3, §3.3).
+// In every mode, when present it is an array of URIs naming the resource
+// type's core schema or one of its extensions; the body is read as the
+// resource type its URL names. Without q.SchemasOptional it must also be
+// present, list each URI once, include the core schema and every extension
+// the body carries attributes of; without q.ForeignSchemaURNs it names
+// nothing else.
+func checkSchemas(rt *schema.ResourceType, in map[string]any, q schema.Quirks) error {
+	invalid := func(detail string) error { return scimerr.New(scimerr.InvalidSyntax, "%s", detail) }
 	var declared []any
 	found := false
 	for k, v := range in {
@@ -112,23 +109,32 @@ func checkSchemas(rt *schema.ResourceType, in map[string]any) *Error {
 			}
 		}
 	}
-	if len(declared) == 0 {
-		return invalid("schemas must list the resource's schema URIs")
+	if !found && q.SchemasOptional {
+		return nil
 	}
 	listed := map[string]bool{}
+	known := false
 	for _, el := range declared {
 		urn, ok := el.(string)
 		if !ok {
 			return invalid("schemas must be an array of schema URIs")
 		}
 		key := strings.ToLower(urn)
-		if listed[key] {
+		if listed[key] && !q.SchemasOptional {
 			return invalid("schemas lists a URI more than once")
 		}
 		listed[key] = true
-		if !strings.EqualFold(urn, rt.Schema.ID) && rt.Extension(urn) == nil {
+		ours := strings.EqualFold(urn, rt.Schema.ID) || rt.Extension(urn) != nil
+		if !ours && !q.ForeignSchemaURNs {
 			return invalid("schemas names a schema that is not " + rt.Schema.ID + " or one of its extensions")
 		}
+		known = known || ours
+	}
+	if !known {
+		return invalid("schemas must name " + rt.Schema.ID)
+	}
+	if q.SchemasOptional {
+		return nil
 	}
 	if !listed[strings.ToLower(rt.Schema.ID)] {
 		return invalid("schemas must include " + rt.Schema.ID)
@@ -163,7 +169,8 @@ func mergeInto(out map[string]any, urn string, attrs map[string]any) {
 	}
 }
 
-func normalizeAttrs(attrs []*schema.Attribute, in map[string]any, strict bool, where string) (map[string]any, *Error) {
+// normalizeAttrs normalizes the attributes of an extension object.
+func normalizeAttrs(attrs []*schema.Attribute, in map[string]any, q schema.Quirks, where string) (map[string]any, error) {
 	out := map[string]any{}
 	for _, k := range sortedKeys(in) {
 		v := in[k]
@@ -177,15 +184,15 @@ func normalizeAttrs(attrs []*schema.Attribute, in map[string]any, strict bool, w
 			}
 		}
 		if attr == nil {
-			if strict {
-				return nil, errorf(http.StatusBadRequest, scimInvalidSyntax, "unknown attribute %q in %s", k, where)
+			if !q.IgnoreUnknownAttributes {
+				return nil, scimerr.New(scimerr.InvalidSyntax, "unknown attribute %s in %s", scimerr.Name(k), where)
 			}
 			continue
 		}
 		if _, dup := out[attr.Name]; dup {
 			continue
 		}
-		nv, err := normalizeValue(attr, v, strict)
+		nv, err := normalizeValue(attr, v, q)
 		if err != nil {
 			return nil, err
 		}
@@ -196,72 +203,32 @@ func normalizeAttrs(attrs []*schema.Attribute, in map[string]any, strict bool, w
 	return out, nil
 }
 
-func normalizeValue(attr *schema.Attribute, v any, strict bool) (any, *Error) {
-	if attr.MultiValued {
-		list, ok := v.([]any)
-		if !ok {
-			if strict {
-				return nil, errorf(http.StatusBadRequest, scimInvalidValue, "%s must be an array", attr.Name)
-			}
-			list = []any{v}
-		}
-		single := *attr
-		single.MultiValued = false
-		out := make([]any, 0, len(list))
-		for _, el := range list {
-			if el == nil {
-				continue
-			}
-			nv, err := normalizeValue(&single, el, strict)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, nv)
-		}
-		onePrimary(out)
-		return out, nil
+// normalizeValue type-checks one attribute's value through schema.Coerce and
+// drops null sub-attributes, which in a resource body mean "unassigned".
+func normalizeValue(attr *schema.Attribute, v any, q schema.Quirks) (any, error) {
+	c, err := schema.Coerce(attr, v, q)
+	if err != nil {
+		return nil, err
 	}
-	switch attr.Type {
-	case schema.Complex:
-		obj, ok := v.(map[string]any)
-		if !ok {
-			// Entra sends the enterprise manager as a bare id.
-			if s, isStr := v.(string); isStr && !strict && attr.Sub("value") != nil {
-				return map[string]any{"value": s}, nil
-			}
-			return nil, errorf(http.StatusBadRequest, scimInvalidValue, "%s must be an object", attr.Name)
-		}
-		return normalizeAttrs(attr.SubAttributes, obj, strict, attr.Name)
-	case schema.Boolean:
-		switch b := v.(type) {
-		case bool:
-			return b, nil
-		case string:
-			if !strict {
-				if parsed, err := strconv.ParseBool(strings.ToLower(b)); err == nil {
-					return parsed, nil
-				}
+	switch t := c.(type) {
+	case map[string]any:
+		dropNulls(t)
+	case []any:
+		for _, el := range t {
+			if m, ok := el.(map[string]any); ok {
+				dropNulls(m)
 			}
 		}
-		return nil, errorf(http.StatusBadRequest, scimInvalidValue, "%s must be a boolean", attr.Name)
-	default:
-		switch s := v.(type) {
-		case string:
-			return s, nil
-		case json.Number:
-			if !strict {
-				return s.String(), nil
-			}
-		case float64:
-			if !strict {
-				return strconv.FormatFloat(s, 'f', -1, 64), nil
-			}
-		case bool:
-			if !strict {
-				return strconv.FormatBool(s), nil
-			}
+		onePrimary(t)
+	}
+	return c, nil
+}
+
+func dropNulls(m map[string]any) {
+	for k, v := range m {
+		if v == nil {
+			delete(m, k)
 		}
-		return nil, errorf(http.StatusBadRequest, scimInvalidValue, "%s must be a string", attr.Name)
 	}
 }
 

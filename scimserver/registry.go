@@ -10,15 +10,22 @@ import (
 	"golang.org/x/time/rate"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/scim-operator/scim-operator/scimserver/schema"
+
 	"github.com/scim-operator/scim-operator/internal/scimstore"
 )
 
 // Endpoint is the serving configuration of one ScimEndpoint, as the registry
 // reconciler last loaded it.
 type Endpoint struct {
-	Key         types.NamespacedName
-	Tokens      []scimstore.Token
-	Strict      bool
+	Key    types.NamespacedName
+	Tokens []scimstore.Token
+	// Strict is compatibility mode Strict: it also narrows the accepted
+	// media types (readBody), a transport rule rather than an IdP quirk.
+	Strict bool
+	// Quirks are the identity-provider deviations the endpoint accepts:
+	// schema.Lenient() or schema.Strict() by its compatibility mode.
+	Quirks      schema.Quirks
 	MaxPageSize int
 	// UserNames, when set, is the endpoint's spec.userNamePattern, anchored:
 	// a userName it does not match is refused.

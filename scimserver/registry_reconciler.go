@@ -19,6 +19,7 @@ import (
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/scimstore"
+	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
 // RegistryReconciler loads each ScimEndpoint's tokens and limits into the
@@ -92,10 +93,15 @@ func (r *RegistryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		// endpoint's Ready condition says why.
 		userNames = matchNothing
 	}
+	quirks := schema.Lenient()
+	if ep.Spec.Compatibility == scimv1.CompatibilityStrict {
+		quirks = schema.Strict()
+	}
 	r.Registry.Set(&Endpoint{
 		Key:         req.NamespacedName,
 		Tokens:      tokens,
 		Strict:      ep.Spec.Compatibility == scimv1.CompatibilityStrict,
+		Quirks:      quirks,
 		MaxPageSize: maxPage,
 		UserNames:   userNames,
 		MaxUsers:    int(ep.Spec.Quota.MaxUsers),

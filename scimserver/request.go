@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/scim-operator/scim-operator/scimserver/filter"
-	"github.com/scim-operator/scim-operator/scimserver/patch"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
@@ -125,17 +124,4 @@ func checkIfMatch(r *http.Request, resourceVersion string) *Error {
 		}
 	}
 	return errorf(http.StatusPreconditionFailed, "", "the resource has changed (ETag mismatch)")
-}
-
-// libraryError converts the filter and patch packages' errors into SCIM Errors.
-func libraryError(err error) error {
-	var fe *filter.Error
-	if errors.As(err, &fe) {
-		return errorf(http.StatusBadRequest, fe.ScimType, "%s", fe.Detail)
-	}
-	var pe *patch.Error
-	if errors.As(err, &pe) {
-		return errorf(http.StatusBadRequest, pe.ScimType, "%s", pe.Detail)
-	}
-	return err
 }

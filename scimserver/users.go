@@ -51,7 +51,7 @@ func (s *Server) serveUsers(w http.ResponseWriter, r *http.Request, req *request
 		s.auditWrite(r, req, "User", id, err)
 	}
 	if err != nil {
-		s.fail(w, r, req, libraryError(err))
+		s.fail(w, r, req, err)
 		return
 	}
 	switch {
@@ -79,7 +79,7 @@ func (s *Server) listUsers(r *http.Request, req *request) (int, any, error) {
 	if e != nil {
 		return 0, nil, e
 	}
-	f, err := s.parseFilter(userRT, p.filter)
+	f, err := s.parseFilter(userRT, p.filter, req.ep.Quirks)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -134,9 +134,9 @@ func (s *Server) userFromBody(r *http.Request, req *request) (map[string]any, er
 	if e != nil {
 		return nil, e
 	}
-	res, e := normalize(userRT, raw, req.ep.Strict)
-	if e != nil {
-		return nil, e
+	res, err := normalize(userRT, raw, req.ep.Quirks)
+	if err != nil {
+		return nil, err
 	}
 	return res, nil
 }
@@ -190,14 +190,14 @@ func (s *Server) patchUser(r *http.Request, req *request) (*scimv1.ScimUser, err
 	if e != nil {
 		return nil, e
 	}
-	ops, err := patch.Decode(data, req.ep.Strict)
+	ops, err := patch.Decode(data, req.ep.Quirks)
 	if err != nil {
 		return nil, err
 	}
 	return s.updateWithRetry(r, req, func(cur *scimv1.ScimUser) (scimv1.ScimUserSpec, error) {
 		res := userToSCIM(cur, nil, req.baseURL)
 		delete(res, "groups")
-		if err := patch.Apply(userRT, res, ops, patch.Options{Strict: req.ep.Strict}); err != nil {
+		if err := patch.Apply(userRT, res, ops, patch.Options{Quirks: req.ep.Quirks}); err != nil {
 			return scimv1.ScimUserSpec{}, err
 		}
 		return userSpec(req, res, cur)

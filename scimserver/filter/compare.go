@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
+
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
@@ -32,9 +34,9 @@ func isSubstring(op string) bool { return op == opCo || op == opSw || op == opEw
 // converts the comparison value to the form match uses: string, bool,
 // float64 or time.Time; nil for null and "pr". literal is the value as the
 // client wrote it (JSON types), for Equalities and Conditions.
-func compile(leaf *schema.Attribute, name, op string, v any) (typed, literal any, err *Error) {
-	bad := func(what string) *Error {
-		return errorf(ScimTypeInvalidFilter, "%s: %s", quoteName(name), what)
+func compile(leaf *schema.Attribute, name, op string, v any) (typed, literal any, err *scimerr.Error) {
+	bad := func(what string) *scimerr.Error {
+		return errorf(scimerr.InvalidFilter, "%s: %s", quoteName(name), what)
 	}
 	if op == opPr {
 		return nil, nil, nil
@@ -48,7 +50,7 @@ func compile(leaf *schema.Attribute, name, op string, v any) (typed, literal any
 	if s, ok := v.(string); ok {
 		decoded, ok := unquote(s)
 		if !ok {
-			return nil, nil, errorf(ScimTypeInvalidFilter, "filter contains an invalid string escape")
+			return nil, nil, errorf(scimerr.InvalidFilter, "filter contains an invalid string escape")
 		}
 		v = decoded
 	}

@@ -5,11 +5,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
+
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
 // FuzzParse checks that no input crashes the parser or the evaluator, and that
-// every error is a client-safe *Error.
+// every error is a client-safe *scimerr.Error.
 func FuzzParse(f *testing.F) {
 	seeds := []string{
 		// Okta and Entra ID.
@@ -45,7 +47,7 @@ func FuzzParse(f *testing.F) {
 		`emails[type[value eq "x"] pr]`, `userName eq "\u00zz"`, `userName eq "\`, `"`,
 		`userName eq "ü日本🙂"`, "userName eq \"\xff\xfe\"", "userName\x00eq \"a\"",
 		`age gt 1e999999`, `userName eq -0.0e-0`, `emails[]`, `()`, `not ()`, `x0 pr`,
-		`emails[x0 pr]`, `userName eq "a" and`, `and`, `or or or`, ` `,
+		`emails[x0 pr]`, `emails[type eq "work"].value eq "x"`, `emails[type eq "work"].value pr or x[y pr].z`, `userName eq "a" and`, `and`, `or or or`, ` `,
 	}
 	for _, s := range seeds {
 		f.Add(s)
@@ -58,6 +60,11 @@ func FuzzParse(f *testing.F) {
 		} else {
 			flt.Match(user)
 			flt.Equalities()
+		}
+		if flt, err := ParseWith(schema.UserResourceType, s, schema.Lenient()); err != nil {
+			checkSafeError(t, err, "invalidFilter")
+		} else {
+			flt.Match(user)
 		}
 		if vp, err := ParseValuePath(schema.UserResourceType, s); err != nil {
 			checkSafeError(t, err, "")
@@ -78,9 +85,9 @@ func FuzzParse(f *testing.F) {
 
 func checkSafeError(t *testing.T, err error, scimType string) {
 	t.Helper()
-	var e *Error
+	var e *scimerr.Error
 	if !errors.As(err, &e) {
-		t.Fatalf("error %v is %T, want *Error", err, err)
+		t.Fatalf("error %v is %T, want *scimerr.Error", err, err)
 	}
 	if scimType != "" && e.ScimType != scimType {
 		t.Fatalf("scimType %q, want %q", e.ScimType, scimType)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/scim-operator/scim-operator/scimserver/schema"
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
 )
 
 // sampleUserJSON is a complete user as Okta or Entra ID would have created it.
@@ -68,4 +69,9 @@ func numbersType() *schema.ResourceType {
 			{Name: "tags", Type: schema.String, MultiValued: true},
 		},
 	}}
+}
+
+// scimErr is the error a test expects.
+func scimErr(scimType, detail string) *scimerr.Error {
+	return &scimerr.Error{ScimType: scimType, Detail: detail}
 }

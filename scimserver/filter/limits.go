@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
 )
 
 // MaxLength is the longest filter or PATCH path, in bytes, that is handed to
@@ -27,16 +29,16 @@ const (
 
 func (g grammar) scimType() string {
 	if g == pathGrammar {
-		return ScimTypeInvalidPath
+		return scimerr.InvalidPath
 	}
-	return ScimTypeInvalidFilter
+	return scimerr.InvalidFilter
 }
 
-func (g grammar) errorf(format string, args ...any) *Error {
+func (g grammar) errorf(format string, args ...any) *scimerr.Error {
 	return errorf(g.scimType(), "%s %s", string(g), fmt.Sprintf(format, args...))
 }
 
-func (g grammar) syntaxError() *Error {
+func (g grammar) syntaxError() *scimerr.Error {
 	return g.errorf("is not valid SCIM %s syntax (RFC 7644 §3.4.2.2, §3.5.2)", string(g))
 }
 
@@ -138,6 +140,85 @@ func prepare(g grammar, s string) (prepared, error) {
 		return prepared{}, g.errorf("has unbalanced brackets")
 	}
 	return cutValueFilters(string(buf), spans), nil
+}
+
+// foldSubAttributeFilters rewrites each `attr[inner].sub op value` of the
+// text, a form RFC 7644's filter grammar does not have, as the value filter
+// it means: `attr[(inner) and sub op value]`, an element satisfying both.
+// The value filters are already cut out, so a bracket in the text is always
+// "[x<i> pr]"; the comparison after it is an operator and, unless the
+// operator is "pr", one value: a quoted string or a bare literal.
+func (p prepared) foldSubAttributeFilters() prepared {
+	var b strings.Builder
+	text := p.text
+	for i := range p.inners {
+		ph := "[" + placeholder(i) + "]."
+		at := strings.Index(text, ph)
+		if at < 0 {
+			continue
+		}
+		rest := text[at+len(ph):]
+		sub := scanWhile(rest, 0, isNameChar)
+		pos := skipSpaces(rest, len(sub))
+		op := scanWhile(rest, pos, isNameChar)
+		if sub == "" || op == "" {
+			continue
+		}
+		end := pos + len(op)
+		cond := sub + " " + op
+		if !strings.EqualFold(op, "pr") {
+			vstart := skipSpaces(rest, end)
+			vend := literalEnd(rest, vstart)
+			if vend <= vstart {
+				continue
+			}
+			cond += " " + rest[vstart:vend]
+			end = vend
+		}
+		b.Reset()
+		b.WriteString(text[:at+len(ph)-1])
+		b.WriteString(rest[end:])
+		text = b.String()
+		p.inners[i] = "(" + p.inners[i] + ") and " + cond
+	}
+	p.text = text
+	return p
+}
+
+func scanWhile(s string, from int, ok func(byte) bool) string {
+	i := from
+	for i < len(s) && ok(s[i]) {
+		i++
+	}
+	return s[from:i]
+}
+
+func skipSpaces(s string, i int) int {
+	for i < len(s) && s[i] == ' ' {
+		i++
+	}
+	return i
+}
+
+// literalEnd returns where the comparison value starting at i ends: after
+// the closing quote of a string, or after a bare literal (a number, true,
+// false, null).
+func literalEnd(s string, i int) int {
+	if i >= len(s) {
+		return i
+	}
+	if s[i] != '"' {
+		return i + len(scanWhile(s, i, func(c byte) bool { return isNameChar(c) || c == '+' }))
+	}
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return i
 }
 
 // cutValueFilters replaces the body of each bracket span by a placeholder.

@@ -4,13 +4,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
 func TestLimits(t *testing.T) {
-	tooDeep := &Error{ScimType: "invalidFilter",
+	tooDeep := &scimerr.Error{ScimType: "invalidFilter",
 		Detail: `filter nests parentheses, brackets and "not" deeper than 16 levels`}
 	parens := func(n int, inner string) string {
 		return strings.Repeat("(", n) + inner + strings.Repeat(")", n)
@@ -21,12 +23,12 @@ func TestLimits(t *testing.T) {
 	cases := []struct {
 		reason string
 		filter string
-		want   *Error
+		want   *scimerr.Error
 	}{
 		{"16 parentheses are accepted", parens(16, `userName pr`), nil},
 		{"17 parentheses are refused before parsing", parens(17, `userName pr`), tooDeep},
 		{"3000 parentheses exceed the length cap", parens(3000, `userName pr`),
-			&Error{"invalidFilter", "filter is longer than 4096 bytes"}},
+			scimErr("invalidFilter", "filter is longer than 4096 bytes")},
 		{"a not counts as one more level: 8 not( are 16 levels", nots(8, `userName pr`), nil},
 		{"9 not( are 18 levels", nots(9, `userName pr`), tooDeep},
 		{"NOT in any case counts", strings.ToUpper(nots(9, `userName pr`)), tooDeep},
@@ -38,7 +40,7 @@ func TestLimits(t *testing.T) {
 		{"an escaped quote does not end the string", `displayName eq "\"` + strings.Repeat("(", 200) + `"`, nil},
 		{"exactly MaxLength bytes is accepted", `displayName eq "` + strings.Repeat("x", MaxLength-17) + `"`, nil},
 		{"MaxLength+1 bytes is refused", `displayName eq "` + strings.Repeat("x", MaxLength-16) + `"`,
-			&Error{"invalidFilter", "filter is longer than 4096 bytes"}},
+			scimErr("invalidFilter", "filter is longer than 4096 bytes")},
 		{"a long or chain within the length cap parses", strings.Repeat(`title pr or `, 300) + `title pr`, nil},
 	}
 	for _, tc := range cases {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
+
 	scim "github.com/scim2/filter-parser/v2"
 
 	"github.com/scim-operator/scim-operator/scimserver/schema"
@@ -27,12 +29,21 @@ type Filter struct {
 // with the strings "true" and "false" in any case, as Entra ID writes
 // roles[primary eq "True"]. RFC 7644 §3.4.2.2 makes gt/ge/lt/le on booleans
 // and binaries, and any operator other than pr on a complex attribute
-// without "value" sub-attribute, an error. Errors are *Error with scimType
+// without "value" sub-attribute, an error. Errors are *scimerr.Error with scimType
 // invalidFilter; input over MaxLength or MaxDepth is refused before parsing.
 func Parse(rt *schema.ResourceType, s string) (*Filter, error) {
+	return ParseWith(rt, s, schema.Strict())
+}
+
+// ParseWith is Parse accepting the filter forms of the quirks q names
+// (schema.Quirks.SubAttributeFilters).
+func ParseWith(rt *schema.ResourceType, s string, q schema.Quirks) (*Filter, error) {
 	p, err := prepare(filterGrammar, s)
 	if err != nil {
 		return nil, err
+	}
+	if q.SubAttributeFilters {
+		p = p.foldSubAttributeFilters()
 	}
 	expr, perr := safely(scim.ParseFilterNumber, p.text)
 	if perr != nil {
@@ -131,7 +142,7 @@ func (b builder) comparison(e *scim.AttributeExpression) (node, error) {
 
 func (b builder) valuePath(e *scim.ValuePath) (node, error) {
 	if b.elem != nil {
-		return nil, errorf(ScimTypeInvalidFilter, "filter nests a value filter inside another")
+		return nil, errorf(scimerr.InvalidFilter, "filter nests a value filter inside another")
 	}
 	target, err := b.resolve(e.AttributePath)
 	if err != nil {
@@ -148,7 +159,7 @@ func (b builder) valuePath(e *scim.ValuePath) (node, error) {
 // in the scope of attr's elements.
 func (b builder) inner(p schema.Path, ap scim.AttributePath, placeholderExpr scim.Expression) (node, error) {
 	if p.Sub != nil || p.Attr.Type != schema.Complex {
-		return nil, errorf(ScimTypeInvalidFilter,
+		return nil, errorf(scimerr.InvalidFilter,
 			"%s: a value filter needs a complex attribute", quoteName(ap.String()))
 	}
 	ph, ok := placeholderExpr.(*scim.AttributeExpression)
@@ -173,14 +184,14 @@ func (b builder) resolve(ap scim.AttributePath) (operand, error) {
 	if b.elem != nil {
 		sub := b.elem.Sub(ap.AttributeName)
 		if ap.URIPrefix != nil || ap.SubAttribute != nil || sub == nil {
-			return operand{}, errorf(ScimTypeInvalidFilter,
+			return operand{}, errorf(scimerr.InvalidFilter,
 				"unknown sub-attribute %s of %q", quoteName(ap.String()), b.elem.Name)
 		}
 		return operand{path: schema.Path{Attr: sub}}, nil
 	}
 	p, err := ResolvePath(b.rt, ap.String())
 	if err != nil {
-		return operand{}, errorf(ScimTypeInvalidFilter, "unknown attribute %s", quoteName(ap.String()))
+		return operand{}, errorf(scimerr.InvalidFilter, "unknown attribute %s", quoteName(ap.String()))
 	}
 	return newOperand(b.rt, p), nil
 }

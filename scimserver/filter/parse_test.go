@@ -4,21 +4,23 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
 func TestParseErrors(t *testing.T) {
-	syntax := &Error{ScimType: "invalidFilter", Detail: "filter is not valid SCIM filter syntax (RFC 7644 §3.4.2.2, §3.5.2)"}
+	syntax := &scimerr.Error{ScimType: "invalidFilter", Detail: "filter is not valid SCIM filter syntax (RFC 7644 §3.4.2.2, §3.5.2)"}
 	cases := []struct {
 		reason string
 		rt     *schema.ResourceType
 		filter string
-		want   *Error
+		want   *scimerr.Error
 	}{
-		{"an empty filter", nil, ``, &Error{"invalidFilter", "filter is empty"}},
-		{"blank filter", nil, "  \t", &Error{"invalidFilter", "filter is empty"}},
+		{"an empty filter", nil, ``, scimErr("invalidFilter", "filter is empty")},
+		{"blank filter", nil, "  \t", scimErr("invalidFilter", "filter is empty")},
 		{"no operator", nil, `userName`, syntax},
 		{"no value", nil, `userName eq`, syntax},
 		{"unknown operator", nil, `userName xx "a"`, syntax},
@@ -31,49 +33,49 @@ func TestParseErrors(t *testing.T) {
 		{"an empty value filter", nil, `emails[]`, syntax},
 		{"a quoted attribute name", nil, `"userName" eq "a"`, syntax},
 		{"leading zero in a number", nil, `userName eq 01`, syntax},
-		{"unterminated string", nil, `userName eq "abc`, &Error{"invalidFilter", "filter has an unterminated string"}},
-		{"unclosed bracket", nil, `emails[type eq "work"`, &Error{"invalidFilter", "filter has unbalanced brackets"}},
-		{"stray closing bracket", nil, `emails[type eq "work"]]`, &Error{"invalidFilter", "filter has unbalanced brackets"}},
-		{"nested value filter", nil, `emails[type[value eq "x"] pr]`, &Error{"invalidFilter", "filter nests a value filter inside another"}},
-		{"invalid UTF-8", nil, "userName eq \"\xff\"", &Error{"invalidFilter", "filter is not valid UTF-8"}},
-		{"unknown attribute", nil, `nosuch eq "x"`, &Error{"invalidFilter", `unknown attribute "nosuch"`}},
-		{"unknown sub-attribute", nil, `name.nosuch eq "x"`, &Error{"invalidFilter", `unknown attribute "name.nosuch"`}},
-		{"sub-attribute of a simple attribute", nil, `userName.value eq "x"`, &Error{"invalidFilter", `unknown attribute "userName.value"`}},
-		{"unknown URN", nil, `urn:example:Foo:bar eq "x"`, &Error{"invalidFilter", `unknown attribute "urn:example:Foo:bar"`}},
+		{"unterminated string", nil, `userName eq "abc`, scimErr("invalidFilter", "filter has an unterminated string")},
+		{"unclosed bracket", nil, `emails[type eq "work"`, scimErr("invalidFilter", "filter has unbalanced brackets")},
+		{"stray closing bracket", nil, `emails[type eq "work"]]`, scimErr("invalidFilter", "filter has unbalanced brackets")},
+		{"nested value filter", nil, `emails[type[value eq "x"] pr]`, scimErr("invalidFilter", "filter nests a value filter inside another")},
+		{"invalid UTF-8", nil, "userName eq \"\xff\"", scimErr("invalidFilter", "filter is not valid UTF-8")},
+		{"unknown attribute", nil, `nosuch eq "x"`, scimErr("invalidFilter", `unknown attribute "nosuch"`)},
+		{"unknown sub-attribute", nil, `name.nosuch eq "x"`, scimErr("invalidFilter", `unknown attribute "name.nosuch"`)},
+		{"sub-attribute of a simple attribute", nil, `userName.value eq "x"`, scimErr("invalidFilter", `unknown attribute "userName.value"`)},
+		{"unknown URN", nil, `urn:example:Foo:bar eq "x"`, scimErr("invalidFilter", `unknown attribute "urn:example:Foo:bar"`)},
 		{"a schema URN is not an attribute", nil, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User eq "x"`,
-			&Error{"invalidFilter", `unknown attribute "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"`}},
+			scimErr("invalidFilter", `unknown attribute "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"`)},
 		{"unknown sub-attribute inside a value filter", nil, `emails[nosuch eq "x"]`,
-			&Error{"invalidFilter", `unknown sub-attribute "nosuch" of "emails"`}},
+			scimErr("invalidFilter", `unknown sub-attribute "nosuch" of "emails"`)},
 		{"a URN inside a value filter", nil, `emails[urn:ietf:params:scim:schemas:core:2.0:User:type eq "x"]`,
-			&Error{"invalidFilter", `unknown sub-attribute "urn:ietf:params:scim:schemas:core:2.0:User:type" of "emails"`}},
+			scimErr("invalidFilter", `unknown sub-attribute "urn:ietf:params:scim:schemas:core:2.0:User:type" of "emails"`)},
 		{"value filter on a simple attribute", nil, `userName[value eq "x"]`,
-			&Error{"invalidFilter", `"userName": a value filter needs a complex attribute`}},
+			scimErr("invalidFilter", `"userName": a value filter needs a complex attribute`)},
 		{"gt on a boolean (RFC: invalidFilter)", nil, `active gt true`,
-			&Error{"invalidFilter", `"active": a boolean attribute only supports eq, ne and pr`}},
+			scimErr("invalidFilter", `"active": a boolean attribute only supports eq, ne and pr`)},
 		{"a boolean compared with an arbitrary string", nil, `active eq "maybe"`,
-			&Error{"invalidFilter", `"active": a boolean attribute must be compared with true or false`}},
+			scimErr("invalidFilter", `"active": a boolean attribute must be compared with true or false`)},
 		{"a string compared with a number", nil, `userName eq 12`,
-			&Error{"invalidFilter", `"userName": a string attribute must be compared with a string`}},
+			scimErr("invalidFilter", `"userName": a string attribute must be compared with a string`)},
 		{"a string compared with a boolean", nil, `externalId eq true`,
-			&Error{"invalidFilter", `"externalId": a string attribute must be compared with a string`}},
+			scimErr("invalidFilter", `"externalId": a string attribute must be compared with a string`)},
 		{"a dateTime compared with a non-timestamp", nil, `meta.created gt "yesterday"`,
-			&Error{"invalidFilter", `"meta.created": a dateTime attribute must be compared with an RFC 3339 timestamp`}},
+			scimErr("invalidFilter", `"meta.created": a dateTime attribute must be compared with an RFC 3339 timestamp`)},
 		{"a complex attribute without value sub-attribute", nil, `name eq "x"`,
-			&Error{"invalidFilter", `"name": a complex attribute only supports pr; name a sub-attribute`}},
+			scimErr("invalidFilter", `"name": a complex attribute only supports pr; name a sub-attribute`)},
 		{"gt null", nil, `userName gt null`,
-			&Error{"invalidFilter", `"userName": operator gt cannot compare with null`}},
+			scimErr("invalidFilter", `"userName": operator gt cannot compare with null`)},
 		{"the same rules apply inside value filters", nil, `emails[primary co "x"]`,
-			&Error{"invalidFilter", `"primary": a boolean attribute only supports eq, ne and pr`}},
+			scimErr("invalidFilter", `"primary": a boolean attribute only supports eq, ne and pr`)},
 		{"co on a number", numbersType(), `age co 4`,
-			&Error{"invalidFilter", `"age": a number attribute does not support co`}},
+			scimErr("invalidFilter", `"age": a number attribute does not support co`)},
 		{"a number compared with a string", numbersType(), `age eq "4"`,
-			&Error{"invalidFilter", `"age": a number attribute must be compared with a number`}},
+			scimErr("invalidFilter", `"age": a number attribute must be compared with a number`)},
 		{"a number out of range", numbersType(), `score eq 1e999`,
-			&Error{"invalidFilter", `"score": the number is out of range`}},
+			scimErr("invalidFilter", `"score": the number is out of range`)},
 		{"ordering on binary", numbersType(), `photo gt "QUJD"`,
-			&Error{"invalidFilter", `"photo": a binary attribute does not support gt`}},
+			scimErr("invalidFilter", `"photo": a binary attribute does not support gt`)},
 		{"a hostile attribute name is truncated in the detail", nil, strings.Repeat("a", 300) + ` eq "x"`,
-			&Error{"invalidFilter", `unknown attribute "` + strings.Repeat("a", 100) + `..."`}},
+			scimErr("invalidFilter", `unknown attribute "`+strings.Repeat("a", 100)+`..."`)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {

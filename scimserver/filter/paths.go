@@ -3,6 +3,8 @@ package filter
 import (
 	"strings"
 
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
+
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
@@ -10,7 +12,7 @@ import (
 // and, because RFC 7644 §3.10 lets clients omit the URN of an extension
 // attribute ("SHOULD fully qualify"), also finds "department" or
 // "manager.value" in the resource type's extensions. Core and common
-// attributes win on a name clash. Errors are *Error with scimType
+// attributes win on a name clash. Errors are *scimerr.Error with scimType
 // invalidPath and never repeat anything but the attribute name.
 func ResolvePath(rt *schema.ResourceType, path string) (schema.Path, error) {
 	if len(path) > MaxLength {
@@ -26,7 +28,7 @@ func ResolvePath(rt *schema.ResourceType, path string) (schema.Path, error) {
 			}
 		}
 	}
-	return schema.Path{}, errorf(ScimTypeInvalidPath, "unknown attribute %s", quoteName(path))
+	return schema.Path{}, errorf(scimerr.InvalidPath, "unknown attribute %s", quoteName(path))
 }
 
 // Values returns the values of res at the attribute path (RFC 7644 §3.10),
@@ -34,7 +36,7 @@ func ResolvePath(rt *schema.ResourceType, path string) (schema.Path, error) {
 // complex attribute named without sub-attribute, RFC 7644 §3.4.2.3 sorts by
 // the primary value, so when an element is marked primary only its "value" is
 // returned; otherwise every element's "value", in order. Unknown paths are an
-// *Error with scimType invalidPath.
+// *scimerr.Error with scimType invalidPath.
 func Values(rt *schema.ResourceType, res map[string]any, path string) ([]any, error) {
 	p, err := ResolvePath(rt, path)
 	if err != nil {

@@ -3,6 +3,8 @@ package filter
 import (
 	"strings"
 
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
+
 	scim "github.com/scim2/filter-parser/v2"
 
 	"github.com/scim-operator/scim-operator/scimserver/schema"
@@ -27,7 +29,7 @@ type ElementFilter struct {
 }
 
 // ParseValuePath parses a PATCH path against rt, with the same length and
-// nesting caps as Parse. Errors are *Error: invalidPath for an unknown or
+// nesting caps as Parse. Errors are *scimerr.Error: invalidPath for an unknown or
 // malformed path, invalidFilter for a bad condition inside the brackets.
 func ParseValuePath(rt *schema.ResourceType, path string) (*ValuePath, error) {
 	p, err := prepare(pathGrammar, path)
@@ -47,7 +49,7 @@ func ParseValuePath(rt *schema.ResourceType, path string) (*ValuePath, error) {
 		return vp, nil
 	}
 	if !resolved.Attr.MultiValued {
-		return nil, errorf(ScimTypeInvalidPath, "%s: a value filter needs a multi-valued attribute",
+		return nil, errorf(scimerr.InvalidPath, "%s: a value filter needs a multi-valued attribute",
 			quoteName(displayName(resolved)))
 	}
 	b := builder{rt: rt, inners: p.inners}
@@ -58,7 +60,7 @@ func ParseValuePath(rt *schema.ResourceType, path string) (*ValuePath, error) {
 	vp.Filter = &ElementFilter{root: root}
 	if name := parsed.SubAttributeName(); name != "" {
 		if vp.Path.Sub = resolved.Attr.Sub(name); vp.Path.Sub == nil {
-			return nil, errorf(ScimTypeInvalidPath, "unknown sub-attribute %s of %q", quoteName(name), resolved.Attr.Name)
+			return nil, errorf(scimerr.InvalidPath, "unknown sub-attribute %s of %q", quoteName(name), resolved.Attr.Name)
 		}
 	}
 	return vp, nil

@@ -83,32 +83,32 @@ func TestParseValuePath(t *testing.T) {
 }
 
 func TestParseValuePathErrors(t *testing.T) {
-	syntax := &Error{"invalidPath", "path is not valid SCIM path syntax (RFC 7644 §3.4.2.2, §3.5.2)"}
+	syntax := scimErr("invalidPath", "path is not valid SCIM path syntax (RFC 7644 §3.4.2.2, §3.5.2)")
 	cases := []struct {
 		reason string
 		path   string
 		want   error
 	}{
-		{"empty", ``, &Error{"invalidPath", "path is empty"}},
-		{"unknown attribute", `nosuch`, &Error{"invalidPath", `unknown attribute "nosuch"`}},
-		{"unknown sub-attribute", `name.nosuch`, &Error{"invalidPath", `unknown attribute "name.nosuch"`}},
+		{"empty", ``, scimErr("invalidPath", "path is empty")},
+		{"unknown attribute", `nosuch`, scimErr("invalidPath", `unknown attribute "nosuch"`)},
+		{"unknown sub-attribute", `name.nosuch`, scimErr("invalidPath", `unknown attribute "name.nosuch"`)},
 		{"three levels", `name.givenName.x`, syntax},
 		{"a filter on a simple attribute", `userName[value eq "x"]`,
-			&Error{"invalidPath", `"userName": a value filter needs a multi-valued attribute`}},
+			scimErr("invalidPath", `"userName": a value filter needs a multi-valued attribute`)},
 		{"a filter on a singular complex attribute", `name[givenName eq "x"]`,
-			&Error{"invalidPath", `"name": a value filter needs a multi-valued attribute`}},
+			scimErr("invalidPath", `"name": a value filter needs a multi-valued attribute`)},
 		{"an unknown sub-attribute after the bracket", `emails[type eq "work"].nosuch`,
-			&Error{"invalidPath", `unknown sub-attribute "nosuch" of "emails"`}},
+			scimErr("invalidPath", `unknown sub-attribute "nosuch" of "emails"`)},
 		{"an unknown sub-attribute inside the bracket is a filter error", `emails[nosuch eq "x"]`,
-			&Error{"invalidFilter", `unknown sub-attribute "nosuch" of "emails"`}},
+			scimErr("invalidFilter", `unknown sub-attribute "nosuch" of "emails"`)},
 		{"a malformed filter inside the bracket", `emails[type eq]`,
-			&Error{"invalidFilter", "filter is not valid SCIM filter syntax (RFC 7644 §3.4.2.2, §3.5.2)"}},
+			scimErr("invalidFilter", "filter is not valid SCIM filter syntax (RFC 7644 §3.4.2.2, §3.5.2)")},
 		{"a wrong-typed condition", `emails[primary eq "maybe"]`,
-			&Error{"invalidFilter", `"primary": a boolean attribute must be compared with true or false`}},
-		{"unbalanced bracket", `emails[type eq "work"`, &Error{"invalidPath", "path has unbalanced brackets"}},
+			scimErr("invalidFilter", `"primary": a boolean attribute must be compared with true or false`)},
+		{"unbalanced bracket", `emails[type eq "work"`, scimErr("invalidPath", "path has unbalanced brackets")},
 		{"spaces inside a path", `name. givenName`, syntax},
 		{"too deep", `emails[` + nest(16) + `]`,
-			&Error{"invalidPath", `path nests parentheses, brackets and "not" deeper than 16 levels`}},
+			scimErr("invalidPath", `path nests parentheses, brackets and "not" deeper than 16 levels`)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {

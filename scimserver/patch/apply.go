@@ -8,18 +8,15 @@ import (
 
 	"github.com/scim-operator/scim-operator/scimserver/filter"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
 )
 
 // Options selects how closely Apply follows RFC 7644. They are set per
 // endpoint (ScimEndpoint compatibility mode), never process-wide.
 type Options struct {
-	// Strict rejects the IdP deviations that are accepted by default:
-	// booleans as strings, dotted and URN keys in a no-path value, a string
-	// for the enterprise manager, a single object for a multi-valued
-	// attribute, numbers for strings, unknown attributes in a no-path value,
-	// and filtered add/replace paths that match no element (noTarget instead
-	// of creating the element).
-	Strict bool
+	// Quirks are the identity-provider deviations accepted beyond the RFC
+	// (schema.Lenient or schema.Strict); the zero value accepts none.
+	Quirks schema.Quirks
 }
 
 // Apply applies ops to res in order. It mutates res in place, and only when
@@ -60,11 +57,11 @@ func (a *applier) apply(op Operation) error {
 		return err
 	}
 	if op.Op != OpRemove && !hasValue {
-		return errorf(ScimTypeInvalidValue, "%s needs a value", op.Op)
+		return errorf(scimerr.InvalidValue, "%s needs a value", op.Op)
 	}
 	if op.Path == "" {
 		if op.Op == OpRemove {
-			return errorf(ScimTypeNoTarget, "remove needs a path")
+			return errorf(scimerr.NoTarget, "remove needs a path")
 		}
 		return a.noPath(op.Op, value)
 	}
@@ -90,7 +87,7 @@ func decodeValue(raw json.RawMessage) (value any, has bool, err error) {
 		return nil, false, nil
 	}
 	if err := json.Unmarshal(raw, &value); err != nil {
-		return nil, false, errorf(ScimTypeInvalidSyntax, "value is not valid JSON")
+		return nil, false, errorf(scimerr.InvalidSyntax, "value is not valid JSON")
 	}
 	return value, true, nil
 }
@@ -106,11 +103,11 @@ func (a *applier) writable(op string, p schema.Path, explicit bool) (skip bool, 
 		case attr.Mutability == schema.WriteOnly:
 			return true, nil
 		case attr.Mutability == schema.ReadOnly && explicit:
-			return false, pathError(ScimTypeMutability, p, "is read-only")
+			return false, pathError(scimerr.Mutability, p, "is read-only")
 		case attr.Mutability == schema.ReadOnly:
 			return true, nil
 		case attr.Mutability == schema.Immutable && explicit && op != OpAdd && attr == p.Sub:
-			return false, pathError(ScimTypeMutability, p, "is immutable; "+op+" the whole element instead")
+			return false, pathError(scimerr.Mutability, p, "is immutable; "+op+" the whole element instead")
 		}
 	}
 	return false, nil

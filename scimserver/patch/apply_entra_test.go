@@ -7,7 +7,7 @@ import (
 )
 
 // TestApplyEntra covers the PATCH requests Microsoft Entra ID sends
-// (test/conformance/entra_test.go runs them end to end), all accepted in the default, lenient mode.
+// (docs/compatibility.md), all accepted in the default, lenient mode.
 func TestApplyEntra(t *testing.T) {
 	runApplyCases(t, []applyCase{
 		{

@@ -6,8 +6,7 @@ import (
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
-// TestApplyOkta covers the PATCH requests Okta sends (the same requests run end to end in
-// test/conformance/okta_test.go).
+// TestApplyOkta covers the PATCH requests Okta sends (docs/compatibility.md).
 func TestApplyOkta(t *testing.T) {
 	runApplyCases(t, []applyCase{
 		{

@@ -1,7 +1,6 @@
 // Package patch decodes and applies SCIM PATCH requests (RFC 7644 §3.5.2) to
-// the JSON representation of a resource, accepting by default the deviations
-// Okta, Microsoft Entra ID and OneLogin are known to send. Options.Strict
-// turns those deviations into errors for endpoints that want RFC behaviour.
+// the JSON representation of a resource, accepting the documented deviations
+// of identity providers that Options.Quirks lists (see schema.Quirks).
 package patch
 
 import (
@@ -9,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/scim-operator/scim-operator/scimserver/schema"
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
 )
 
 // Operation kinds, lower case.
@@ -24,8 +24,8 @@ const MaxOperations = 1000
 
 // Operation is one entry of a PatchOp request's "Operations" array.
 type Operation struct {
-	// Op is "add", "remove" or "replace", lower-cased whatever the client sent
-	// (Entra ID capitalises, OneLogin does not).
+	// Op is "add", "remove" or "replace", lower-cased when
+	// Quirks.CapitalizedOps let the client capitalise it.
 	Op string
 	// Path is the target attribute path, "" when the client sent none.
 	Path string
@@ -40,39 +40,43 @@ type wireOperation struct {
 }
 
 // Decode parses a PatchOp request body. The "schemas" member must list the
-// PatchOp URN when strict; otherwise it may be missing or wrong, as some IdPs
-// send it. Errors are *Error with scimType invalidSyntax.
-func Decode(body []byte, strict bool) ([]Operation, error) {
+// PatchOp URN (RFC 7644 §3.5.2) in every mode: no identity provider is
+// documented to leave it out. Errors are *scimerr.Error with scimType
+// invalidSyntax.
+func Decode(body []byte, q schema.Quirks) ([]Operation, error) {
 	var msg struct {
 		Schemas    []string          `json:"schemas"`
 		Operations []json.RawMessage `json:"Operations"`
 	}
 	if err := json.Unmarshal(body, &msg); err != nil {
-		return nil, errorf(ScimTypeInvalidSyntax, "the body is not a valid PatchOp JSON object")
+		return nil, errorf(scimerr.InvalidSyntax, "the body is not a valid PatchOp JSON object")
 	}
-	if strict && !containsFold(msg.Schemas, schema.PatchOpURN) {
-		return nil, errorf(ScimTypeInvalidSyntax, "schemas must contain %q", schema.PatchOpURN)
+	if !containsFold(msg.Schemas, schema.PatchOpURN) {
+		return nil, errorf(scimerr.InvalidSyntax, "schemas must contain %q", schema.PatchOpURN)
 	}
 	if len(msg.Operations) == 0 {
-		return nil, errorf(ScimTypeInvalidSyntax, "Operations must be a non-empty array")
+		return nil, errorf(scimerr.InvalidSyntax, "Operations must be a non-empty array")
 	}
 	if len(msg.Operations) > MaxOperations {
-		return nil, errorf(ScimTypeInvalidSyntax, "a request may carry at most %d operations", MaxOperations)
+		return nil, errorf(scimerr.InvalidSyntax, "a request may carry at most %d operations", MaxOperations)
 	}
 	ops := make([]Operation, 0, len(msg.Operations))
 	for i, raw := range msg.Operations {
 		var w wireOperation
 		if err := json.Unmarshal(raw, &w); err != nil {
-			return nil, errorf(ScimTypeInvalidSyntax, "Operations[%d] is not an object with string op and path", i)
+			return nil, errorf(scimerr.InvalidSyntax, "Operations[%d] is not an object with string op and path", i)
 		}
 		if w.Op == nil {
-			return nil, errorf(ScimTypeInvalidSyntax, "Operations[%d] has no op", i)
+			return nil, errorf(scimerr.InvalidSyntax, "Operations[%d] has no op", i)
 		}
-		op := Operation{Op: strings.ToLower(strings.TrimSpace(*w.Op)), Value: w.Value}
+		op := Operation{Op: strings.TrimSpace(*w.Op), Value: w.Value}
+		if q.CapitalizedOps {
+			op.Op = strings.ToLower(op.Op)
+		}
 		switch op.Op {
 		case OpAdd, OpRemove, OpReplace:
 		default:
-			return nil, errorf(ScimTypeInvalidSyntax, "Operations[%d]: op must be add, remove or replace", i)
+			return nil, errorf(scimerr.InvalidSyntax, "Operations[%d]: op must be add, remove or replace", i)
 		}
 		if w.Path != nil {
 			op.Path = strings.TrimSpace(*w.Path)

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scim-operator/scim-operator/scimserver/schema"
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
 )
 
 // FuzzApply decodes and applies arbitrary bodies to a complete user and
@@ -68,13 +69,13 @@ func FuzzApply(f *testing.F) {
 	user := decode(f, sampleUserJSON)
 	group := decode(f, sampleGroupJSON)
 	f.Fuzz(func(t *testing.T, body string, strict bool) {
-		ops, err := Decode([]byte(body), strict)
+		ops, err := Decode([]byte(body), quirks(strict))
 		if err != nil {
 			checkSafeError(t, err)
 			return
 		}
 		res := decode(t, sampleUserJSON)
-		err = Apply(schema.UserResourceType, res, ops, Options{Strict: strict})
+		err = Apply(schema.UserResourceType, res, ops, Options{Quirks: quirks(strict)})
 		if err != nil {
 			checkSafeError(t, err)
 			if diff := cmp.Diff(user, res); diff != "" {
@@ -83,11 +84,11 @@ func FuzzApply(f *testing.F) {
 		} else {
 			checkInvariants(t, res)
 		}
-		if _, _, err := SplitMembers(schema.GroupResourceType, ops, Options{Strict: strict}); err != nil {
+		if _, _, err := SplitMembers(schema.GroupResourceType, ops, Options{Quirks: quirks(strict)}); err != nil {
 			checkSafeError(t, err)
 		}
 		g := decode(t, sampleGroupJSON)
-		if err := Apply(schema.GroupResourceType, g, ops, Options{Strict: strict}); err != nil {
+		if err := Apply(schema.GroupResourceType, g, ops, Options{Quirks: quirks(strict)}); err != nil {
 			checkSafeError(t, err)
 			if diff := cmp.Diff(group, g); diff != "" {
 				t.Fatalf("a failed request changed the group:\n%s", diff)
@@ -124,9 +125,9 @@ func checkInvariants(t *testing.T, res map[string]any) {
 
 func checkSafeError(t *testing.T, err error) {
 	t.Helper()
-	var e *Error
+	var e *scimerr.Error
 	if !errors.As(err, &e) {
-		t.Fatalf("error %v is %T, want *Error", err, err)
+		t.Fatalf("error %v is %T, want *scimerr.Error", err, err)
 	}
 	for _, leak := range []string{"json:", "parse conflict", "internal", "panic", ".go:", "cannot unmarshal"} {
 		if strings.Contains(e.Detail, leak) {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/scim-operator/scim-operator/scimserver/filter"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
 )
 
 // MemberOpKind is what a MemberOp does to a group's membership.
@@ -95,22 +96,24 @@ func splitPath(rt *schema.ResourceType, attr *schema.Attribute, op Operation, op
 	}
 	switch {
 	case vp.Path.Sub != nil:
-		return nil, nil, errorf(ScimTypeInvalidPath, "attribute \"members\": change whole members, not their sub-attributes")
+		return nil, nil, errorf(scimerr.InvalidPath, "attribute \"members\": change whole members, not their sub-attributes")
 	case vp.Filter != nil && op.Op != OpRemove:
-		return nil, nil, errorf(ScimTypeInvalidPath, "attribute \"members\": %s does not take a value filter", op.Op)
+		return nil, nil, errorf(scimerr.InvalidPath, "attribute \"members\": %s does not take a value filter", op.Op)
 	case vp.Filter != nil:
 		ids, ok := vp.Filter.OneOf("value")
 		if !ok {
-			return nil, nil, errorf(ScimTypeInvalidFilter,
+			return nil, nil, errorf(scimerr.InvalidFilter,
 				`attribute "members": a remove filter must be value eq "<id>", optionally joined with or`)
 		}
 		return []MemberOp{{Kind: MemberRemove, Values: dedupe(ids)}}, nil, nil
 	case op.Op != OpRemove && !has:
-		return nil, nil, errorf(ScimTypeInvalidValue, "%s needs a value", op.Op)
+		return nil, nil, errorf(scimerr.InvalidValue, "%s needs a value", op.Op)
 	case op.Op == OpRemove && value == nil:
 		return []MemberOp{{Kind: MemberRemoveAll}}, nil, nil
+	case op.Op == OpRemove && !opts.Quirks.RemoveWithValue:
+		return nil, nil, removeValueError(attr)
 	}
-	return memberOp(op.Op, value, opts)
+	return memberOp(attr, op.Op, value, opts)
 }
 
 // splitValue takes the "members" key out of a no-path add or replace value.
@@ -127,9 +130,9 @@ func splitValue(rt *schema.ResourceType, attr *schema.Attribute, op Operation, o
 			continue
 		}
 		if p.Sub != nil {
-			return nil, nil, errorf(ScimTypeInvalidPath, "attribute \"members\": change whole members, not their sub-attributes")
+			return nil, nil, errorf(scimerr.InvalidPath, "attribute \"members\": change whole members, not their sub-attributes")
 		}
-		m, _, err := memberOp(op.Op, obj[k], opts)
+		m, _, err := memberOp(attr, op.Op, obj[k], opts)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -144,7 +147,7 @@ func splitValue(rt *schema.ResourceType, attr *schema.Attribute, op Operation, o
 	}
 	raw, err := json.Marshal(obj)
 	if err != nil {
-		return nil, nil, errorf(ScimTypeInvalidValue, "value cannot be re-encoded")
+		return nil, nil, errorf(scimerr.InvalidValue, "value cannot be re-encoded")
 	}
 	return members, &Operation{Op: op.Op, Value: raw}, nil
 }
@@ -152,8 +155,8 @@ func splitValue(rt *schema.ResourceType, attr *schema.Attribute, op Operation, o
 // memberOp turns an add, replace or remove with a list of members into a
 // MemberOp. An add of null or [] changes nothing; a replace with them
 // empties the group.
-func memberOp(op string, value any, opts Options) ([]MemberOp, *Operation, error) {
-	ids, err := memberIDs(value, opts)
+func memberOp(attr *schema.Attribute, op string, value any, opts Options) ([]MemberOp, *Operation, error) {
+	ids, err := memberIDs(attr, value, opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -168,25 +171,21 @@ func memberOp(op string, value any, opts Options) ([]MemberOp, *Operation, error
 	return []MemberOp{{Kind: MemberRemove, Values: ids}}, nil, nil
 }
 
-// memberIDs reads [{"value": "<id>", ...}, ...]. Other sub-attributes
-// (display, $ref, type) are ignored; the server derives them from the id.
-func memberIDs(value any, opts Options) ([]string, error) {
-	list, ok := value.([]any)
-	switch {
-	case value == nil:
-		return nil, nil
-	case !ok && opts.Strict:
-		return nil, errorf(ScimTypeInvalidValue, `attribute "members": expected an array`)
-	case !ok:
-		list = []any{value}
+// memberIDs reads [{"value": "<id>", ...}, ...], type-checked by
+// schema.Coerce like any other value. Other sub-attributes (display, $ref,
+// type) are ignored; the server derives them from the id.
+func memberIDs(attr *schema.Attribute, value any, opts Options) ([]string, error) {
+	c, err := schema.Coerce(attr, value, opts.Quirks)
+	if err != nil {
+		return nil, err
 	}
+	list, _ := c.([]any)
 	ids := make([]string, 0, len(list))
 	for _, e := range list {
 		m, _ := e.(map[string]any)
-		_, v, _ := schema.Lookup(m, "value")
-		id, ok := v.(string)
-		if !ok || id == "" {
-			return nil, errorf(ScimTypeInvalidValue, `attribute "members": every member needs a string "value"`)
+		id, _ := m["value"].(string)
+		if id == "" {
+			return nil, errorf(scimerr.InvalidValue, `attribute "members": every member needs a string "value"`)
 		}
 		ids = append(ids, id)
 	}

@@ -5,18 +5,19 @@ import (
 
 	"github.com/scim-operator/scim-operator/scimserver/filter"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
 )
 
 // noPath performs add or replace without a path: value is an object whose
 // keys name the attributes to set (RFC 7644 §3.5.2.1, §3.5.2.3). Keys are
 // applied in sorted order so "name" comes before "name.givenName".
-// Read-only and writeOnly attributes in it are skipped silently; lenient mode
-// also accepts Entra ID's dotted keys ("name.givenName"), URN-prefixed keys
-// ("urn:...:enterprise:2.0:User:department") and ignores unknown keys.
+// Read-only and writeOnly attributes in it are skipped silently. Keys that
+// are paths ("name.givenName", "urn:...:enterprise:2.0:User:department") need
+// Quirks.AttributePathKeys, unknown keys Quirks.IgnoreUnknownAttributes.
 func (a *applier) noPath(op string, value any) error {
 	obj, ok := value.(map[string]any)
 	if !ok {
-		return errorf(ScimTypeInvalidValue, "%s without path needs an object value", op)
+		return errorf(scimerr.InvalidValue, "%s without path needs an object value", op)
 	}
 	for _, k := range sortedKeys(obj) {
 		v := obj[k]
@@ -29,8 +30,8 @@ func (a *applier) noPath(op string, value any) error {
 			}
 			continue
 		}
-		if a.opts.Strict && strings.ContainsAny(k, ".:") {
-			return errorf(ScimTypeInvalidValue, "%s without path: value keys must be attribute names", op)
+		if !a.opts.Quirks.AttributePathKeys && strings.ContainsAny(k, ".:") {
+			return errorf(scimerr.InvalidValue, "%s without path: value keys must be attribute names", op)
 		}
 		if err := a.implicit(op, k, v); err != nil {
 			return err
@@ -51,7 +52,7 @@ func (a *applier) noPathExtension(op string, ext *schema.Schema, v any) error {
 	case v == nil:
 		return nil
 	case !ok:
-		return errorf(ScimTypeInvalidValue, "schema extension %q: expected an object", ext.ID)
+		return errorf(scimerr.InvalidValue, "schema extension %q: expected an object", ext.ID)
 	}
 	for _, k := range sortedKeys(sub) {
 		if err := a.implicit(op, ext.ID+":"+k, sub[k]); err != nil {
@@ -65,8 +66,8 @@ func (a *applier) noPathExtension(op string, ext *schema.Schema, v any) error {
 func (a *applier) implicit(op, key string, v any) error {
 	p, err := filter.ResolvePath(a.rt, key)
 	if err != nil {
-		if a.opts.Strict {
-			return errorf(ScimTypeInvalidValue, "%s without path: value names unknown attribute %s", op, safeName(key))
+		if !a.opts.Quirks.IgnoreUnknownAttributes {
+			return errorf(scimerr.InvalidValue, "%s without path: value names unknown attribute %s", op, scimerr.Name(key))
 		}
 		return nil
 	}

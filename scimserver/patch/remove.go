@@ -5,13 +5,15 @@ import (
 
 	"github.com/scim-operator/scim-operator/scimserver/filter"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
 )
 
 // remove performs a remove on p (RFC 7644 §3.5.2.2). A value filter that
-// matches nothing is a no-op, in every mode. A value on a multi-valued
-// attribute lists the elements to remove, as Entra ID removes members with
-// {"op":"Remove","path":"members","value":[{"value":"<id>"}]}; without it the
-// whole attribute goes.
+// matches nothing is a no-op, in every mode. With Quirks.RemoveWithValue a
+// value on a multi-valued attribute lists the elements to remove, as Entra
+// ID removes members with
+// {"op":"Remove","path":"members","value":[{"value":"<id>"}]}; without a
+// value the whole attribute goes.
 func (a *applier) remove(p schema.Path, f *filter.ElementFilter, value any) error {
 	cur := getAttr(a.container(p, false), p.Attr)
 	switch {
@@ -37,6 +39,9 @@ func (a *applier) remove(p schema.Path, f *filter.ElementFilter, value any) erro
 	case p.Sub != nil:
 		a.store(p, emptyToNil(merge(cur, map[string]any{p.Sub.Name: nil})))
 	case p.Attr.MultiValued && value != nil:
+		if !a.opts.Quirks.RemoveWithValue {
+			return removeValueError(p.Attr)
+		}
 		listed, err := a.coerce(p.Attr, value)
 		if err != nil {
 			return err
@@ -78,4 +83,10 @@ func sameElement(attr *schema.Attribute, listed, existing any) bool {
 		return ls == es
 	}
 	return strings.EqualFold(ls, es)
+}
+
+// removeValueError refuses a remove that lists elements in a value, which
+// RFC 7644 §3.5.2.2 does not define: the elements are named by a filter.
+func removeValueError(attr *schema.Attribute) error {
+	return attrError(scimerr.InvalidValue, attr, `remove takes no value; select the elements with a filter such as [value eq "..."]`)
 }

@@ -3,6 +3,7 @@ package patch
 import (
 	"github.com/scim-operator/scim-operator/scimserver/filter"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
 )
 
 // write performs add or replace on p, narrowed to the elements f matches
@@ -65,7 +66,7 @@ func (a *applier) store(p schema.Path, v any) {
 // clear unassigns p, which a required attribute cannot be.
 func (a *applier) clear(p schema.Path) error {
 	if p.Sub == nil && p.Attr.Required {
-		return pathError(ScimTypeInvalidValue, p, "is required and cannot be removed")
+		return pathError(scimerr.InvalidValue, p, "is required and cannot be removed")
 	}
 	a.store(p, nil)
 	return nil
@@ -96,9 +97,9 @@ func (a *applier) writeSub(op string, p schema.Path, value any) error {
 }
 
 // writeFiltered sets the elements a value filter selects, or their
-// sub-attribute. With no match, lenient mode appends a new element built
-// from the filter's eq conditions and the value (Entra ID adds
-// emails[type eq "work"].value this way); strict mode reports noTarget.
+// sub-attribute. With no match, Quirks.FilteredPathCreates appends a new
+// element built from the filter's eq conditions and the value (Entra ID adds
+// emails[type eq "work"].value this way); without it the answer is noTarget.
 // add merges into a matching element, replace swaps it (keeping the
 // filter's conditions, so the element still matches).
 func (a *applier) writeFiltered(op string, p schema.Path, f *filter.ElementFilter, value any) error {
@@ -133,8 +134,8 @@ func (a *applier) writeFiltered(op string, p schema.Path, f *filter.ElementFilte
 		}
 	}
 	if !matched {
-		if a.opts.Strict {
-			return pathError(ScimTypeNoTarget, p, "the filter matches no element")
+		if !a.opts.Quirks.FilteredPathCreates {
+			return pathError(scimerr.NoTarget, p, "the filter matches no element")
 		}
 		if v == nil {
 			return nil

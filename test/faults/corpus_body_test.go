@@ -124,7 +124,7 @@ func (w *world) nestingCases() []hostileCase {
 			named("PATCH title in nested arrays", call(w.a, http.MethodPatch, "/Users/"+alice,
 				`{"schemas": ["`+patchOpURN+`"], "Operations": [{"op": "replace", "path": "title", "value": `+nest(depth, `"x"`)+`}]}`), want),
 			named("members in nested arrays", call(w.a, http.MethodPatch, "/Groups/"+eng,
-				`{"Operations": [{"op": "add", "path": "members", "value": [`+nest(depth, `{"value": "`+alice+`"}`)+`]}]}`), want),
+				`{"schemas": ["`+patchOpURN+`"], "Operations": [{"op": "add", "path": "members", "value": [`+nest(depth, `{"value": "`+alice+`"}`)+`]}]}`), want),
 		)
 		if depth > 10000 {
 			// Too deep to decode at all, even where the attribute is unknown.
