@@ -80,13 +80,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 
 	before := ep.Status.DeepCopy()
-	ep.Status.Path = ep.SCIMPath()
-	ep.Status.Users = int32(len(users.Items))
-	ep.Status.Groups = int32(len(groups.Items))
-	ep.Status.ValidTokens = int32(len(tokens))
-	ep.Status.ObservedGeneration = ep.Generation
-	cond := readyCondition(&ep, problems)
-	if meta.SetStatusCondition(&ep.Status.Conditions, cond) && r.Recorder != nil {
+	status, changed := endpointStatus(&ep, observed{ValidTokens: len(tokens), Problems: problems,
+		Users: len(users.Items), Groups: len(groups.Items), Now: time.Now()})
+	ep.Status = status
+	if changed && r.Recorder != nil {
+		cond := meta.FindStatusCondition(ep.Status.Conditions, scimv1.ConditionReady)
 		kind := corev1.EventTypeNormal
 		if cond.Status != metav1.ConditionTrue {
 			kind = corev1.EventTypeWarning
