@@ -89,7 +89,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if cond.Status != metav1.ConditionTrue {
 			kind = corev1.EventTypeWarning
 		}
-		r.Recorder.Eventf(&ep, nil, kind, cond.Reason, "Reconcile", cond.Message)
+		r.Recorder.Eventf(&ep, nil, kind, cond.Reason, "Reconcile", "%s", cond.Message)
 	}
 	if !apiequal(before, &ep.Status) {
 		if err := r.Client.Status().Update(ctx, &ep); err != nil {
