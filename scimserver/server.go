@@ -102,9 +102,10 @@ const DefaultMaxInFlight = 256
 // The markers of this package generate config/rbac/scim/role.yaml, the role
 // of the SCIM server's ServiceAccount (`make manifests`): it writes the SCIM
 // kinds (through internal/scimstore) and nothing else. It reads TenantApps for the index that gives new
-// users their finalizers (Options.UserFinalizers).
+// users their finalizers (Options.UserFinalizers), and ScimEntitlements, the
+// catalog it publishes at /Roles and checks granted roles against.
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimusers;scimgroups;scimmemberships;scimclaims,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=tenantapps,verbs=get;list;watch
+// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=tenantapps;scimentitlements,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Server is the SCIM HTTP server. It is a manager Runnable that runs on every

@@ -1,7 +1,8 @@
 // Package v1alpha1 holds the scim-operator API: the SCIM endpoints an identity
 // provider provisions (ScimEndpoint), the users and groups it pushes (ScimUser,
 // ScimGroup and the ScimMembership shards of large groups), and the projections
-// the platform team declares (ScimRoleBinding, ScimClusterRoleBinding, TenantApp).
+// the platform team declares (ScimRoleBinding, ScimClusterRoleBinding,
+// ScimEntitlement, TenantApp).
 //
 // +kubebuilder:object:generate=true
 // +groupName=scim.scim-operator.io
@@ -26,6 +27,7 @@ func AddToScheme(s *runtime.Scheme) error {
 		&ScimClaim{}, &ScimClaimList{},
 		&ScimRoleBinding{}, &ScimRoleBindingList{},
 		&ScimClusterRoleBinding{}, &ScimClusterRoleBindingList{},
+		&ScimEntitlement{}, &ScimEntitlementList{},
 		&TenantApp{}, &TenantAppList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)

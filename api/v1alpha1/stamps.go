@@ -46,6 +46,7 @@ func (u *ScimUser) ActivatedAt() time.Time { return AnnotatedTime(u, AnnotationA
 // UTC form whose byte order is its time order: those values are compared as
 // strings and parsed only when they beat the newest so far. Any other form is
 // parsed.
+// +kubebuilder:object:generate=false
 type NewestWrite struct {
 	fixed  string    // the greatest valid fixed-width value seen
 	parsed time.Time // the newest of every value parsed

@@ -45,9 +45,9 @@ type Reconciler struct {
 	users *userStore
 }
 
-// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimrolebindings;scimclusterrolebindings,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimrolebindings/status;scimclusterrolebindings/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimrolebindings/finalizers;scimclusterrolebindings/finalizers,verbs=update
+// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimrolebindings;scimclusterrolebindings;scimentitlements,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimrolebindings/status;scimclusterrolebindings/status;scimentitlements/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimrolebindings/finalizers;scimclusterrolebindings/finalizers;scimentitlements/finalizers,verbs=update
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimusers;scimgroups;scimmemberships;scimendpoints,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings;clusterrolebindings,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;clusterroles,verbs=bind

@@ -25,8 +25,14 @@ const (
 	IndexGroupEndpoint    = "scim.group.endpoint"
 	IndexGroupDisplayName = "scim.group.displayName"
 	IndexGroupExternalID  = "scim.group.externalId"
-	IndexMembershipGroup  = "scim.membership.group"
-	IndexMembershipMember = "scim.membership.member"
+	// IndexUserRole indexes ScimUsers by "<endpoint>/<role value>" for
+	// every value of spec.roles: the users an entitlement is granted to.
+	IndexUserRole = "scim.user.role"
+	// IndexEntitlementEndpoint indexes ScimEntitlements by spec.endpoint:
+	// an endpoint's catalog.
+	IndexEntitlementEndpoint = "scim.entitlement.endpoint"
+	IndexMembershipGroup     = "scim.membership.group"
+	IndexMembershipMember    = "scim.membership.member"
 )
 
 func indexKey(endpoint, value string) string { return endpoint + "/" + value }
@@ -62,6 +68,19 @@ func RegisterIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 				return []string{indexKey(u.Spec.Endpoint, u.Spec.ExternalID)}
 			}
 			return nil
+		}},
+		{&scimv1.ScimUser{}, IndexUserRole, func(o client.Object) []string {
+			u := user(o)
+			out := make([]string, 0, len(u.Spec.Roles))
+			for _, r := range u.Spec.Roles {
+				if r.Value != "" {
+					out = append(out, indexKey(u.Spec.Endpoint, r.Value))
+				}
+			}
+			return out
+		}},
+		{&scimv1.ScimEntitlement{}, IndexEntitlementEndpoint, func(o client.Object) []string {
+			return []string{o.(*scimv1.ScimEntitlement).Spec.Endpoint}
 		}},
 		{&scimv1.ScimGroup{}, IndexGroupEndpoint, func(o client.Object) []string { return []string{group(o).Spec.Endpoint} }},
 		{&scimv1.ScimGroup{}, IndexGroupDisplayName, func(o client.Object) []string {

@@ -57,6 +57,7 @@ func TestAdmissionPolicies(t *testing.T) {
 
 	t.Run("ScimRoleBinding needs bind on its role", func(t *testing.T) { testScimRoleBinding(ctx, t, cp, admin) })
 	t.Run("ScimClusterRoleBinding needs bind wherever it grants", func(t *testing.T) { testScimClusterRoleBinding(ctx, t, cp, admin) })
+	t.Run("ScimEntitlement needs bind for every grant", func(t *testing.T) { testScimEntitlement(ctx, t, cp, admin) })
 	t.Run("only the operator writes identities", func(t *testing.T) { testIdentityWriters(ctx, t, cp, admin) })
 }
 
@@ -169,6 +170,51 @@ func testScimClusterRoleBinding(ctx context.Context, t *testing.T, cp *controlpl
 		return bob.Create(ctx, crb("ops-t1", scimv1.BindingTarget{Namespaces: []string{"t1"}}))
 	})
 	_ = admin.Delete(ctx, crb("ops-t1", scimv1.BindingTarget{}))
+}
+
+// testScimEntitlement: a catalog entry grants every role of spec.grants to
+// whoever the IdP grants it, so its author must be able to bind each role
+// wherever it is granted; a tenant may publish what they could grant.
+func testScimEntitlement(ctx context.Context, t *testing.T, cp *controlplane.ControlPlane, admin client.Client) {
+	const tenant = "tenant-carol"
+	grant(t, admin, "t1", tenant, "scim-entitlements-writer", rbacv1.PolicyRule{
+		APIGroups: []string{scimv1.GroupVersion.Group}, Resources: []string{"scimentitlements"},
+		Verbs: []string{"get", "create", "update", "patch", "delete"},
+	})
+	grant(t, admin, "t1", tenant, "bind-edit", rbacv1.PolicyRule{
+		APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"clusterroles"},
+		Verbs: []string{"bind"}, ResourceNames: []string{"edit"},
+	})
+	carol := impersonate(t, cp, tenant)
+	entitlement := func(name string, grants ...scimv1.EntitlementGrant) *scimv1.ScimEntitlement {
+		return &scimv1.ScimEntitlement{ObjectMeta: metav1.ObjectMeta{Namespace: "t1", Name: name},
+			Spec: scimv1.ScimEntitlementSpec{Endpoint: "okta", DisplayName: name, Grants: grants}}
+	}
+	edit := scimv1.RoleRef{Kind: "ClusterRole", Name: "edit"}
+	in := func(nss ...string) scimv1.BindingTarget { return scimv1.BindingTarget{Namespaces: nss} }
+	for _, e := range []*scimv1.ScimEntitlement{
+		entitlement("edit-t2", scimv1.EntitlementGrant{RoleRef: edit, BindingTarget: in("t2")}),
+		entitlement("edit-t1-admin-t1", scimv1.EntitlementGrant{RoleRef: edit, BindingTarget: in("t1")},
+			scimv1.EntitlementGrant{RoleRef: scimv1.RoleRef{Kind: "ClusterRole", Name: "admin"}, BindingTarget: in("t1")}),
+		entitlement("edit-wide", scimv1.EntitlementGrant{RoleRef: edit, BindingTarget: scimv1.BindingTarget{ClusterWide: true}}),
+		entitlement("edit-selected", scimv1.EntitlementGrant{RoleRef: edit,
+			BindingTarget: scimv1.BindingTarget{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": "a"}}}}),
+	} {
+		expectRefused(ctx, t, admin, func() error { return carol.Create(ctx, e.DeepCopy()) }, e, "not allowed to bind every role of spec.grants")
+	}
+	ok := entitlement("edit-t1", scimv1.EntitlementGrant{RoleRef: edit, BindingTarget: in("t1")})
+	eventually(t, "a tenant allowed to bind edit in t1 publishes an entitlement granting edit in t1", func() error {
+		return carol.Create(ctx, ok.DeepCopy())
+	})
+	var got scimv1.ScimEntitlement
+	if err := carol.Get(ctx, client.ObjectKeyFromObject(ok), &got); err != nil {
+		t.Fatal(err)
+	}
+	got.Spec.Grants = append(got.Spec.Grants, scimv1.EntitlementGrant{RoleRef: edit, BindingTarget: in("t2")})
+	if err := carol.Update(ctx, &got); !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "not allowed to bind every role") {
+		t.Errorf("adding a grant in t2: want Forbidden by the policy, got %v", err)
+	}
+	_ = admin.Delete(ctx, ok)
 }
 
 func testIdentityWriters(ctx context.Context, t *testing.T, cp *controlplane.ControlPlane, admin client.Client) {
