@@ -104,6 +104,9 @@ func TestGoldenErrors(t *testing.T) {
 		{name: "error_400_invalid_filter", method: http.MethodGet, path: "/Users?filter=userName%20zz%20%22alice%22"},
 		{name: "error_400_invalid_syntax_post_user", method: http.MethodPost, path: "/Users", body: `{"schemas": [`},
 		{name: "error_400_invalid_syntax_patch_group", method: http.MethodPatch, path: "/Groups/group-eng", body: `not json`},
+		{name: "error_405_put_collection", method: http.MethodPut, path: "/Users"},
+		{name: "error_405_post_group", method: http.MethodPost, path: "/Groups/group-eng", body: `{}`},
+		{name: "error_405_post_service_provider_config", method: http.MethodPost, path: "/ServiceProviderConfig", body: `{}`},
 		{name: "error_404_unknown_resource", method: http.MethodGet, path: "/Widgets"},
 		{name: "error_404_outside_prefix", method: http.MethodGet, path: "!/scim/v1/Users"},
 	} {
