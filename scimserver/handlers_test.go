@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/scimstore"
@@ -55,6 +56,10 @@ type goldenCase struct {
 	path   string // under goldenBase unless it starts with "!"
 	body   string
 	noAuth bool
+	header map[string]string
+	// stamped: the response's meta.lastModified is the time of the write
+	// (scimv1.Stamp); it is checked to be that and recorded as a placeholder.
+	stamped bool
 }
 
 func TestGoldenReads(t *testing.T) {
@@ -114,6 +119,42 @@ func TestGoldenErrors(t *testing.T) {
 	}
 }
 
+// TestGoldenWrites covers writes. The fake client creates objects at once,
+// and the Store without Follow polls the cache (here the client) after each
+// write, which already holds it. Objects the API server would give a
+// creationTimestamp get createdAt (see newGoldenServer).
+func TestGoldenWrites(t *testing.T) {
+	const patchOp = `"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]`
+	for _, tc := range []goldenCase{
+		{name: "user_post", method: http.MethodPost, path: "/Users", stamped: true, body: `{
+			"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+			"userName": "dana@example.com", "externalId": "00u4dana", "password": "never stored",
+			"name": {"givenName": "Dana", "familyName": "Scully"},
+			"emails": [{"value": "dana@example.com", "type": "work", "primary": true}],
+			"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Research"}}`},
+		{name: "user_patch_deactivate", method: http.MethodPatch, path: "/Users/user-alice", stamped: true,
+			body: `{` + patchOp + `, "Operations": [{"op": "replace", "path": "active", "value": false}]}`},
+		{name: "user_patch_if_match_stale", method: http.MethodPatch, path: "/Users/user-alice",
+			header: map[string]string{"If-Match": `W/"999"`},
+			body:   `{` + patchOp + `, "Operations": [{"op": "replace", "path": "active", "value": false}]}`},
+		{name: "user_put_unknown", method: http.MethodPut, path: "/Users/user-nobody",
+			body: `{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "nobody@example.com"}`},
+		{name: "user_delete", method: http.MethodDelete, path: "/Users/user-bob"},
+		{name: "group_post_with_member", method: http.MethodPost, path: "/Groups", stamped: true, body: `{
+			"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+			"displayName": "Design", "members": [{"value": "user-alice"}]}`},
+		{name: "group_post_unknown_member", method: http.MethodPost, path: "/Groups", body: `{
+			"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+			"displayName": "Design", "members": [{"value": "user-nobody"}]}`},
+		{name: "group_patch_add_member", method: http.MethodPatch, path: "/Groups/group-ops",
+			body: `{` + patchOp + `, "Operations": [{"op": "add", "path": "members", "value": [{"value": "user-bob"}]}]}`},
+		{name: "group_patch_add_member_attributes", method: http.MethodPatch, path: "/Groups/group-ops?attributes=members",
+			body: `{` + patchOp + `, "Operations": [{"op": "add", "path": "members", "value": [{"value": "user-bob"}]}]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) { runGolden(t, newGoldenServer(t), tc) })
+	}
+}
+
 // TestGoldenShed pins the answer of a server at its in-flight cap: 503 with
 // Retry-After, before authentication.
 func TestGoldenShed(t *testing.T) {
@@ -143,14 +184,48 @@ func runGolden(t *testing.T, s *Server, tc goldenCase) {
 	if !tc.noAuth {
 		r.Header.Set("Authorization", "Bearer "+goldenToken)
 	}
+	for k, v := range tc.header {
+		r.Header.Set(k, v)
+	}
 	w := httptest.NewRecorder()
+	before := time.Now()
 	s.Handler().ServeHTTP(w, r)
-	compareGolden(t, tc.name, renderResponse(t, w.Result()))
+	after := time.Now()
+	var stamped *timeRange
+	if tc.stamped {
+		stamped = &timeRange{before, after}
+	}
+	compareGolden(t, tc.name, renderResponse(t, w.Result(), stamped))
+}
+
+// timeRange is when a request was served.
+type timeRange struct{ from, to time.Time }
+
+// stampPlaceholder stands for a meta.lastModified stamped by the write.
+const stampPlaceholder = "<the time of the write>"
+
+// replaceStamp checks that body's meta.lastModified was stamped within
+// served (at the precision of scimv1.StampFormat) and replaces it with
+// stampPlaceholder.
+func replaceStamp(t *testing.T, body any, served timeRange) {
+	t.Helper()
+	obj, _ := body.(map[string]any)
+	meta, _ := obj["meta"].(map[string]any)
+	s, _ := meta["lastModified"].(string)
+	at, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatalf("meta.lastModified %q is not an RFC 3339 time: %v", s, err)
+	}
+	if at.Before(served.from.Truncate(time.Millisecond)) || at.After(served.to) {
+		t.Fatalf("meta.lastModified %s is not the time of the write (%s to %s)", at, served.from, served.to)
+	}
+	meta["lastModified"] = stampPlaceholder
 }
 
 // renderResponse is the canonical form of a response a golden file holds:
 // its status, the headers of goldenHeaders it carries and its body as JSON.
-func renderResponse(t *testing.T, res *http.Response) []byte {
+// A stamped response's meta.lastModified is replaced (replaceStamp).
+func renderResponse(t *testing.T, res *http.Response, stamped *timeRange) []byte {
 	t.Helper()
 	headers := map[string]string{}
 	for _, h := range goldenHeaders {
@@ -172,6 +247,9 @@ func renderResponse(t *testing.T, res *http.Response) []byte {
 		if dec.More() {
 			t.Fatalf("the response body has data after its JSON value")
 		}
+	}
+	if stamped != nil {
+		replaceStamp(t, body, *stamped)
 	}
 	// encoding/json writes map keys sorted: the form is canonical.
 	out, err := json.MarshalIndent(map[string]any{"status": res.StatusCode, "headers": headers, "body": body}, "", "  ")
@@ -212,7 +290,11 @@ func newGoldenServer(t *testing.T) *Server {
 		t.Fatal(err)
 	}
 	objs := goldenObjects()
-	b := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...)
+	b := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).
+		WithInterceptorFuncs(interceptor.Funcs{Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			obj.SetCreationTimestamp(createdAt) // as the API server sets it
+			return c.Create(ctx, obj, opts...)
+		}})
 	if err := scimstore.RegisterIndexes(ctx, clientIndexes{b}); err != nil {
 		t.Fatal(err)
 	}
@@ -275,6 +357,9 @@ type indexedInformer struct {
 
 func (i *indexedInformer) AddIndexers(ix toolscache.Indexers) error { return i.indexer.AddIndexers(ix) }
 func (i *indexedInformer) GetIndexer() toolscache.Indexer           { return i.indexer }
+
+// createdAt is the creationTimestamp of objects the tests create.
+var createdAt = metav1.Date(2024, 6, 7, 8, 9, 10, 0, time.UTC)
 
 // goldenObjects are the stored objects every golden test starts from. Their
 // creationTimestamp, resourceVersion and last-modified annotation are fixed,
