@@ -37,12 +37,26 @@ type Error struct {
 	ScimType   string
 	Detail     string
 	RetryAfter int // seconds; sets Retry-After when > 0
+	// Allow lists the methods the resource supports; a 405 carries it
+	// (RFC 9110 §15.5.6).
+	Allow string
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.ScimType, e.Detail) }
 
 func errorf(status int, scimType, format string, args ...any) *Error {
 	return &Error{Status: status, ScimType: scimType, Detail: fmt.Sprintf(format, args...)}
+}
+
+// methodNotAllowed refuses a method a Users or Groups URL does not serve
+// (collection when id is ""), naming those it does.
+func methodNotAllowed(method, id string) *Error {
+	e := errorf(http.StatusMethodNotAllowed, "", "method %s is not allowed here", method)
+	e.Allow = "GET, PUT, PATCH, DELETE"
+	if id == "" {
+		e.Allow = "GET, POST"
+	}
+	return e
 }
 
 func notFound(resource, id string) *Error {

@@ -45,7 +45,7 @@ func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request, req *reques
 		err = s.deleteGroup(r, req)
 		status = http.StatusNoContent
 	default:
-		err = errorf(http.StatusMethodNotAllowed, "", "method %s is not allowed here", r.Method)
+		err = methodNotAllowed(r.Method, req.id)
 	}
 	if r.Method != http.MethodGet {
 		id := req.id

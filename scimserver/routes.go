@@ -175,7 +175,9 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, req *request) 
 		s.serveGroups(w, r, req)
 	case "ServiceProviderConfig", "ResourceTypes", "Schemas":
 		if r.Method != http.MethodGet {
-			writeError(w, errorf(http.StatusMethodNotAllowed, "", "%s is read-only", req.resource))
+			e := errorf(http.StatusMethodNotAllowed, "", "%s is read-only", req.resource)
+			e.Allow = http.MethodGet
+			writeError(w, e)
 			return
 		}
 		s.serveDiscovery(w, req)
@@ -219,8 +221,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// writeError renders a SCIM Error response, with Retry-After when the client should retry.
+// writeError renders a SCIM Error response, with Retry-After when the client
+// should retry and Allow when the method is not.
 func writeError(w http.ResponseWriter, e *Error) {
+	if e.Allow != "" {
+		w.Header().Set("Allow", e.Allow)
+	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}

@@ -41,7 +41,7 @@ func (s *Server) serveUsers(w http.ResponseWriter, r *http.Request, req *request
 		err = s.deleteUser(r, req)
 		status = http.StatusNoContent
 	default:
-		err = errorf(http.StatusMethodNotAllowed, "", "method %s is not allowed here", r.Method)
+		err = methodNotAllowed(r.Method, req.id)
 	}
 	if r.Method != http.MethodGet {
 		id := req.id

@@ -155,6 +155,10 @@ func boolean(name, desc string) *Attribute {
 func multi(name, desc string, valueType Type, types ...string) *Attribute {
 	value := str("value", "The value of the "+name+" entry.", ReadWrite, false)
 	value.Type = valueType
+	if valueType == Reference {
+		// A URL such as a photo's, outside SCIM (RFC 7643 §8.7.1).
+		value.ReferenceTypes = []string{"external"}
+	}
 	typ := str("type", "A label indicating the function of the entry.", ReadWrite, false)
 	typ.CanonicalValues = types
 	return &Attribute{Name: name, Type: Complex, MultiValued: true, Description: desc,
