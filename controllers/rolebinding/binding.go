@@ -1,25 +1,44 @@
 package rolebinding
 
 import (
+	"fmt"
+
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 )
 
-// binding is what the projection needs of a ScimRoleBinding or a
-// ScimClusterRoleBinding, so both kinds share one reconcile path.
+// binding is what the projection needs of a ScimRoleBinding, a
+// ScimClusterRoleBinding or a ScimEntitlement, so the three kinds share one
+// reconcile path. The two binding kinds grant one role to the active members
+// of a group; an entitlement grants its roles to the active users whose SCIM
+// roles name it.
 type binding interface {
 	client.Object
 	kind() string
 	endpoint() client.ObjectKey
+	// group is the SCIM group whose members are granted; only when
+	// entitlement() is "".
 	group() scimv1.GroupReference
-	roleRef() scimv1.RoleRef
+	// entitlement is the SCIM role value the grant follows, "" for the
+	// binding kinds.
+	entitlement() string
+	grants() []grant
 	subjects() scimv1.Subjects
-	target() scimv1.BindingTarget
 	status() *scimv1.BindingStatus
 	// object is the underlying API object, for client calls and events.
 	object() client.Object
 }
+
+// grant is one role a binding grants, where, and the name prefix of the
+// RoleBindings or ClusterRoleBindings that carry it: shard n is prefix+n.
+type grant struct {
+	roleRef scimv1.RoleRef
+	target  scimv1.BindingTarget
+	prefix  string
+}
+
+func (g grant) String() string { return g.roleRef.Kind + " " + g.roleRef.Name }
 
 type namespaced struct{ *scimv1.ScimRoleBinding }
 
@@ -28,12 +47,13 @@ func (b namespaced) endpoint() client.ObjectKey {
 	return client.ObjectKey{Namespace: b.Namespace, Name: b.Spec.Endpoint}
 }
 func (b namespaced) group() scimv1.GroupReference { return b.Spec.Group }
-func (b namespaced) roleRef() scimv1.RoleRef      { return b.Spec.RoleRef }
+func (b namespaced) entitlement() string          { return "" }
 func (b namespaced) subjects() scimv1.Subjects    { return b.Spec.Subjects }
 
-// target of a namespaced binding is always, and only, its own namespace.
-func (b namespaced) target() scimv1.BindingTarget {
-	return scimv1.BindingTarget{Namespaces: []string{b.Namespace}}
+// grants of a namespaced binding: its role in its own namespace, always and only.
+func (b namespaced) grants() []grant {
+	return []grant{{roleRef: b.Spec.RoleRef, target: scimv1.BindingTarget{Namespaces: []string{b.Namespace}},
+		prefix: "scim-rb-" + b.Name + "-"}}
 }
 func (b namespaced) status() *scimv1.BindingStatus { return &b.Status }
 func (b namespaced) object() client.Object         { return b.ScimRoleBinding }
@@ -44,9 +64,33 @@ func (b clusterScoped) kind() string { return "ScimClusterRoleBinding" }
 func (b clusterScoped) endpoint() client.ObjectKey {
 	return client.ObjectKey{Namespace: b.Spec.Endpoint.Namespace, Name: b.Spec.Endpoint.Name}
 }
-func (b clusterScoped) group() scimv1.GroupReference  { return b.Spec.Group }
-func (b clusterScoped) roleRef() scimv1.RoleRef       { return b.Spec.RoleRef }
-func (b clusterScoped) subjects() scimv1.Subjects     { return b.Spec.Subjects }
-func (b clusterScoped) target() scimv1.BindingTarget  { return b.Spec.Target }
+func (b clusterScoped) group() scimv1.GroupReference { return b.Spec.Group }
+func (b clusterScoped) entitlement() string          { return "" }
+func (b clusterScoped) subjects() scimv1.Subjects    { return b.Spec.Subjects }
+func (b clusterScoped) grants() []grant {
+	return []grant{{roleRef: b.Spec.RoleRef, target: b.Spec.Target, prefix: "scim-crb-" + b.Name + "-"}}
+}
 func (b clusterScoped) status() *scimv1.BindingStatus { return &b.Status }
 func (b clusterScoped) object() client.Object         { return b.ScimClusterRoleBinding }
+
+type entitled struct{ *scimv1.ScimEntitlement }
+
+func (b entitled) kind() string { return "ScimEntitlement" }
+func (b entitled) endpoint() client.ObjectKey {
+	return client.ObjectKey{Namespace: b.Namespace, Name: b.Spec.Endpoint}
+}
+func (b entitled) group() scimv1.GroupReference { return scimv1.GroupReference{} }
+func (b entitled) entitlement() string          { return b.Name }
+func (b entitled) subjects() scimv1.Subjects    { return b.Spec.Subjects }
+
+// grants of an entitlement: each of spec.grants, its children named
+// scim-en-<name>-<grant index>-<shard>.
+func (b entitled) grants() []grant {
+	out := make([]grant, len(b.Spec.Grants))
+	for i, g := range b.Spec.Grants {
+		out[i] = grant{roleRef: g.RoleRef, target: g.BindingTarget, prefix: fmt.Sprintf("scim-en-%s-%d-", b.Name, i)}
+	}
+	return out
+}
+func (b entitled) status() *scimv1.BindingStatus { return &b.Status }
+func (b entitled) object() client.Object         { return b.ScimEntitlement }

@@ -1,7 +1,7 @@
 package rolebinding
 
 import (
-	"fmt"
+	"strconv"
 	"slices"
 	"strings"
 	"unicode"
@@ -147,14 +147,8 @@ func fnv32a(s string) uint32 {
 	return h
 }
 
-// childName is the stable name of shard n of a binding's children.
-func childName(b binding, n int) string {
-	prefix := "scim-rb-"
-	if b.kind() == "ScimClusterRoleBinding" {
-		prefix = "scim-crb-"
-	}
-	return fmt.Sprintf("%s%s-%d", prefix, b.GetName(), n)
-}
+// childName is the stable name of shard n of a grant's children.
+func childName(g grant, n int) string { return g.prefix + strconv.Itoa(n) }
 
 func childMeta(b binding, namespace, name string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{
@@ -172,14 +166,14 @@ func bindingRef(b binding) string {
 	return b.kind() + "/" + b.GetNamespace() + "/" + b.GetName()
 }
 
-// desiredRoleBindings builds the RoleBindings of one target namespace.
-func desiredRoleBindings(b binding, namespace string, shards map[int][]rbacv1.Subject) []*rbacv1.RoleBinding {
-	ref := b.roleRef()
+// desiredRoleBindings builds the RoleBindings of one grant in one target namespace.
+func desiredRoleBindings(b binding, g grant, namespace string, shards map[int][]rbacv1.Subject) []*rbacv1.RoleBinding {
+	ref := g.roleRef
 	out := make([]*rbacv1.RoleBinding, 0, len(shards))
 	for n, subjects := range shards {
 		rb := &rbacv1.RoleBinding{
 			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
-			ObjectMeta: childMeta(b, namespace, childName(b, n)),
+			ObjectMeta: childMeta(b, namespace, childName(g, n)),
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: ref.Kind, Name: ref.Name},
 			Subjects:   subjects,
 		}
@@ -190,13 +184,13 @@ func desiredRoleBindings(b binding, namespace string, shards map[int][]rbacv1.Su
 }
 
 // desiredClusterRoleBindings builds the ClusterRoleBindings of a cluster-wide grant.
-func desiredClusterRoleBindings(b binding, shards map[int][]rbacv1.Subject) []*rbacv1.ClusterRoleBinding {
-	ref := b.roleRef()
+func desiredClusterRoleBindings(b binding, g grant, shards map[int][]rbacv1.Subject) []*rbacv1.ClusterRoleBinding {
+	ref := g.roleRef
 	out := make([]*rbacv1.ClusterRoleBinding, 0, len(shards))
 	for n, subjects := range shards {
 		crb := &rbacv1.ClusterRoleBinding{
 			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "ClusterRoleBinding"},
-			ObjectMeta: childMeta(b, "", childName(b, n)),
+			ObjectMeta: childMeta(b, "", childName(g, n)),
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: ref.Kind, Name: ref.Name},
 			Subjects:   subjects,
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 )
@@ -129,8 +130,10 @@ func TestTrustedChildren(t *testing.T) {
 		Spec: scimv1.ScimClusterRoleBindingSpec{RoleRef: scimv1.RoleRef{Kind: "ClusterRole", Name: "edit"},
 			Target: scimv1.BindingTarget{Namespaces: []string{"a", "x"}}}}}
 	targets := map[string]bool{"a": true, "x": true}
-	ours := desiredRoleBindings(b, "a", map[int][]rbacv1.Subject{0: userSubjects("alice", "bob")})[0]
-	inX := desiredRoleBindings(b, "x", map[int][]rbacv1.Subject{0: userSubjects("alice", "bob")})[0]
+	g := b.grants()[0]
+	places := []placement{{grant: g, in: targets}}
+	ours := desiredRoleBindings(b, g, "a", map[int][]rbacv1.Subject{0: userSubjects("alice", "bob")})[0]
+	inX := desiredRoleBindings(b, g, "x", map[int][]rbacv1.Subject{0: userSubjects("alice", "bob")})[0]
 	tampered := inX.DeepCopy()
 	tampered.Subjects = append(tampered.Subjects, rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:authenticated"})
 	forged := inX.DeepCopy()
@@ -149,20 +152,20 @@ func TestTrustedChildren(t *testing.T) {
 		{"a RoleBinding that copies the label under another name", forged, false},
 		{"a child outside the targets", elsewhere, false},
 	} {
-		if got := trustedChild(b, tc.rb, targets); got != tc.want {
+		if got := trustedChild(tc.rb, places); got != tc.want {
 			t.Errorf("%s: trusted %v, want %v", tc.reason, got, tc.want)
 		}
 	}
 	// Only bob left the group: the tampered and forged children add nothing.
 	current := []*rbacv1.RoleBinding{ours, tampered, forged}
-	if n := revocations(b, userSubjects("alice"), current, targets); n != 1 {
+	if n := revocations(b, userSubjects("alice"), current, places); n != 1 {
 		t.Errorf("revocations %d, want 1 (bob, in the operator's own child)", n)
 	}
 	// Held: bob stays in namespace a only; nothing of the tampered or forged
 	// children is copied anywhere.
-	want := desiredRoleBindings(b, "a", map[int][]rbacv1.Subject{0: userSubjects("alice")})
-	want = append(want, desiredRoleBindings(b, "x", map[int][]rbacv1.Subject{0: userSubjects("alice")})...)
-	kept := keepTrusted(b, want, current, targets)
+	want := desiredRoleBindings(b, g, "a", map[int][]rbacv1.Subject{0: userSubjects("alice")})
+	want = append(want, desiredRoleBindings(b, g, "x", map[int][]rbacv1.Subject{0: userSubjects("alice")})...)
+	kept := keepTrusted(want, current, places)
 	for _, rb := range kept {
 		wantSubjects := userSubjects("alice")
 		if rb.Namespace == "a" {
@@ -171,8 +174,47 @@ func TestTrustedChildren(t *testing.T) {
 		if diff := cmp.Diff(wantSubjects, rb.Subjects); diff != "" {
 			t.Errorf("kept subjects in %s (-want +got):\n%s", rb.Namespace, diff)
 		}
-		if !trustedChild(b, rb, targets) {
+		if !trustedChild(rb, places) {
 			t.Errorf("a kept child in %s does not carry the digest of its subjects", rb.Namespace)
+		}
+	}
+}
+
+// TestTrustedChildrenOfEntitlements: an entitlement's children are trusted
+// only as the grant their name says: its role, in its namespaces.
+func TestTrustedChildrenOfEntitlements(t *testing.T) {
+	b := entitled{&scimv1.ScimEntitlement{ObjectMeta: metav1.ObjectMeta{Namespace: "idp", Name: "deployer", UID: "u2"},
+		Spec: scimv1.ScimEntitlementSpec{Grants: []scimv1.EntitlementGrant{
+			{RoleRef: scimv1.RoleRef{Kind: "ClusterRole", Name: "edit"}, BindingTarget: scimv1.BindingTarget{Namespaces: []string{"a"}}},
+			{RoleRef: scimv1.RoleRef{Kind: "ClusterRole", Name: "view"}, BindingTarget: scimv1.BindingTarget{Namespaces: []string{"b"}}},
+			{RoleRef: scimv1.RoleRef{Kind: "ClusterRole", Name: "view"}, BindingTarget: scimv1.BindingTarget{ClusterWide: true}},
+		}}}}
+	grants := b.grants()
+	places := []placement{{grant: grants[0], in: map[string]bool{"a": true}}, {grant: grants[1], in: map[string]bool{"b": true}},
+		{grant: grants[2], in: map[string]bool{}}}
+	subjects := map[int][]rbacv1.Subject{0: userSubjects("alice")}
+	editInA := desiredRoleBindings(b, grants[0], "a", subjects)[0]
+	viewInB := desiredRoleBindings(b, grants[1], "b", subjects)[0]
+	wide := desiredClusterRoleBindings(b, grants[2], subjects)[0]
+	if editInA.Name != "scim-en-deployer-0-0" || viewInB.Name != "scim-en-deployer-1-0" || wide.Name != "scim-en-deployer-2-0" {
+		t.Fatalf("child names %s, %s, %s", editInA.Name, viewInB.Name, wide.Name)
+	}
+	editInB := desiredRoleBindings(b, grants[0], "b", subjects)[0]
+	viewNamedEdit := viewInB.DeepCopy()
+	viewNamedEdit.Name, viewNamedEdit.Namespace = editInA.Name, "a"
+	for _, tc := range []struct {
+		reason string
+		o      client.Object
+		want   bool
+	}{
+		{"the first grant's child in its namespace", editInA, true},
+		{"the second grant's child in its namespace", viewInB, true},
+		{"the cluster-wide grant's ClusterRoleBinding", wide, true},
+		{"the first grant's child in the second grant's namespace", editInB, false},
+		{"a child named after the first grant with the second grant's role", viewNamedEdit, false},
+	} {
+		if got := trustedChild(tc.o, places); got != tc.want {
+			t.Errorf("%s: trusted %v, want %v", tc.reason, got, tc.want)
 		}
 	}
 }

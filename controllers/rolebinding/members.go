@@ -96,3 +96,28 @@ func (r *Reconciler) activeMembers(ctx context.Context, ep client.ObjectKey, gro
 	}
 	return active, found, nil
 }
+
+// entitledUsers returns the active users of the endpoint whose SCIM roles
+// hold the entitlement role, not being deleted, and every user found whose
+// roles hold it (the sources of the grant). Like activeMembers, the users are
+// the cache's own objects and must not be modified.
+func (r *Reconciler) entitledUsers(ctx context.Context, ep client.ObjectKey, role string) (active, found []*scimv1.ScimUser, err error) {
+	var users scimv1.ScimUserList
+	if err := r.Client.List(ctx, &users, client.InNamespace(ep.Namespace),
+		client.MatchingFields{scimstore.IndexUserRole: ep.Name + "/" + role}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, nil, fmt.Errorf("listing users granted %s in %s: %w", role, ep, err)
+	}
+	found = make([]*scimv1.ScimUser, 0, len(users.Items))
+	active = make([]*scimv1.ScimUser, 0, len(users.Items))
+	for i := range users.Items {
+		u := &users.Items[i]
+		if u.Spec.Endpoint != ep.Name || !u.Spec.Granted(role) {
+			continue
+		}
+		found = append(found, u)
+		if u.Spec.Active && u.DeletionTimestamp.IsZero() {
+			active = append(active, u)
+		}
+	}
+	return active, found, nil
+}

@@ -95,6 +95,7 @@ func (r *Reconciler) reconcile(ctx context.Context, b binding) (ctrl.Result, err
 // outcome is what one pass of reconcileNormal found and did.
 type outcome struct {
 	reason     string // a Reason* constant
+	refused    scimv1.RoleRef // the grant not on the allow-list (ReasonRoleNotAllowed)
 	groupID    string
 	groupFrom  string // the reference groupID was resolved from
 	subjects   int
@@ -133,20 +134,14 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, b binding) (outcome, e
 	if err != nil {
 		return out, err
 	}
-	// Where the role is granted: the namespaces that exist among the
-	// targets (none for a cluster-wide grant).
-	var nss []string
-	targets := map[string]bool{}
-	if !b.target().ClusterWide {
-		if nss, err = r.targetNamespaces(ctx, b); err != nil {
-			return out, err
-		}
-		for _, ns := range nss {
-			targets[ns] = true
-		}
+	// Where each role is granted: the namespaces that exist among the
+	// grant's targets (none for a cluster-wide grant).
+	places, err := r.place(ctx, b)
+	if err != nil {
+		return out, err
 	}
 	if out.reason == ReasonBound || out.reason == ReasonGroupNotFound {
-		n := revocations(b, subjects, rbs, targets) + revocations(b, subjects, crbs, targets)
+		n := revocations(b, subjects, rbs, places) + revocations(b, subjects, crbs, places)
 		if n > 0 && r.Guard != nil && !specChanged(b) {
 			admitted, err := r.Guard.Admit(ctx, b.endpoint(), bindingRef(b), n)
 			if err != nil {
@@ -162,18 +157,20 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, b binding) (outcome, e
 	var wantRB []*rbacv1.RoleBinding
 	var wantCRB []*rbacv1.ClusterRoleBinding
 	if out.reason == ReasonBound {
-		if b.target().ClusterWide {
-			wantCRB = desiredClusterRoleBindings(b, shards)
-		} else {
-			out.namespaces = nss
-			for _, ns := range nss {
-				wantRB = append(wantRB, desiredRoleBindings(b, ns, shards)...)
+		for _, p := range places {
+			if p.target.ClusterWide {
+				wantCRB = append(wantCRB, desiredClusterRoleBindings(b, p.grant, shards)...)
+				continue
+			}
+			for _, ns := range sortedKeys(p.in) {
+				wantRB = append(wantRB, desiredRoleBindings(b, p.grant, ns, shards)...)
 			}
 		}
+		out.namespaces = grantedNamespaces(places)
 	}
 	if out.held {
-		wantRB = keepTrusted(b, wantRB, rbs, targets)
-		wantCRB = keepTrusted(b, wantCRB, crbs, targets)
+		wantRB = keepTrusted(wantRB, rbs, places)
+		wantCRB = keepTrusted(wantCRB, crbs, places)
 		subjects = granted(wantRB, wantCRB)
 	}
 	// Revocations of both kinds go first; one failing child does not stop
@@ -202,12 +199,15 @@ func specChanged(b binding) bool {
 	return b.status().ObservedGeneration != 0 && b.status().ObservedGeneration != b.GetGeneration()
 }
 
-// resolve checks the grant is allowed and finds the group and its active members.
+// resolve checks the grants are allowed and finds who they reach: the
+// group and its active members, or the active users granted the entitlement.
 func (r *Reconciler) resolve(ctx context.Context, b binding) (outcome, []rbacv1.Subject, error) {
 	out := outcome{groupID: b.status().GroupID, groupFrom: b.status().GroupResolvedFrom}
-	if !r.AllowedRoles.Allows(b.roleRef()) {
-		out.reason = ReasonRoleNotAllowed
-		return out, nil, nil
+	for _, g := range b.grants() {
+		if !r.AllowedRoles.Allows(g.roleRef) {
+			out.reason, out.refused = ReasonRoleNotAllowed, g.roleRef
+			return out, nil, nil
+		}
 	}
 	var ep scimv1.ScimEndpoint
 	if err := r.Client.Get(ctx, b.endpoint(), &ep); err != nil || !ep.DeletionTimestamp.IsZero() {
@@ -216,6 +216,18 @@ func (r *Reconciler) resolve(ctx context.Context, b binding) (outcome, []rbacv1.
 		}
 		out.reason = ReasonEndpointNotFound
 		return out, nil, nil
+	}
+	if role := b.entitlement(); role != "" {
+		active, found, err := r.entitledUsers(ctx, b.endpoint(), role)
+		if err != nil {
+			return out, nil, err
+		}
+		out.sources, out.activeCount, out.reason = found, len(active), ReasonBound
+		users := b.subjects()
+		users.Kind = scimv1.SubjectUser // the API allows no other for an entitlement
+		subjects, skipped := desiredSubjects(users, nil, active)
+		out.skipped = skipped
+		return out, subjects, nil
 	}
 	group, err := r.findGroup(ctx, b)
 	if err != nil {
@@ -326,9 +338,52 @@ func granted(rbs []*rbacv1.RoleBinding, crbs []*rbacv1.ClusterRoleBinding) []rba
 	return out
 }
 
-// targetNamespaces lists the existing namespaces the binding grants in.
-func (r *Reconciler) targetNamespaces(ctx context.Context, b binding) ([]string, error) {
-	t := b.target()
+// place finds, for each grant of the binding, the existing namespaces it
+// grants in (none for a cluster-wide grant).
+func (r *Reconciler) place(ctx context.Context, b binding) ([]placement, error) {
+	grants := b.grants()
+	out := make([]placement, len(grants))
+	for i, g := range grants {
+		out[i] = placement{grant: g, in: map[string]bool{}}
+		if g.target.ClusterWide {
+			continue
+		}
+		nss, err := r.targetNamespaces(ctx, g.target)
+		if err != nil {
+			return nil, err
+		}
+		for _, ns := range nss {
+			out[i].in[ns] = true
+		}
+	}
+	return out, nil
+}
+
+// grantedNamespaces is the sorted union of the grants' namespaces.
+func grantedNamespaces(places []placement) []string {
+	all := map[string]bool{}
+	for _, p := range places {
+		for ns := range p.in {
+			all[ns] = true
+		}
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	return sortedKeys(all)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// targetNamespaces lists the existing namespaces of a target.
+func (r *Reconciler) targetNamespaces(ctx context.Context, t scimv1.BindingTarget) ([]string, error) {
 	var out []string
 	if t.NamespaceSelector != nil {
 		sel, err := metav1.LabelSelectorAsSelector(t.NamespaceSelector)

@@ -121,7 +121,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return err
 		}
 	}
-	return nil
+	return r.setupEntitlements(mgr)
 }
 
 // mapper maps events of related objects to the bindings of one kind.
@@ -142,6 +142,10 @@ func (m mapper) byIndex(ctx context.Context, field, value string) []reconcile.Re
 			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&l.Items[i])})
 		}
 	case *scimv1.ScimClusterRoleBindingList:
+		for i := range l.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&l.Items[i])})
+		}
+	case *scimv1.ScimEntitlementList:
 		for i := range l.Items {
 			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&l.Items[i])})
 		}
@@ -191,8 +195,11 @@ func (m mapper) forChild(_ context.Context, o client.Object) []reconcile.Request
 		return nil
 	}
 	want := "ScimRoleBinding"
-	if _, ok := m.list().(*scimv1.ScimClusterRoleBindingList); ok {
+	switch m.list().(type) {
+	case *scimv1.ScimClusterRoleBindingList:
 		want = "ScimClusterRoleBinding"
+	case *scimv1.ScimEntitlementList:
+		want = "ScimEntitlement"
 	}
 	if parts[0] != want {
 		return nil
@@ -206,10 +213,20 @@ func (m mapper) all(ctx context.Context, _ client.Object) []reconcile.Request {
 		return nil
 	}
 	var reqs []reconcile.Request
-	if l, ok := list.(*scimv1.ScimClusterRoleBindingList); ok {
+	switch l := list.(type) {
+	case *scimv1.ScimClusterRoleBindingList:
 		for i := range l.Items {
 			if l.Items[i].Spec.Target.NamespaceSelector != nil || len(l.Items[i].Spec.Target.Namespaces) > 0 {
 				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&l.Items[i])})
+			}
+		}
+	case *scimv1.ScimEntitlementList:
+		for i := range l.Items {
+			for _, g := range l.Items[i].Spec.Grants {
+				if !g.ClusterWide {
+					reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&l.Items[i])})
+					break
+				}
 			}
 		}
 	}

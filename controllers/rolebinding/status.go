@@ -2,6 +2,7 @@ package rolebinding
 
 import (
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -30,13 +31,12 @@ const (
 func readyCondition(b binding, o outcome) metav1.Condition {
 	c := metav1.Condition{Type: scimv1.ConditionReady, Status: metav1.ConditionFalse, Reason: o.reason,
 		ObservedGeneration: b.GetGeneration()}
-	ref := b.roleRef()
 	switch o.reason {
 	case ReasonBound:
 		c.Status = metav1.ConditionTrue
-		c.Message = fmt.Sprintf("%s %s granted to %d subject(s)", ref.Kind, ref.Name, o.subjects)
+		c.Message = fmt.Sprintf("%s granted to %d subject(s)", rolesOf(b), o.subjects)
 	case ReasonRoleNotAllowed:
-		c.Message = fmt.Sprintf("%s %s is not on the operator's allow-list of grantable roles (--allowed-roles); nothing is granted", ref.Kind, ref.Name)
+		c.Message = fmt.Sprintf("%s %s is not on the operator's allow-list of grantable roles (--allowed-roles); nothing is granted", o.refused.Kind, o.refused.Name)
 	case ReasonGroupNotFound:
 		c.Message = "the SCIM group does not exist (yet); nothing is granted"
 	case ReasonEndpointNotFound:
@@ -83,16 +83,27 @@ func (r *Reconciler) recordTransitions(b binding, before *scimv1.BindingStatus, 
 			r.event(b, corev1.EventTypeWarning, o.reason, "%s", readyCondition(b, o).Message)
 		}
 		if before.Subjects > 0 {
-			r.event(b, corev1.EventTypeNormal, ReasonRevoked, "revoked %s %s from %d subject(s)", b.roleRef().Kind, b.roleRef().Name, before.Subjects)
+			r.event(b, corev1.EventTypeNormal, ReasonRevoked, "revoked %s from %d subject(s)", rolesOf(b), before.Subjects)
 		}
 		return
 	}
 	switch diff := int32(o.subjects) - before.Subjects; {
 	case diff > 0:
-		r.event(b, corev1.EventTypeNormal, ReasonGranted, "granted %s %s to %d more subject(s) (%d in all)", b.roleRef().Kind, b.roleRef().Name, diff, o.subjects)
+		r.event(b, corev1.EventTypeNormal, ReasonGranted, "granted %s to %d more subject(s) (%d in all)", rolesOf(b), diff, o.subjects)
 	case diff < 0:
-		r.event(b, corev1.EventTypeNormal, ReasonRevoked, "revoked %s %s from %d subject(s) (%d left)", b.roleRef().Kind, b.roleRef().Name, -diff, o.subjects)
+		r.event(b, corev1.EventTypeNormal, ReasonRevoked, "revoked %s from %d subject(s) (%d left)", rolesOf(b), -diff, o.subjects)
 	}
+}
+
+// rolesOf names the roles a binding grants: "ClusterRole view", or
+// "ClusterRole edit, ClusterRole view" for an entitlement.
+func rolesOf(b binding) string {
+	grants := b.grants()
+	names := make([]string, len(grants))
+	for i, g := range grants {
+		names[i] = g.String()
+	}
+	return strings.Join(names, ", ")
 }
 
 func (r *Reconciler) event(b binding, kind, reason, format string, args ...any) {

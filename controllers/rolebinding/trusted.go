@@ -41,40 +41,48 @@ func subjectsDigest(subjects []rbacv1.Subject) string {
 	return hex.EncodeToString(b[:])
 }
 
+// placement is one grant of a pass and the namespaces it is granted in
+// (none for a cluster-wide grant).
+type placement struct {
+	grant
+	in map[string]bool
+}
+
 // trustedChild reports whether a child carrying this binding's label is one
-// the operator wrote where it would write it: a child name of this binding,
-// in a target namespace (none for a ClusterRoleBinding), with the binding's
-// roleRef, and subjects nobody changed since. A RoleBinding that merely
-// copies the label is not trusted.
-func trustedChild(b binding, o client.Object, targets map[string]bool) bool {
-	prefix := childName(b, 0)
-	prefix = prefix[:len(prefix)-1]
-	n, err := strconv.Atoi(strings.TrimPrefix(o.GetName(), prefix))
-	if !strings.HasPrefix(o.GetName(), prefix) || err != nil || n < 0 || n >= Shards || childName(b, n) != o.GetName() {
-		return false
+// the operator wrote where it would write it: a child name of one of the
+// binding's grants, in a namespace of that grant (none for a
+// ClusterRoleBinding), with the grant's roleRef, and subjects nobody changed
+// since. A RoleBinding that merely copies the label is not trusted.
+func trustedChild(o client.Object, places []placement) bool {
+	for _, p := range places {
+		n, err := strconv.Atoi(strings.TrimPrefix(o.GetName(), p.prefix))
+		if !strings.HasPrefix(o.GetName(), p.prefix) || err != nil || n < 0 || n >= Shards || childName(p.grant, n) != o.GetName() {
+			continue
+		}
+		_, isCRB := o.(*rbacv1.ClusterRoleBinding)
+		if isCRB != p.target.ClusterWide || (!isCRB && !p.in[o.GetNamespace()]) {
+			return false
+		}
+		ref := p.roleRef
+		if roleRefOf(o) != (rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: ref.Kind, Name: ref.Name}) {
+			return false
+		}
+		return o.GetAnnotations()[AnnotationSubjectsDigest] == subjectsDigest(subjectsOf(o))
 	}
-	_, isCRB := o.(*rbacv1.ClusterRoleBinding)
-	if isCRB != b.target().ClusterWide || (!isCRB && !targets[o.GetNamespace()]) {
-		return false
-	}
-	ref := b.roleRef()
-	if roleRefOf(o) != (rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: ref.Kind, Name: ref.Name}) {
-		return false
-	}
-	return o.GetAnnotations()[AnnotationSubjectsDigest] == subjectsDigest(subjectsOf(o))
+	return false
 }
 
 // revocations counts the users this pass would take the role from, in the
 // children the operator itself wrote: the User subjects no longer desired,
 // or, when the Group subject goes, the active members it reached.
-func revocations[T child](b binding, desired []rbacv1.Subject, current []T, targets map[string]bool) int {
+func revocations[T child](b binding, desired []rbacv1.Subject, current []T, places []placement) int {
 	want := make(map[rbacv1.Subject]bool, len(desired))
 	for _, s := range desired {
 		want[s] = true
 	}
 	gone := map[rbacv1.Subject]bool{}
 	for _, c := range current {
-		if !trustedChild(b, c, targets) {
+		if !trustedChild(c, places) {
 			continue
 		}
 		for _, s := range subjectsOf(c) {
@@ -98,13 +106,13 @@ func revocations[T child](b binding, desired []rbacv1.Subject, current []T, targ
 // by child, while the deprovisioning guard holds revocations: subjects are
 // added but never removed. A subject is kept only in the child that holds
 // it, and only if its name is safe.
-func keepTrusted[T child](b binding, want []T, current []T, targets map[string]bool) []T {
+func keepTrusted[T child](want []T, current []T, places []placement) []T {
 	byKey := map[string]T{}
 	for _, w := range want {
 		byKey[w.GetNamespace()+"/"+w.GetName()] = w
 	}
 	for _, c := range current {
-		if !trustedChild(b, c, targets) {
+		if !trustedChild(c, places) {
 			continue
 		}
 		key := c.GetNamespace() + "/" + c.GetName()
