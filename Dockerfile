@@ -2,8 +2,16 @@
 # Builds the scim-operator manager image: a static Go binary on distroless, running
 # as the non-root user 65532. The build depends only on go.mod/go.sum and the
 # sources; no network access is needed after `go mod download`.
+#
+# The bases are build arguments so that the image can be built where registries
+# cannot be reached, from locally assembled equivalents (see docs/install.md,
+# "Building the image offline"): BUILDER_IMAGE must provide the Go toolchain and
+# /bin/sh, BASE_IMAGE a static root filesystem with CA certificates and the user
+# 65532.
+ARG BUILDER_IMAGE=golang:1.26
+ARG BASE_IMAGE=gcr.io/distroless/static:nonroot
 
-FROM --platform=$BUILDPLATFORM golang:1.26 AS builder
+FROM --platform=$BUILDPLATFORM ${BUILDER_IMAGE} AS builder
 ARG TARGETOS=linux
 ARG TARGETARCH
 WORKDIR /workspace
@@ -23,7 +31,7 @@ COPY scimserver/ scimserver/
 RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} GOFLAGS=-mod=readonly \
     go build -trimpath -buildvcs=false -ldflags="-s -w -buildid=" -o /out/scim-operator .
 
-FROM gcr.io/distroless/static:nonroot
+FROM ${BASE_IMAGE}
 LABEL org.opencontainers.image.title="scim-operator" \
       org.opencontainers.image.description="Kubernetes operator with an embedded SCIM 2.0 server" \
       org.opencontainers.image.source="https://github.com/scim-operator/scim-operator"

@@ -1,6 +1,8 @@
-// Package image checks the Dockerfile without a container engine (none runs
-// on the CI machine): it replays the builder stage's COPY and RUN lines on a
-// copy of the repository and inspects the binary the final stage ships.
+// Package image tests the Dockerfile twice: without a container engine, it
+// replays the builder stage's COPY and RUN lines on a copy of the repository
+// and inspects the binary the final stage ships; with podman (skipped where it
+// is not installed), it builds the image from locally assembled bases and runs
+// it as the chart's Deployments do.
 package image
 
 import (
@@ -20,9 +22,11 @@ import (
 
 // dockerfile is the parsed part of the Dockerfile the test replays.
 type dockerfile struct {
-	copies []string // sources of the builder stage's COPY lines (not --from)
-	build  string   // the RUN line that runs go build
-	final  []string // the lines of the last stage
+	args        []string // the ARG lines before the first FROM
+	builderFrom string   // the first FROM line
+	copies      []string // sources of the builder stage's COPY lines (not --from)
+	build       string   // the RUN line that runs go build
+	final       []string // the lines of the last stage
 }
 
 func parse(t *testing.T) dockerfile {
@@ -52,9 +56,16 @@ func parse(t *testing.T) dockerfile {
 	for _, l := range logical {
 		fields := strings.Fields(l)
 		switch strings.ToUpper(fields[0]) {
+		case "ARG":
+			if stages == 0 {
+				d.args = append(d.args, l)
+			}
 		case "FROM":
 			stages++
 			d.final = nil
+			if stages == 1 {
+				d.builderFrom = l
+			}
 		case "COPY":
 			if stages == 1 && !strings.HasPrefix(fields[1], "--from") {
 				d.copies = append(d.copies, fields[1:len(fields)-1]...)
@@ -136,14 +147,34 @@ func replay(t *testing.T, d dockerfile, snapshot string) [32]byte {
 	return sha256.Sum256(data)
 }
 
-// TestImageRunsAsNonRoot checks the final stage: distroless static, a
-// numeric non-root user (runAsNonRoot can only verify a numeric one), the
-// binary as entrypoint.
+// TestImageBasesDefaultToThePublishedOnes: the bases are build arguments
+// (offline builds supply local equivalents) whose defaults are golang:1.26
+// and distroless static nonroot, and the stages are built from them.
+func TestImageBasesDefaultToThePublishedOnes(t *testing.T) {
+	d := parse(t)
+	args := strings.Join(d.args, "\n")
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^ARG BUILDER_IMAGE=golang:1\.26$`),
+		regexp.MustCompile(`(?m)^ARG BASE_IMAGE=gcr\.io/distroless/static(-debian\d+)?:nonroot$`),
+	} {
+		if !want.MatchString(args) {
+			t.Errorf("the Dockerfile's global ARGs lack %s:\n%s", want, args)
+		}
+	}
+	if !regexp.MustCompile(`^FROM (--platform=\S+ )?\$\{BUILDER_IMAGE\} AS builder$`).MatchString(d.builderFrom) {
+		t.Errorf("the builder stage is %q, want it FROM ${BUILDER_IMAGE}", d.builderFrom)
+	}
+	if len(d.final) == 0 || d.final[0] != "FROM ${BASE_IMAGE}" {
+		t.Errorf("the final stage starts with %q, want FROM ${BASE_IMAGE}", d.final)
+	}
+}
+
+// TestImageRunsAsNonRoot checks the final stage: a numeric non-root user
+// (runAsNonRoot can only verify a numeric one), the binary as entrypoint.
 func TestImageRunsAsNonRoot(t *testing.T) {
 	d := parse(t)
 	final := strings.Join(d.final, "\n")
 	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`(?m)^FROM gcr\.io/distroless/static(-debian\d+)?:nonroot$`),
 		regexp.MustCompile(`(?m)^USER 65532:65532$`),
 		regexp.MustCompile(`(?m)^ENTRYPOINT \["/scim-operator"\]$`),
 	} {
