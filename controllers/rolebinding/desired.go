@@ -1,8 +1,8 @@
 package rolebinding
 
 import (
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"

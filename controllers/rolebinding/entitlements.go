@@ -37,7 +37,9 @@ func (r EntitlementReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 // change: the entitlement's name is the role value, so no index is needed.
 func (r *Reconciler) setupEntitlements(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &scimv1.ScimEntitlement{}, indexEndpoint,
-		func(o client.Object) []string { return []string{entitled{o.(*scimv1.ScimEntitlement)}.endpoint().String()} }); err != nil {
+		func(o client.Object) []string {
+			return []string{entitled{o.(*scimv1.ScimEntitlement)}.endpoint().String()}
+		}); err != nil {
 		return fmt.Errorf("indexing entitlements by endpoint: %w", err)
 	}
 	m := mapper{c: r.Client, list: func() client.ObjectList { return &scimv1.ScimEntitlementList{} }}

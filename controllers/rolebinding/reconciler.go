@@ -94,7 +94,7 @@ func (r *Reconciler) reconcile(ctx context.Context, b binding) (ctrl.Result, err
 
 // outcome is what one pass of reconcileNormal found and did.
 type outcome struct {
-	reason     string // a Reason* constant
+	reason     string         // a Reason* constant
 	refused    scimv1.RoleRef // the grant not on the allow-list (ReasonRoleNotAllowed)
 	groupID    string
 	groupFrom  string // the reference groupID was resolved from
