@@ -6,7 +6,9 @@ package operator
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -139,7 +141,7 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 		if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 			return nil, err
 		}
-		name, ready := "ping", healthz.Ping
+		name, ready := "informers", cacheSynced(mgr.GetCache())
 		if op.SCIM != nil {
 			name, ready = "scim", op.SCIM.ReadyCheck
 		}
@@ -244,5 +246,20 @@ func endpointUsers(c client.Client) func(context.Context, types.NamespacedName) 
 			out[i] = &list.Items[i]
 		}
 		return out, nil
+	}
+}
+
+// cacheSynced is the readiness of a process without the SCIM server: its
+// informers have synced. An informer whose list or watch the API server
+// refuses (a ServiceAccount without the chart's RBAC) never syncs, so the
+// controllers Deployment does not report ready while it cannot see.
+func cacheSynced(c cache.Cache) healthz.Checker {
+	return func(r *http.Request) error {
+		ctx, cancel := context.WithTimeout(r.Context(), 100*time.Millisecond)
+		defer cancel()
+		if !c.WaitForCacheSync(ctx) {
+			return errors.New("the informer caches have not synced (is the ServiceAccount missing RBAC?)")
+		}
+		return nil
 	}
 }

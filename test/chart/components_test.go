@@ -193,3 +193,56 @@ func eventuallyStatus(t *testing.T, url, token string, body any, want int, out a
 		t.Fatalf("POST %s: want %d, last answer %s", url, want, last)
 	}
 }
+
+// TestControllersReadinessNeedsRBAC: the controllers component is ready only
+// once its informers have synced, so a ServiceAccount without the chart's
+// RBAC (its lists and watches refused) never reports ready; the SCIM
+// component's readiness already waits for its cache.
+func TestControllersReadinessNeedsRBAC(t *testing.T) {
+	cp := controlPlane(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	cfg := rest.CopyConfig(cp.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:nowhere:no-rbac",
+		Groups: []string{"system:serviceaccounts", "system:authenticated"}}
+	opts := operator.Options{Components: operator.ComponentsControllers, MetricsAddr: "0", ProbeAddr: addr,
+		Logger: logr.Discard(), SkipControllerNameValidation: true}
+	op, err := operator.New(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- op.Manager.Start(ctx) }()
+	defer func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			// A manager whose caches never synced can take long to stop;
+			// that is not what this test is about.
+			t.Log("the manager had not stopped 20 s after its context ended")
+		}
+	}()
+	served := false
+	for range 30 {
+		time.Sleep(200 * time.Millisecond)
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			continue
+		}
+		_ = resp.Body.Close()
+		served = true
+		if resp.StatusCode == http.StatusOK {
+			t.Fatal("the controllers component reports ready while the API server refuses its watches")
+		}
+	}
+	if !served {
+		t.Fatal("the probe endpoint never answered")
+	}
+}
