@@ -77,9 +77,10 @@ func (p *Process) Stop(sig os.Signal, grace time.Duration) {
 }
 
 // Kill kills the child — a crash: nothing is released or flushed — and waits
-// for it to exit.
+// for it to exit. A child that had already exited is an error
+// (os.ErrProcessDone): the caller meant to crash a running process.
 func (p *Process) Kill() error {
-	if err := p.Cmd.Process.Kill(); err != nil && !p.Exited() {
+	if err := p.Cmd.Process.Kill(); err != nil {
 		return err
 	}
 	<-p.done

@@ -219,3 +219,16 @@ func descendants(pid int) []proc {
 	}
 	return out
 }
+
+func TestParentRunsEverythingOnOneThread(t *testing.T) {
+	parent := childproc.NewParent()
+	defer parent.Close()
+	var first, second int
+	parent.Do(func() { first = syscall.Gettid() })
+	done := make(chan struct{})
+	go func() { defer close(done); parent.Do(func() { second = syscall.Gettid() }) }()
+	<-done
+	if first != second {
+		t.Errorf("Do ran on threads %d and %d, want one", first, second)
+	}
+}
