@@ -17,6 +17,7 @@ import (
 	"github.com/scim-operator/scim-operator/internal/childproc"
 	"github.com/scim-operator/scim-operator/internal/controlplane"
 	"github.com/scim-operator/scim-operator/internal/localpg"
+	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
 // helperEnv makes the test binary act as the parent that
@@ -56,8 +57,8 @@ func TestHelperParent(t *testing.T) {
 			fail(err)
 		}
 	}
-	for _, p := range descendants(os.Getpid()) {
-		fmt.Println("pid", p.pid, p.name)
+	for _, p := range testharness.Descendants(os.Getpid()) {
+		fmt.Println("pid", p.PID, p.Name)
 	}
 	fmt.Println("ready")
 	time.Sleep(5 * time.Minute)
@@ -79,7 +80,7 @@ func TestKilledParentLeavesNoChildren(t *testing.T) {
 			t.Logf("the killed parent had started %v", children)
 			names := map[string]int{}
 			for _, c := range children {
-				names[c.name]++
+				names[c.Name]++
 			}
 			for _, n := range tc.want {
 				if names[n] == 0 {
@@ -91,12 +92,12 @@ func TestKilledParentLeavesNoChildren(t *testing.T) {
 			}
 			deadline := time.Now().Add(goneWithin)
 			for _, c := range children {
-				for !c.gone() && time.Now().Before(deadline) {
+				for !c.Gone() && time.Now().Before(deadline) {
 					time.Sleep(50 * time.Millisecond)
 				}
-				if !c.gone() {
-					t.Errorf("%s (pid %d) outlived its SIGKILLed parent by %s", c.name, c.pid, goneWithin)
-					_ = syscall.Kill(c.pid, syscall.SIGKILL) // leave nothing behind
+				if !c.Gone() {
+					t.Errorf("%s outlived its SIGKILLed parent by %s", c, goneWithin)
+					_ = syscall.Kill(c.PID, syscall.SIGKILL) // leave nothing behind
 				}
 			}
 		})
@@ -105,7 +106,7 @@ func TestKilledParentLeavesNoChildren(t *testing.T) {
 
 // runAndKillHelper starts the helper parent, reads the processes it
 // started, SIGKILLs it and returns them.
-func runAndKillHelper(t *testing.T, helper string) []proc {
+func runAndKillHelper(t *testing.T, helper string) []testharness.Proc {
 	t.Helper()
 	// The helper's temporary files (envtest's, PostgreSQL's) go to a
 	// directory this test removes; 0711 lets the unprivileged PostgreSQL user
@@ -129,7 +130,7 @@ func runAndKillHelper(t *testing.T, helper string) []proc {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	var children []proc
+	var children []testharness.Proc
 	lines := bufio.NewScanner(out)
 	ready := false
 	for !ready && lines.Scan() {
@@ -142,7 +143,9 @@ func runAndKillHelper(t *testing.T, helper string) []proc {
 		case strings.HasPrefix(line, "pid "):
 			f := strings.Fields(line)
 			pid, _ := strconv.Atoi(f[1])
-			children = append(children, proc{pid: pid, name: f[2], start: startTime(pid)})
+			if p, ok := testharness.LookupProc(pid); ok {
+				children = append(children, p)
+			}
 		}
 	}
 	if !ready {
@@ -153,71 +156,6 @@ func runAndKillHelper(t *testing.T, helper string) []proc {
 	}
 	_ = cmd.Wait()
 	return children
-}
-
-// proc is a process seen in /proc.
-type proc struct {
-	pid   int
-	name  string
-	start string // start time, so that a reused pid does not count as the process
-}
-
-func (p proc) String() string { return fmt.Sprintf("%s(%d)", p.name, p.pid) }
-
-// gone reports whether the process no longer runs; a zombie counts as gone,
-// since a container's init may never reap it.
-func (p proc) gone() bool {
-	f := statFields(p.pid)
-	return f == nil || f[0] == "Z" || f[19] != p.start
-}
-
-// startTime returns the process's start time as /proc/<pid>/stat says.
-func startTime(pid int) string {
-	if f := statFields(pid); f != nil {
-		return f[19]
-	}
-	return ""
-}
-
-// statFields returns the fields of /proc/<pid>/stat after the name: state
-// first, ppid second, start time twentieth; nil when there is no such process.
-func statFields(pid int) []string {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return nil
-	}
-	s := string(stat)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 20 {
-		return nil
-	}
-	return f
-}
-
-// descendants lists the processes below pid, read from /proc.
-func descendants(pid int) []proc {
-	entries, _ := os.ReadDir("/proc")
-	children := map[int][]int{}
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if f := statFields(p); f != nil {
-			ppid, _ := strconv.Atoi(f[1])
-			children[ppid] = append(children[ppid], p)
-		}
-	}
-	var out []proc
-	queue := children[pid]
-	for len(queue) > 0 {
-		p := queue[0]
-		queue = queue[1:]
-		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p))
-		out = append(out, proc{pid: p, name: strings.TrimSpace(string(comm)), start: startTime(p)})
-		queue = append(queue, children[p]...)
-	}
-	return out
 }
 
 func TestParentRunsEverythingOnOneThread(t *testing.T) {
