@@ -19,11 +19,12 @@ import (
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/controlplane"
+	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
 var cp *controlplane.ControlPlane
 
-func TestMain(m *testing.M) { os.Exit(controlplane.RunTests(m, &cp)) }
+func TestMain(m *testing.M) { os.Exit(testharness.RunTests(m, &cp)) }
 
 func newClient(t *testing.T) client.Client {
 	t.Helper()

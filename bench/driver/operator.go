@@ -18,6 +18,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/scim-operator/scim-operator/internal/childproc"
 )
 
 // Operator is the operator running as a subprocess of the driver (see RunChild).
@@ -27,10 +28,8 @@ type Operator struct {
 	// Started is when the process was started: restart times count from it.
 	Started time.Time
 	control string
-	cmd     *exec.Cmd
+	proc    *childproc.Process
 	log     *os.File
-	exited  chan struct{}
-	waitErr error
 	http    *http.Client
 }
 
@@ -49,16 +48,16 @@ func StartOperator(ctx context.Context, kubeconfig, logPath string, env ...strin
 	cmd := exec.Command(exe, ChildArg, "-kubeconfig", kubeconfig)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = logf
-	dieWithParent(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		logf.Close()
 		return nil, err
 	}
-	o := &Operator{cmd: cmd, log: logf, exited: make(chan struct{}),
-		http: &http.Client{Timeout: 2 * time.Minute}}
+	o := &Operator{log: logf, http: &http.Client{Timeout: 2 * time.Minute}}
 	o.Started = time.Now()
-	if err := cmd.Start(); err != nil {
+	// SIGKILL when the driver dies: an interrupted benchmark leaves no
+	// operator behind.
+	if o.proc, err = childproc.Start(cmd, syscall.SIGKILL); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("starting the operator: %w", err)
 	}
@@ -70,7 +69,6 @@ func StartOperator(ctx context.Context, kubeconfig, logPath string, env ...strin
 		}
 		_, _ = io.Copy(io.Discard, stdout)
 	}()
-	go func() { o.waitErr = cmd.Wait(); close(o.exited) }()
 	select {
 	case line := <-lines:
 		var a childAddrs
@@ -80,8 +78,8 @@ func StartOperator(ctx context.Context, kubeconfig, logPath string, env ...strin
 		}
 		o.SCIMAddr, o.control = a.SCIM, a.Control
 		return o, nil
-	case <-o.exited:
-		return nil, fmt.Errorf("the operator exited at start (%v); see %s", o.waitErr, logPath)
+	case <-o.proc.Done():
+		return nil, fmt.Errorf("the operator exited at start (%v); see %s", o.proc.Err(), logPath)
 	case <-time.After(time.Minute):
 		o.Stop()
 		return nil, errors.New("the operator printed no address within a minute")
@@ -101,8 +99,8 @@ func (o *Operator) WaitReady(ctx context.Context, limit time.Duration) (time.Dur
 			return time.Since(o.Started), nil
 		}
 		select {
-		case <-o.exited:
-			return 0, fmt.Errorf("the operator exited: %v", o.waitErr)
+		case <-o.proc.Done():
+			return 0, fmt.Errorf("the operator exited: %v", o.proc.Err())
 		case <-ctx.Done():
 			return 0, fmt.Errorf("operator not ready within %s", limit)
 		case <-time.After(10 * time.Millisecond):
@@ -157,17 +155,7 @@ func (o *Operator) Metrics(ctx context.Context) (map[string]*dto.MetricFamily, e
 
 // Stop asks the operator to shut down (SIGTERM) and kills it after 30 s.
 func (o *Operator) Stop() {
-	select {
-	case <-o.exited:
-	default:
-		_ = o.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-o.exited:
-		case <-time.After(30 * time.Second):
-			_ = o.cmd.Process.Kill()
-			<-o.exited
-		}
-	}
+	o.proc.Stop(syscall.SIGTERM, 30*time.Second)
 	o.log.Close()
 }
 

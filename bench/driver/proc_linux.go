@@ -3,17 +3,10 @@ package driver
 import (
 	"bufio"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
 )
-
-// dieWithParent makes the kernel kill the operator subprocess when the
-// driver dies, so an interrupted benchmark leaves no operator behind.
-func dieWithParent(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-}
 
 // residentBytes returns this process's resident set size and its peak
 // (VmRSS and VmHWM of /proc/self/status).

@@ -2,12 +2,9 @@
 
 package driver
 
-import "os/exec"
-
 // The benchmark measures memory and CPU through Linux's /proc and getrusage;
 // elsewhere those figures read zero.
 
-func dieWithParent(*exec.Cmd)           {}
 func residentBytes() (rss, peak uint64) { return 0, 0 }
 func cpuSeconds() float64               { return 0 }
 func loadAverage() string               { return "unknown" }

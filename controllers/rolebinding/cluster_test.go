@@ -13,6 +13,7 @@ import (
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/controllers/rolebinding"
+	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
 // TestClusterBindingTargets covers the cluster-scoped kind: a namespace
@@ -57,14 +58,14 @@ func TestClusterBindingTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = op.Client.Get(ctx, client.ObjectKeyFromObject(wide), wide)
-	eventually(t, "ClusterRoleBinding with the Group subject", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		var crb rbacv1.ClusterRoleBinding
 		if err := op.Client.Get(ctx, client.ObjectKey{Name: "scim-crb-payments-view-all-0"}, &crb); err != nil {
-			return false, err.Error()
+			return "ClusterRoleBinding with the Group subject; last state: " + err.Error()
 		}
 		ok := len(crb.Subjects) == 1 && crb.Subjects[0].Kind == rbacv1.GroupKind && crb.Subjects[0].Name == "idp:payments" &&
 			crb.Labels[rolebinding.LabelBindingUID] == string(wide.UID)
-		return ok, crb.String()
+		return testharness.Unless(ok, "ClusterRoleBinding with the Group subject", crb.String())
 	})
 
 	// Deleting the ScimEndpoint revokes every grant made from its groups.
@@ -74,9 +75,9 @@ func TestClusterBindingTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantSubjects(t, string(sel.UID), "")
-	eventually(t, "cluster-wide grant revoked", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		err := op.Client.Get(ctx, client.ObjectKey{Name: "scim-crb-payments-view-all-0"}, &rbacv1.ClusterRoleBinding{})
-		return apierrors.IsNotFound(err), "still there"
+		return testharness.Unless(apierrors.IsNotFound(err), "cluster-wide grant revoked", "still there")
 	})
 	for _, b := range []client.Object{sel, wide} {
 		if err := op.Client.Delete(ctx, b); err != nil {
@@ -103,20 +104,19 @@ func TestConnectionTestLeavesNothing(t *testing.T) {
 		}
 	}
 	wantSubjects(t, string(b.UID), "")
-	eventually(t, "user, group and shards fully gone", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		errU := op.Client.Get(ctx, client.ObjectKey{Namespace: ep.Namespace, Name: user}, &scimv1.ScimUser{})
 		errG := op.Client.Get(ctx, client.ObjectKey{Namespace: ep.Namespace, Name: group}, &scimv1.ScimGroup{})
 		var shards scimv1.ScimMembershipList
 		_ = op.Client.List(ctx, &shards, client.InNamespace(ep.Namespace))
-		return apierrors.IsNotFound(errU) && apierrors.IsNotFound(errG) && len(shards.Items) == 0,
-			"user or group or shards still present (a finalizer held?)"
+		return testharness.Unless(apierrors.IsNotFound(errU) && apierrors.IsNotFound(errG) && len(shards.Items) == 0, "user, group and shards fully gone", "user or group or shards still present (a finalizer held?)")
 	})
 	if err := op.Client.Delete(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "binding gone", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		err := op.Client.Get(ctx, client.ObjectKeyFromObject(b), &scimv1.ScimRoleBinding{})
-		return apierrors.IsNotFound(err), "binding still present"
+		return testharness.Unless(apierrors.IsNotFound(err), "binding gone", "binding still present")
 	})
 	var rbs rbacv1.RoleBindingList
 	if err := op.Client.List(ctx, &rbs, client.InNamespace(ep.Namespace)); err != nil {

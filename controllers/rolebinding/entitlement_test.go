@@ -74,9 +74,9 @@ func wantGranted(t *testing.T, uid, ns string, want ...string) {
 	if want == nil {
 		want = []string{}
 	}
-	eventually(t, fmt.Sprintf("cluster-wide subjects become %v", want), func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		got := clusterSubjects(t, uid)
-		return fmt.Sprint(got) == fmt.Sprint(want), fmt.Sprint(got)
+		return testharness.Unless(fmt.Sprint(got) == fmt.Sprint(want), fmt.Sprintf("cluster-wide subjects become %v", want), fmt.Sprint(got))
 	})
 }
 
@@ -109,12 +109,12 @@ func TestEntitlementFollowsTheIdP(t *testing.T) {
 	bob := post(userWithRoles("bob@example.com", true))
 	post(userWithRoles("system:admin", true, "deployer"))
 	wantGranted(t, uid, ep.Namespace, "alice@example.com")
-	eventually(t, "status counts the granted user and the skipped one", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		var cur scimv1.ScimEntitlement
 		_ = op.Client.Get(ctx, client.ObjectKeyFromObject(e), &cur)
 		c := meta.FindStatusCondition(cur.Status.Conditions, scimv1.ConditionReady)
-		return c != nil && c.Status == metav1.ConditionTrue && cur.Status.Members == 1 && cur.Status.SkippedSubjects == 1 &&
-			fmt.Sprint(cur.Status.Namespaces) == fmt.Sprint([]string{ep.Namespace}), fmt.Sprintf("%+v", cur.Status)
+		return testharness.Unless(c != nil && c.Status == metav1.ConditionTrue && cur.Status.Members == 1 && cur.Status.SkippedSubjects == 1 &&
+			fmt.Sprint(cur.Status.Namespaces) == fmt.Sprint([]string{ep.Namespace}), "status counts the granted user and the skipped one", fmt.Sprintf("%+v", cur.Status))
 	})
 
 	// An access request approved for bob: Okta PUTs the whole user with the role.
@@ -148,9 +148,9 @@ func TestEntitlementFollowsTheIdP(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantGranted(t, uid, ep.Namespace)
-	eventually(t, "entitlement deleted (finalizer released)", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		err := op.Client.Get(ctx, client.ObjectKeyFromObject(e), &scimv1.ScimEntitlement{})
-		return apierrors.IsNotFound(err), "still present"
+		return testharness.Unless(apierrors.IsNotFound(err), "entitlement deleted (finalizer released)", "still present")
 	})
 }
 
@@ -166,11 +166,11 @@ func TestEntitlementGrantsOnlyAllowedRoles(t *testing.T) {
 	if resp.Status != http.StatusCreated {
 		t.Fatalf("POST /Users: %d %s", resp.Status, resp.Body)
 	}
-	eventually(t, "Ready False RoleNotAllowed", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		var cur scimv1.ScimEntitlement
 		_ = op.Client.Get(ctx, client.ObjectKeyFromObject(e), &cur)
 		c := meta.FindStatusCondition(cur.Status.Conditions, scimv1.ConditionReady)
-		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == rolebinding.ReasonRoleNotAllowed, fmt.Sprint(c)
+		return testharness.Unless(c != nil && c.Status == metav1.ConditionFalse && c.Reason == rolebinding.ReasonRoleNotAllowed, "Ready False RoleNotAllowed", fmt.Sprint(c))
 	})
 	if got := subjects(t, string(e.UID), ""); len(got) != 0 {
 		t.Errorf("RoleBindings granted %v", got)

@@ -54,9 +54,9 @@ func held(t *testing.T, c client.Client, ep *testharness.Endpoint) (bool, *scimv
 
 func waitHeld(t *testing.T, c client.Client, ep *testharness.Endpoint) {
 	t.Helper()
-	eventually(t, "the guard holds", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		h, e := held(t, c, ep)
-		return h, fmt.Sprintf("%+v", e.Status.Deprovisioning)
+		return testharness.Unless(h, "the guard holds", fmt.Sprintf("%+v", e.Status.Deprovisioning))
 	})
 }
 
@@ -113,14 +113,14 @@ func TestGuardIgnoresPadding(t *testing.T) {
 	late := createUser(t, ep, "late@example.com")
 	patch(t, ep, "/Groups/"+groupID(t, ep, "real-people"), map[string]any{"op": "add", "path": "members",
 		"value": []any{map[string]any{"value": late}}})
-	eventually(t, "the late member is granted", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		got := subjects(t, string(b.UID), ep.Namespace)
 		for _, s := range got {
 			if s == "late@example.com" {
-				return true, ""
+				return ""
 			}
 		}
-		return false, fmt.Sprint(got)
+		return "the late member is granted; last state: " + fmt.Sprint(got)
 	})
 	got := subjects(t, string(b.UID), ep.Namespace)
 	if revoked := len(names) + 1 - len(got); revoked > 2 {
@@ -184,7 +184,10 @@ func TestGuardSurvivesFailover(t *testing.T) {
 	subjectsOn := func(c client.Client) []string {
 		return subjectsWith(t, c, string(b.UID), ep.Namespace)
 	}
-	eventually(t, "all granted", func() (bool, string) { got := subjectsOn(first.Client); return len(got) == 8, fmt.Sprint(got) })
+	testharness.Eventually(t, waitLimit, func() string {
+		got := subjectsOn(first.Client)
+		return testharness.Unless(len(got) == 8, "all granted", fmt.Sprint(got))
+	})
 	for _, id := range ids[:5] {
 		deactivate(t, ep, id)
 	}
@@ -204,9 +207,9 @@ func TestGuardSurvivesFailover(t *testing.T) {
 	late := createUser(t, &ep2, "stay-late@example.com")
 	patch(t, &ep2, "/Groups/"+groupID(t, &ep2, "stay"), map[string]any{"op": "add", "path": "members",
 		"value": []any{map[string]any{"value": late}}})
-	eventually(t, "the new operator grants a new member", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		got := subjectsOn(second.Client)
-		return len(got) == len(before)+1, fmt.Sprint(got)
+		return testharness.Unless(len(got) == len(before)+1, "the new operator grants a new member", fmt.Sprint(got))
 	})
 	if h, e := held(t, second.Client, &ep2); !h {
 		t.Fatalf("after the failover the hold is gone: %+v", e.Status)
@@ -215,9 +218,9 @@ func TestGuardSurvivesFailover(t *testing.T) {
 		t.Fatalf("subjects %v after the failover, want the %d held ones and the new member", got, len(before))
 	}
 	approve(t, second.Client, &ep2)
-	eventually(t, "the approval releases the held revocations", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		got := subjectsOn(second.Client)
-		return len(got) == 8-5+1, fmt.Sprint(got)
+		return testharness.Unless(len(got) == 8-5+1, "the approval releases the held revocations", fmt.Sprint(got))
 	})
 	_ = names
 }

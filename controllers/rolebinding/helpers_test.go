@@ -22,6 +22,9 @@ import (
 
 const patchURN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
+// waitLimit bounds each wait for the reconciler in this package's tests.
+const waitLimit = 30 * time.Second
+
 // createUser provisions a user through SCIM the way Okta does and returns its id.
 func createUser(t *testing.T, ep *testharness.Endpoint, userName string) string {
 	t.Helper()
@@ -101,32 +104,15 @@ func subjectsWith(t *testing.T, c client.Client, uid string, ns string) []string
 	return names
 }
 
-// eventually polls cond until it holds or the deadline passes; it is a wait,
-// not a timing assertion.
-func eventually(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var last string
-	for time.Now().Before(deadline) {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s: never happened; last state: %s", what, last)
-}
-
 func wantSubjects(t *testing.T, uid, ns string, want ...string) {
 	t.Helper()
 	sort.Strings(want)
 	if want == nil {
 		want = []string{}
 	}
-	eventually(t, fmt.Sprintf("subjects become %v", want), func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		got := subjects(t, uid, ns)
-		return fmt.Sprint(got) == fmt.Sprint(want), fmt.Sprint(got)
+		return testharness.Unless(fmt.Sprint(got) == fmt.Sprint(want), fmt.Sprintf("subjects become %v", want), fmt.Sprint(got))
 	})
 }
 

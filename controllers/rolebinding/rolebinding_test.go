@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
 // TestAccessFollowsTheIdP walks the lifecycle of issue 4's first acceptance
@@ -60,10 +61,10 @@ func TestAccessFollowsTheIdP(t *testing.T) {
 
 	// A rename in the IdP does not move the grant.
 	patch(t, ep, "/Groups/"+group, map[string]any{"op": "replace", "value": map[string]any{"id": group, "displayName": "k8s-viewers-renamed"}})
-	eventually(t, "group renamed", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		var g scimv1.ScimGroup
 		err := op.Client.Get(ctx, client.ObjectKey{Namespace: ep.Namespace, Name: group}, &g)
-		return err == nil && g.Spec.DisplayName == "k8s-viewers-renamed", g.Spec.DisplayName
+		return testharness.Unless(err == nil && g.Spec.DisplayName == "k8s-viewers-renamed", "group renamed", g.Spec.DisplayName)
 	})
 	patch(t, ep, "/Groups/"+group, map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": carol}}})
 	wantSubjects(t, uid, ep.Namespace, "alice@example.com", "bob@example.com", "carol@example.com")
@@ -73,11 +74,11 @@ func TestAccessFollowsTheIdP(t *testing.T) {
 		t.Fatalf("DELETE group: %d %s", resp.Status, resp.Body)
 	}
 	wantSubjects(t, uid, ep.Namespace)
-	eventually(t, "binding reports GroupNotFound", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		var cur scimv1.ScimRoleBinding
 		_ = op.Client.Get(ctx, client.ObjectKeyFromObject(b), &cur)
 		c := meta.FindStatusCondition(cur.Status.Conditions, scimv1.ConditionReady)
-		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == "GroupNotFound", c.String()
+		return testharness.Unless(c != nil && c.Status == metav1.ConditionFalse && c.Reason == "GroupNotFound", "binding reports GroupNotFound", c.String())
 	})
 
 	// A new group of the same name is bound again; deleting the binding removes it all.
@@ -87,9 +88,9 @@ func TestAccessFollowsTheIdP(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantSubjects(t, uid, "")
-	eventually(t, "binding deleted (finalizer released)", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		err := op.Client.Get(ctx, client.ObjectKeyFromObject(b), &scimv1.ScimRoleBinding{})
-		return apierrors.IsNotFound(err), "still present"
+		return testharness.Unless(apierrors.IsNotFound(err), "binding deleted (finalizer released)", "still present")
 	})
 }
 
@@ -138,11 +139,11 @@ func TestEscalationGrantsNothing(t *testing.T) {
 
 	// A role that is not on the allow-list is refused by the reconciler.
 	off := bind(t, ep.Namespace, "secrets", "okta", "devs", scimv1.RoleRef{Kind: "ClusterRole", Name: "admin"})
-	eventually(t, "RoleNotAllowed reported", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		var cur scimv1.ScimRoleBinding
 		_ = op.Client.Get(ctx, client.ObjectKeyFromObject(off), &cur)
 		c := meta.FindStatusCondition(cur.Status.Conditions, scimv1.ConditionReady)
-		return c != nil && c.Reason == "RoleNotAllowed" && cur.Status.ObservedGeneration == cur.Generation, c.String()
+		return testharness.Unless(c != nil && c.Reason == "RoleNotAllowed" && cur.Status.ObservedGeneration == cur.Generation, "RoleNotAllowed reported", c.String())
 	})
 	_ = op.Client.Get(ctx, client.ObjectKeyFromObject(off), off)
 	if got := subjects(t, string(off.UID), ""); len(got) != 0 {
@@ -165,21 +166,21 @@ func TestEscalationGrantsNothing(t *testing.T) {
 	if err := op.Client.Create(ctx, unstructuredFrom(u)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "own-namespace grant only", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		var list rbacv1.RoleBindingList
 		_ = op.Client.List(ctx, &list, client.InNamespace("kube-system"))
 		for _, rb := range list.Items {
 			if rb.Annotations["scim.scim-operator.io/binding"] != "" {
-				return false, "granted in kube-system: " + rb.Name
+				return "own-namespace grant only; granted in kube-system: " + rb.Name
 			}
 		}
 		var own rbacv1.RoleBindingList
 		_ = op.Client.List(ctx, &own, client.InNamespace(ep.Namespace))
 		for _, rb := range own.Items {
 			if rb.Name == "scim-rb-elsewhere-0" {
-				return true, ""
+				return ""
 			}
 		}
-		return false, "no own-namespace grant yet"
+		return "own-namespace grant only; no own-namespace grant yet"
 	})
 }

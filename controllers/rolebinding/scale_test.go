@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/scim-operator/scim-operator/controllers/rolebinding"
+	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
 // TestScaleFiftyThousandMembers projects a 50,000-member group: every shard
@@ -32,9 +33,9 @@ func TestScaleFiftyThousandMembers(t *testing.T) {
 
 	b := bind(t, ns, "everyone", "okta", "everyone", view)
 	_ = op.Client.Get(ctx, client.ObjectKeyFromObject(b), b)
-	eventually(t, "50,000 subjects projected", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		n := len(subjects(t, string(b.UID), ns))
-		return n == members, fmt.Sprint(n)
+		return testharness.Unless(n == members, "50,000 subjects projected", fmt.Sprint(n))
 	})
 	before := owned(t, string(b.UID), ns)
 	if len(before) != rolebinding.Shards {
@@ -53,9 +54,9 @@ func TestScaleFiftyThousandMembers(t *testing.T) {
 	// One more member, through SCIM as Okta would add it.
 	newcomer := createUser(t, ep, "newcomer@example.com")
 	patch(t, ep, "/Groups/big-group", map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": newcomer}}})
-	eventually(t, "newcomer projected", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		n := len(subjects(t, string(b.UID), ns))
-		return n == members+1, fmt.Sprint(n)
+		return testharness.Unless(n == members+1, "newcomer projected", fmt.Sprint(n))
 	})
 	after := owned(t, string(b.UID), ns)
 	changed := 0

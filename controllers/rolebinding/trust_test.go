@@ -36,9 +36,9 @@ func TestReservedSubjectsAreNeverBound(t *testing.T) {
 	createGroup(t, ep, "k8s-viewers", ids...)
 	b := bind(t, ep.Namespace, "viewers", "okta", "k8s-viewers", view)
 	wantSubjects(t, string(b.UID), ep.Namespace, "ada@example.com")
-	eventually(t, "status.skippedSubjects counts the two reserved names", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		_ = op.Client.Get(ctx, client.ObjectKeyFromObject(b), b)
-		return b.Status.SkippedSubjects == 2 && b.Status.Subjects == 1, fmt.Sprintf("%+v", b.Status)
+		return testharness.Unless(b.Status.SkippedSubjects == 2 && b.Status.Subjects == 1, "status.skippedSubjects counts the two reserved names", fmt.Sprintf("%+v", b.Status))
 	})
 	waitEvent(t, ep.Namespace, rolebinding.ReasonUnsafeSubjects)
 }
@@ -94,7 +94,7 @@ func TestEditsTakeEffect(t *testing.T) {
 	b := bind(t, ep.Namespace, "team", "okta", "team-a", view)
 	wantSubjects(t, string(b.UID), ep.Namespace, "alice@example.com")
 
-	edit := func(what string, change func(*scimv1.ScimRoleBinding), check func() (bool, string)) {
+	edit := func(what string, change func(*scimv1.ScimRoleBinding), check func() string) {
 		t.Helper()
 		began := time.Now()
 		if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -107,13 +107,18 @@ func TestEditsTakeEffect(t *testing.T) {
 		}); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-		eventually(t, what, check)
+		testharness.Eventually(t, waitLimit, func() string {
+			if problem := check(); problem != "" {
+				return what + ": " + problem
+			}
+			return ""
+		})
 		t.Logf("%s took effect in %v", what, time.Since(began).Round(time.Millisecond))
 	}
-	same := func(want ...string) func() (bool, string) {
-		return func() (bool, string) {
+	same := func(want ...string) func() string {
+		return func() string {
 			got := subjects(t, string(b.UID), ep.Namespace)
-			return fmt.Sprint(got) == fmt.Sprint(want), fmt.Sprint(got)
+			return testharness.Unless(fmt.Sprint(got) == fmt.Sprint(want), fmt.Sprintf("subjects %v", want), fmt.Sprint(got))
 		}
 	}
 	edit("spec.group team-a → team-b", func(b *scimv1.ScimRoleBinding) { b.Spec.Group.DisplayName = "team-b" },
@@ -121,7 +126,7 @@ func TestEditsTakeEffect(t *testing.T) {
 	edit("spec.subjects.prefix", func(b *scimv1.ScimRoleBinding) { b.Spec.Subjects.Prefix = "oidc:" },
 		same("oidc:bob@example.com"))
 	edit("spec.roleRef view → edit", func(b *scimv1.ScimRoleBinding) { b.Spec.RoleRef.Name = "edit" },
-		func() (bool, string) {
+		func() string {
 			var list rbacv1.RoleBindingList
 			if err := op.Client.List(ctx, &list, client.InNamespace(ep.Namespace),
 				client.MatchingLabels{rolebinding.LabelBindingUID: string(b.UID)}); err != nil {
@@ -131,7 +136,7 @@ func TestEditsTakeEffect(t *testing.T) {
 			for _, rb := range list.Items {
 				roles = append(roles, rb.RoleRef.Name)
 			}
-			return fmt.Sprint(roles) == "[edit]", fmt.Sprint(roles)
+			return testharness.Unless(fmt.Sprint(roles) == "[edit]", "roles [edit]", fmt.Sprint(roles))
 		})
 	if err := op.Client.Get(ctx, client.ObjectKeyFromObject(b), b); err != nil {
 		t.Fatal(err)
@@ -187,10 +192,10 @@ func TestForeignRoleBindingIsNotAdopted(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = op.Client.Delete(context.Background(), b) })
 	wantSubjects(t, string(b.UID), nsA, "erin@example.com")
-	eventually(t, "Ready=False Conflict", func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		_ = op.Client.Get(ctx, client.ObjectKeyFromObject(b), b)
 		c := meta.FindStatusCondition(b.Status.Conditions, scimv1.ConditionReady)
-		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == rolebinding.ReasonConflict, fmt.Sprintf("%+v", c)
+		return testharness.Unless(c != nil && c.Status == metav1.ConditionFalse && c.Reason == rolebinding.ReasonConflict, "Ready=False Conflict", fmt.Sprintf("%+v", c))
 	})
 	// Revocation in nsA is not blocked by the conflict in nsB.
 	patch(t, ep, "/Users/"+u, map[string]any{"op": "replace", "value": map[string]any{"active": false}})
@@ -223,19 +228,19 @@ func createGroupWithExternalID(t *testing.T, ep *testharness.Endpoint, name, ext
 // waitEvent waits for an Event with reason in ns.
 func waitEvent(t *testing.T, ns, reason string) {
 	t.Helper()
-	eventually(t, "an Event "+reason, func() (bool, string) {
+	testharness.Eventually(t, waitLimit, func() string {
 		var list eventsv1.EventList
 		if err := op.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
-			return false, err.Error()
+			return "an Event " + reason + "; last state: " + err.Error()
 		}
 		var reasons []string
 		for _, ev := range list.Items {
 			if ev.Reason == reason {
-				return true, ""
+				return ""
 			}
 			reasons = append(reasons, ev.Reason)
 		}
-		return false, fmt.Sprint(reasons)
+		return "an Event " + reason + "; last state: " + fmt.Sprint(reasons)
 	})
 }
 

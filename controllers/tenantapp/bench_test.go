@@ -25,6 +25,7 @@ import (
 	"github.com/scim-operator/scim-operator/internal/controlplane"
 	"github.com/scim-operator/scim-operator/internal/localpg/pgtest"
 	"github.com/scim-operator/scim-operator/internal/scimstore"
+	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
 // The benchmark tenant: 10,000 users in 100 groups, each user in 5 of them
@@ -50,7 +51,7 @@ func BenchmarkTenantApp(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ns := namespaceFor(b)
+	ns := testharness.Namespace(b)
 	began := time.Now()
 	rows := createBenchTenant(b, c, ns)
 	b.Logf("created %d users, %d groups and their memberships in %s", benchUsers, benchGroups, time.Since(began).Round(time.Second))
@@ -127,11 +128,11 @@ func benchFullSync(b *testing.B, c client.Client, ns string, rows int) {
 // benchDeactivationLatency runs the whole operator and deactivates users
 // through SCIM one at a time, timing each until its row shows it.
 func benchDeactivationLatency(b *testing.B, ns string) {
-	op := startOperator(b)
+	op := testharness.RunOperator(b, cp, testharness.Options{})
 	ep := op.NewEndpoint(b, ns, "okta")
 	tn := newTenant(b, op.Client, ns, "latency-"+uuid.NewString()[:8], "okta", "")
 	b.Cleanup(func() { releaseApp(op.Client, tn.Key) }) // runs first: keeps the users' finalizers
-	eventually(b, 5*time.Minute, func() string {
+	testharness.Eventually(b, 5*time.Minute, func() string {
 		if n := tn.app(b).Status.SyncedUsers; n != benchUsers {
 			return fmt.Sprintf("%d of %d users synced", n, benchUsers)
 		}
@@ -227,7 +228,7 @@ func benchApp(b *testing.B, c client.Client, mgr ctrl.Manager, ns, name, dsn, sc
 		}
 	}
 	key := client.ObjectKeyFromObject(app)
-	eventually(b, 30*time.Second, func() string {
+	testharness.Eventually(b, 30*time.Second, func() string {
 		if err := mgr.GetClient().Get(ctx, key, &scimv1.TenantApp{}); err != nil {
 			return err.Error()
 		}

@@ -17,6 +17,7 @@ import (
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/controllers/tenantapp"
 	"github.com/scim-operator/scim-operator/internal/tenantdb"
+	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
 // TestDeletionHeldUntilEveryAppUnwound: a deleted user stays in Terminating
@@ -24,8 +25,8 @@ import (
 // hatch annotation (on the user, or on the TenantApp) releases it, and
 // deleting the TenantApps releases every user.
 func TestDeletionHeldUntilEveryAppUnwound(t *testing.T) {
-	op := startOperator(t)
-	ns := namespaceFor(t)
+	op := testharness.RunOperator(t, cp, testharness.Options{})
+	ns := testharness.Namespace(t)
 	ep := op.NewEndpoint(t, ns, "okta")
 	good := newTenant(t, op.Client, ns, "good", "okta", "")
 	dead := newTenant(t, op.Client, ns, "dead", "okta", "")
@@ -42,7 +43,7 @@ func TestDeletionHeldUntilEveryAppUnwound(t *testing.T) {
 		[]byte(`{"stringData":{"dsn":"postgres://scim@127.0.0.1:1/gone?sslmode=disable&connect_timeout=2"}}`))); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, func() string {
+	testharness.Eventually(t, time.Minute, func() string {
 		if c := dead.condition(t, scimv1.ConditionDatabaseReachable); c == nil || c.Status != metav1.ConditionFalse {
 			return "the dead app's DatabaseReachable did not turn False"
 		}
@@ -59,7 +60,7 @@ func TestDeletionHeldUntilEveryAppUnwound(t *testing.T) {
 	}
 	gone := func(id, why string) {
 		t.Helper()
-		eventually(t, 30*time.Second, func() string {
+		testharness.Eventually(t, 30*time.Second, func() string {
 			var u scimv1.ScimUser
 			if err := op.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: id}, &u); apierrors.IsNotFound(err) {
 				return ""
@@ -86,7 +87,7 @@ func TestDeletionHeldUntilEveryAppUnwound(t *testing.T) {
 	// Without TenantApps nothing holds users any more.
 	dead.deleteAndWait(t)
 	good.deleteAndWait(t)
-	eventually(t, 30*time.Second, func() string {
+	testharness.Eventually(t, 30*time.Second, func() string {
 		var u scimv1.ScimUser
 		if err := op.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: u3}, &u); err != nil {
 			return err.Error()

@@ -23,6 +23,7 @@ import (
 	"github.com/scim-operator/scim-operator/internal/controlplane"
 	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/internal/tenantdb"
+	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
 // fakes is a ClientFactory handing out one tenantdb.Fake per DSN, counting
@@ -104,7 +105,7 @@ func TestClientFactoryAndFailureClassification(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	ns := namespaceFor(t)
+	ns := testharness.Namespace(t)
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestClientFactoryAndFailureClassification(t *testing.T) {
 	tn := newTenant(t, c, ns, "app", "okta", "fake://one")
 	rowsIn := func(dsn string, want int) {
 		t.Helper()
-		eventually(t, 30*time.Second, func() string {
+		testharness.Eventually(t, 30*time.Second, func() string {
 			db, _ := f.get(dsn)
 			if db == nil {
 				return "no client opened for " + dsn
@@ -151,7 +152,7 @@ func TestClientFactoryAndFailureClassification(t *testing.T) {
 	db, _ := f.get("fake://two")
 	waitFor := func(ready, reachable metav1.ConditionStatus, reason string) {
 		t.Helper()
-		eventually(t, time.Minute, func() string {
+		testharness.Eventually(t, time.Minute, func() string {
 			r, d := tn.condition(t, scimv1.ConditionReady), tn.condition(t, scimv1.ConditionDatabaseReachable)
 			if r == nil || d == nil || r.Status != ready || r.Reason != reason || d.Status != reachable {
 				return fmt.Sprintf("conditions %+v / %+v, want Ready=%s (%s), DatabaseReachable=%s", r, d, ready, reason, reachable)

@@ -39,8 +39,8 @@ import (
 // the same revocation against the ledger in the endpoint's status.
 func TestDeprovisioningGuard(t *testing.T) {
 	ctx := context.Background()
-	op := startOperator(t)
-	ns := namespaceFor(t)
+	op := testharness.RunOperator(t, cp, testharness.Options{})
+	ns := testharness.Namespace(t)
 	ep := op.NewEndpoint(t, ns, "okta", func(e *scimv1.ScimEndpoint) {
 		// Both projections count: each deactivation removes a subject and
 		// deactivates a row, two revocations; eight are four users.
@@ -75,7 +75,7 @@ func TestDeprovisioningGuard(t *testing.T) {
 	inactiveRow := func(u tenantdb.User, ok bool) bool { return ok && !u.Active }
 	waitGranted := func(id string, want bool) {
 		t.Helper()
-		eventually(t, 30*time.Second, func() string {
+		testharness.Eventually(t, 30*time.Second, func() string {
 			if granted(id) == want {
 				return ""
 			}
@@ -95,7 +95,7 @@ func TestDeprovisioningGuard(t *testing.T) {
 	}
 	waitHeld := func(want metav1.ConditionStatus) {
 		t.Helper()
-		eventually(t, 30*time.Second, func() string {
+		testharness.Eventually(t, 30*time.Second, func() string {
 			if c := held(); c != nil && c.Status == want {
 				return ""
 			}
@@ -190,7 +190,7 @@ func userName(id string, ids []string) string {
 // waitEvent waits for an Event with reason in ns.
 func waitEvent(t *testing.T, op *testharness.Operator, ns, reason string) {
 	t.Helper()
-	eventually(t, 30*time.Second, func() string {
+	testharness.Eventually(t, 30*time.Second, func() string {
 		var list eventsv1.EventList
 		if err := op.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
 			return err.Error()
@@ -208,8 +208,8 @@ func waitEvent(t *testing.T, op *testharness.Operator, ns, reason string) {
 // namespace whose guard is g, and a TenantApp of it (mutated by mutate).
 func guardedEndpoint(t *testing.T, g scimv1.DeprovisioningGuard, mutate ...func(*scimv1.TenantApp)) (*testharness.Operator, *testharness.Endpoint, *tenant) {
 	t.Helper()
-	op := startOperator(t)
-	ns := namespaceFor(t)
+	op := testharness.RunOperator(t, cp, testharness.Options{})
+	ns := testharness.Namespace(t)
 	ep := op.NewEndpoint(t, ns, "okta", func(e *scimv1.ScimEndpoint) { e.Spec.DeprovisioningGuard = g })
 	return op, ep, newTenant(t, op.Client, ns, "app", "okta", "", mutate...)
 }
@@ -217,7 +217,7 @@ func guardedEndpoint(t *testing.T, g scimv1.DeprovisioningGuard, mutate ...func(
 // waitEndpointHeld waits until the endpoint's DeprovisioningHeld is True.
 func waitEndpointHeld(t *testing.T, op *testharness.Operator, ns string) {
 	t.Helper()
-	eventually(t, 30*time.Second, func() string {
+	testharness.Eventually(t, 30*time.Second, func() string {
 		var e scimv1.ScimEndpoint
 		if err := op.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "okta"}, &e); err != nil {
 			return err.Error()
@@ -289,7 +289,7 @@ func TestGuardHoldsScopeGroupDeletion(t *testing.T) {
 	ids := createUsers(t, ep, "staff", 8)
 	gid := createGroup(t, ep, "Staff", ids...)
 	waitActive(t, tn, ids)
-	eventually(t, 30*time.Second, func() string {
+	testharness.Eventually(t, 30*time.Second, func() string {
 		if len(tn.app(t).Status.ScopeGroups) == 1 {
 			return ""
 		}
@@ -299,7 +299,7 @@ func TestGuardHoldsScopeGroupDeletion(t *testing.T) {
 	waitEndpointHeld(t, op, tn.Key.Namespace)
 	// Barrier: the group's row goes (groups are not guarded) in a pass that
 	// saw the deletion.
-	eventually(t, 30*time.Second, func() string {
+	testharness.Eventually(t, 30*time.Second, func() string {
 		st, err := tn.snapshot()
 		if err != nil || len(st.Groups) != 0 {
 			return fmt.Sprintf("group rows %+v (err %v), want none", st.Groups, err)

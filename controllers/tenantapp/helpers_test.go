@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,44 +28,6 @@ const (
 	groupURN = "urn:ietf:params:scim:schemas:core:2.0:Group"
 	patchURN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 )
-
-var nsSeq atomic.Int64
-
-// namespaceFor derives a unique namespace name from the test name.
-func namespaceFor(t testing.TB) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(t.Name()) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-			dash = false
-		} else if !dash {
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	s := strings.Trim(b.String(), "-")
-	if len(s) > 40 {
-		s = strings.TrimRight(s[:40], "-")
-	}
-	return fmt.Sprintf("%s-%d", s, nsSeq.Add(1))
-}
-
-// startOperator runs the whole operator (SCIM server and reconcilers, no
-// leader election) until the test ends.
-func startOperator(t testing.TB) *testharness.Operator {
-	t.Helper()
-	op, err := testharness.StartOperator(cp, false)
-	if err != nil {
-		t.Fatalf("starting the operator: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := op.Stop(); err != nil {
-			t.Errorf("stopping the operator: %v", err)
-		}
-	})
-	return op
-}
 
 // tenant is a TenantApp under test and a reader of its tables.
 type tenant struct {
@@ -125,7 +86,7 @@ func (tn *tenant) deleteAndWait(t testing.TB) {
 		t.Errorf("deleting TenantApp: %v", err)
 		return
 	}
-	eventually(t, time.Minute, func() string {
+	testharness.Eventually(t, time.Minute, func() string {
 		err := tn.c.Get(ctx, tn.Key, app)
 		if apierrors.IsNotFound(err) {
 			return ""
@@ -174,7 +135,7 @@ func (tn *tenant) row(id string) (tenantdb.User, bool) {
 func (tn *tenant) waitForRow(t testing.TB, id string, what string, check func(u tenantdb.User, ok bool) bool) tenantdb.User {
 	t.Helper()
 	var last tenantdb.User
-	eventually(t, 30*time.Second, func() string {
+	testharness.Eventually(t, 30*time.Second, func() string {
 		u, ok := tn.row(id)
 		last = u
 		if check(u, ok) {
@@ -189,7 +150,7 @@ func (tn *tenant) waitForRow(t testing.TB, id string, what string, check func(u 
 // (TenantApp without scope, Disable policy), as computed by expected.
 func (tn *tenant) waitEqual(t testing.TB, endpoint string, timeout time.Duration) {
 	t.Helper()
-	eventually(t, timeout, func() string {
+	testharness.Eventually(t, timeout, func() string {
 		want := expected(t, tn.c, tn.Key.Namespace, endpoint)
 		got, err := tn.snapshot()
 		if err != nil {
@@ -200,23 +161,6 @@ func (tn *tenant) waitEqual(t testing.TB, endpoint string, timeout time.Duration
 		}
 		return ""
 	})
-}
-
-// eventually polls cond until it returns "" or timeout passes, then fails
-// with its last message. Tests wait with it; they never assert durations.
-func eventually(t testing.TB, timeout time.Duration, cond func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		msg := cond()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", timeout, msg)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // SCIM requests, shaped the way Okta sends them.

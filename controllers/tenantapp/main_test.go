@@ -1,7 +1,6 @@
 package tenantapp_test
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/scim-operator/scim-operator/internal/controlplane"
 	"github.com/scim-operator/scim-operator/internal/localpg"
 	"github.com/scim-operator/scim-operator/internal/localpg/pgtest"
+	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
 // cp and pg are the control plane and PostgreSQL server every test of the
@@ -22,17 +22,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
 	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
-	started, err := controlplane.Start(controlplane.Options{AttachOutput: os.Getenv("SCIM_TEST_CONTROLPLANE_OUTPUT") != ""})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "control plane:", err)
-		return 1
-	}
-	cp = started
-	defer func() { _ = cp.Stop() }()
-	return pgtest.RunMain(m, func(s *localpg.Server) { pg = s })
+	os.Exit(testharness.WithControlPlane(func(c *controlplane.ControlPlane) int {
+		cp = c
+		return pgtest.RunMain(m, func(s *localpg.Server) { pg = s })
+	}))
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/scim-operator/scim-operator/controllers/tenantapp"
 	"github.com/scim-operator/scim-operator/internal/controlplane"
 	"github.com/scim-operator/scim-operator/internal/localpg"
+	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
 // outage is how long PostgreSQL stays down in TestDatabaseOutage.
@@ -30,8 +31,8 @@ const outage = 60 * time.Second
 // tables equal the CRs, no ScimUser is stuck in deletion, and
 // DatabaseReachable went True, False, True.
 func TestDatabaseOutage(t *testing.T) {
-	op := startOperator(t)
-	ns := namespaceFor(t)
+	op := testharness.RunOperator(t, cp, testharness.Options{})
+	ns := testharness.Namespace(t)
 	ep := op.NewEndpoint(t, ns, "okta")
 
 	// A server of its own, stopped and restarted on the same data and port.
@@ -65,7 +66,7 @@ func TestDatabaseOutage(t *testing.T) {
 	removeMember(t, ep, gid, before[1])
 	deleteResource(t, ep, "/Users/"+before[4])
 	deleteResource(t, ep, "/Users/"+during[2])
-	eventually(t, time.Minute, func() string {
+	testharness.Eventually(t, time.Minute, func() string {
 		if c := tn.condition(t, scimv1.ConditionDatabaseReachable); c == nil || c.Status != metav1.ConditionFalse {
 			return "DatabaseReachable did not turn False"
 		}
@@ -88,7 +89,7 @@ func TestDatabaseOutage(t *testing.T) {
 	startServer(t, localpg.Options{Dir: dir, Port: srv.Port()})
 
 	tn.waitEqual(t, "okta", 2*time.Minute)
-	eventually(t, time.Minute, func() string {
+	testharness.Eventually(t, time.Minute, func() string {
 		if s := terminating(t, op.Client, ns); len(s) > 0 {
 			return "users stuck in deletion after the outage: " + s[0]
 		}
@@ -101,7 +102,7 @@ func TestDatabaseOutage(t *testing.T) {
 	if got, want := transitions(), []metav1.ConditionStatus{"True", "False", "True"}; !slices.Equal(got, want) {
 		t.Errorf("DatabaseReachable went %v, want %v", got, want)
 	}
-	eventually(t, 30*time.Second, func() string {
+	testharness.Eventually(t, 30*time.Second, func() string {
 		var events eventsv1.EventList
 		if err := op.Client.List(context.Background(), &events, client.InNamespace(ns)); err != nil {
 			return err.Error()

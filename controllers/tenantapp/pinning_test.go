@@ -19,8 +19,8 @@ import (
 // group owner renaming it moves nobody out of the app (docs/security.md).
 func TestScopeSurvivesGroupRename(t *testing.T) {
 	t.Parallel()
-	op := startOperator(t)
-	ns := namespaceFor(t)
+	op := testharness.RunOperator(t, cp, testharness.Options{})
+	ns := testharness.Namespace(t)
 	ep := op.NewEndpoint(t, ns, "okta")
 	tn := newTenant(t, op.Client, ns, "app", "okta", "", func(a *scimv1.TenantApp) {
 		a.Spec.Scope.Groups = []string{"App Users"}
@@ -29,7 +29,7 @@ func TestScopeSurvivesGroupRename(t *testing.T) {
 	ids := createUsers(t, ep, "rename", 3)
 	gid := createGroup(t, ep, "App Users", ids...)
 	waitActive(t, tn, ids)
-	eventually(t, 30*time.Second, func() string {
+	testharness.Eventually(t, 30*time.Second, func() string {
 		pins := tn.app(t).Status.ScopeGroups
 		if len(pins) == 1 && pins[0] == (scimv1.PinnedGroup{DisplayName: "App Users", ID: gid}) {
 			return ""
@@ -39,7 +39,7 @@ func TestScopeSurvivesGroupRename(t *testing.T) {
 
 	patch(t, ep, "/Groups/"+gid, map[string]any{"op": "replace", "path": "displayName", "value": "Renamed by the IdP"})
 	// Barrier: the group row carries the new name once a pass saw the rename.
-	eventually(t, 30*time.Second, func() string {
+	testharness.Eventually(t, 30*time.Second, func() string {
 		st, err := tn.snapshot()
 		if err != nil {
 			return err.Error()
@@ -66,8 +66,8 @@ func TestScopeSurvivesGroupRename(t *testing.T) {
 // access: Ready=False with a reason, and every row stays as it was.
 func TestTypoInSpecRemovesNothing(t *testing.T) {
 	t.Parallel()
-	op := startOperator(t)
-	ns := namespaceFor(t)
+	op := testharness.RunOperator(t, cp, testharness.Options{})
+	ns := testharness.Namespace(t)
 	ep := op.NewEndpoint(t, ns, "okta")
 	whole := newTenant(t, op.Client, ns, "whole", "okta", "")
 	scoped := newTenant(t, op.Client, ns, "scoped", "okta", "", func(a *scimv1.TenantApp) {
@@ -135,7 +135,7 @@ func waitActive(t *testing.T, tn *tenant, ids []string) {
 // waitReady waits for the TenantApp's Ready condition of generation gen.
 func waitReady(t *testing.T, tn *tenant, gen int64, status metav1.ConditionStatus, reason string) {
 	t.Helper()
-	eventually(t, 30*time.Second, func() string {
+	testharness.Eventually(t, 30*time.Second, func() string {
 		c := tn.condition(t, scimv1.ConditionReady)
 		if c != nil && c.ObservedGeneration == gen && c.Status == status && c.Reason == reason {
 			return ""

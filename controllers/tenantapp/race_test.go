@@ -20,12 +20,12 @@ import (
 // A sampler reads the users table throughout: no row's version may ever go
 // down. At the end there are no duplicate rows and the tables equal the CRs.
 func TestTwoOperatorsRace(t *testing.T) {
-	a, b := startOperator(t), startOperator(t)
-	ns := namespaceFor(t)
+	a, b := testharness.RunOperator(t, cp, testharness.Options{}), testharness.RunOperator(t, cp, testharness.Options{})
+	ns := testharness.Namespace(t)
 	epA := a.NewEndpoint(t, ns, "okta")
 	epB := &testharness.Endpoint{Namespace: ns, Name: "okta", Token: epA.Token, HTTP: epA.HTTP,
 		BaseURL: "http://" + b.Addr + scimv1.SCIMPathPrefix + ns + "/okta"}
-	eventually(t, 30*time.Second, func() string {
+	testharness.Eventually(t, 30*time.Second, func() string {
 		if r := epB.Do(t, "GET", "/ServiceProviderConfig", nil); r.Status != http.StatusOK {
 			return fmt.Sprintf("second operator answers %d", r.Status)
 		}
@@ -38,7 +38,7 @@ func TestTwoOperatorsRace(t *testing.T) {
 
 	const workers, usersPerWorker = 6, 12
 	gid := createGroup(t, epA, "Everyone")
-	eventually(t, 30*time.Second, func() string {
+	testharness.Eventually(t, 30*time.Second, func() string {
 		if r := epB.Do(t, "GET", "/Groups/"+gid, nil); r.Status != http.StatusOK {
 			return "the second operator does not see the group yet"
 		}
@@ -70,7 +70,7 @@ func TestTwoOperatorsRace(t *testing.T) {
 	wg.Wait()
 
 	tn.waitEqual(t, "okta", time.Minute)
-	eventually(t, time.Minute, func() string {
+	testharness.Eventually(t, time.Minute, func() string {
 		if s := terminating(t, a.Client, ns); len(s) > 0 {
 			return "users stuck in deletion: " + s[0]
 		}

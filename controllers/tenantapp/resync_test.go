@@ -9,14 +9,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
 // TestResyncRepairsDrift edits the tables by hand, the way a tenant
 // application should not, and checks that the periodic full resync restores
 // edited and deleted rows and removes rows of unknown users and groups.
 func TestResyncRepairsDrift(t *testing.T) {
-	op := startOperator(t)
-	ns := namespaceFor(t)
+	op := testharness.RunOperator(t, cp, testharness.Options{})
+	ns := testharness.Namespace(t)
 	ep := op.NewEndpoint(t, ns, "okta")
 	tn := newTenant(t, op.Client, ns, "app", "okta", "", func(a *scimv1.TenantApp) {
 		a.Spec.ResyncInterval = metav1.Duration{Duration: 2 * time.Second}
@@ -50,7 +51,7 @@ func TestResyncRepairsDrift(t *testing.T) {
 	}
 
 	tn.waitEqual(t, "okta", 30*time.Second)
-	eventually(t, 30*time.Second, func() string {
+	testharness.Eventually(t, 30*time.Second, func() string {
 		if last := tn.app(t).Status.LastFullSyncTime; last == nil || !last.After(firstSync.Time) {
 			return "lastFullSyncTime did not advance"
 		}

@@ -14,14 +14,15 @@ import (
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/controllers/tenantapp"
 	"github.com/scim-operator/scim-operator/internal/tenantdb"
+	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
 // TestUserLifecycleThroughSCIM drives one user through everything Okta does
 // to it and checks the rows of two TenantApps of the endpoint, one per
 // deactivation policy.
 func TestUserLifecycleThroughSCIM(t *testing.T) {
-	op := startOperator(t)
-	ns := namespaceFor(t)
+	op := testharness.RunOperator(t, cp, testharness.Options{})
+	ns := testharness.Namespace(t)
 	ep := op.NewEndpoint(t, ns, "okta")
 	keep := newTenant(t, op.Client, ns, "keep", "okta", "")
 	drop := newTenant(t, op.Client, ns, "drop", "okta", "", func(a *scimv1.TenantApp) {
@@ -72,7 +73,7 @@ func TestUserLifecycleThroughSCIM(t *testing.T) {
 	// Delete: both rows go, then the user itself (no finalizer left behind).
 	deleteResource(t, ep, "/Users/"+id)
 	both(id, "deleted", func(_ tenantdb.User, ok bool) bool { return !ok })
-	eventually(t, 30*time.Second, func() string {
+	testharness.Eventually(t, 30*time.Second, func() string {
 		if s := terminating(t, op.Client, ns); len(s) > 0 {
 			return "users stuck in deletion: " + s[0]
 		}
@@ -82,7 +83,7 @@ func TestUserLifecycleThroughSCIM(t *testing.T) {
 	// Status.
 	createUser(t, ep, "grace@example.com")
 	keep.waitEqual(t, "okta", 30*time.Second)
-	eventually(t, 30*time.Second, func() string {
+	testharness.Eventually(t, 30*time.Second, func() string {
 		app := keep.app(t)
 		ready := keep.condition(t, scimv1.ConditionReady)
 		switch {
@@ -98,8 +99,8 @@ func TestUserLifecycleThroughSCIM(t *testing.T) {
 
 // TestGroupsThroughSCIM pushes a group and changes its members and name.
 func TestGroupsThroughSCIM(t *testing.T) {
-	op := startOperator(t)
-	ns := namespaceFor(t)
+	op := testharness.RunOperator(t, cp, testharness.Options{})
+	ns := testharness.Namespace(t)
 	ep := op.NewEndpoint(t, ns, "okta")
 	tn := newTenant(t, op.Client, ns, "app", "okta", "")
 	u1, u2 := createUser(t, ep, "one@example.com"), createUser(t, ep, "two@example.com")
@@ -107,7 +108,7 @@ func TestGroupsThroughSCIM(t *testing.T) {
 	members := func(want ...string) {
 		t.Helper()
 		slices.Sort(want)
-		eventually(t, 30*time.Second, func() string {
+		testharness.Eventually(t, 30*time.Second, func() string {
 			st, err := tn.snapshot()
 			if err != nil {
 				return err.Error()
@@ -136,8 +137,8 @@ func TestGroupsThroughSCIM(t *testing.T) {
 // TestGroupScopeThroughSCIM: with scope.groups only members are provisioned;
 // leaving the group deactivates (Disable) or removes (Delete) the row.
 func TestGroupScopeThroughSCIM(t *testing.T) {
-	op := startOperator(t)
-	ns := namespaceFor(t)
+	op := testharness.RunOperator(t, cp, testharness.Options{})
+	ns := testharness.Namespace(t)
 	ep := op.NewEndpoint(t, ns, "okta")
 	scoped := func(policy scimv1.DeactivationPolicy, schema string) func(*scimv1.TenantApp) {
 		return func(a *scimv1.TenantApp) {
@@ -151,7 +152,7 @@ func TestGroupScopeThroughSCIM(t *testing.T) {
 	u1, outsider := createUser(t, ep, "member@example.com"), createUser(t, ep, "outsider@example.com")
 	gid := createGroup(t, ep, "App Users")
 	for _, tn := range []*tenant{keep, drop} {
-		eventually(t, 30*time.Second, func() string {
+		testharness.Eventually(t, 30*time.Second, func() string {
 			st, err := tn.snapshot()
 			if err != nil || len(st.Groups) != 1 {
 				return "group row missing"
@@ -190,14 +191,14 @@ func TestGroupScopeThroughSCIM(t *testing.T) {
 // writes them to hold them (no field manager of this controller on the user);
 // on an endpoint without one, users carry no finalizer and delete at once.
 func TestNewUsersAreCreatedHeld(t *testing.T) {
-	op := startOperator(t)
-	ns := namespaceFor(t)
+	op := testharness.RunOperator(t, cp, testharness.Options{})
+	ns := testharness.Namespace(t)
 	ep := op.NewEndpoint(t, ns, "okta")
 	bare := op.NewEndpoint(t, ns, "bare")
 	tn := newTenant(t, op.Client, ns, "app", "okta", "")
 	// The SCIM server learns of the TenantApp from its cache; once the
 	// TenantApp reports Ready the cache has long held it.
-	eventually(t, 30*time.Second, func() string {
+	testharness.Eventually(t, 30*time.Second, func() string {
 		if c := tn.condition(t, scimv1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
 			return "TenantApp not Ready"
 		}
@@ -235,7 +236,7 @@ func TestNewUsersAreCreatedHeld(t *testing.T) {
 	// Held users still go when deleted: the row first, then the user.
 	deleteResource(t, ep, "/Users/"+ids[0])
 	tn.waitForRow(t, ids[0], "deleted", func(_ tenantdb.User, ok bool) bool { return !ok })
-	eventually(t, 30*time.Second, func() string {
+	testharness.Eventually(t, 30*time.Second, func() string {
 		if s := terminating(t, op.Client, ns); len(s) > 0 {
 			return "users stuck in deletion: " + s[0]
 		}

@@ -16,13 +16,14 @@ import (
 	"github.com/scim-operator/scim-operator/controllers/tenantapp"
 	"github.com/scim-operator/scim-operator/internal/localpg/pgtest"
 	"github.com/scim-operator/scim-operator/internal/tenantdb"
+	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
 // waitReason waits until the TenantApp's condition typ has reason.
 func (tn *tenant) waitReason(t *testing.T, typ, reason string) *metav1.Condition {
 	t.Helper()
 	var c *metav1.Condition
-	eventually(t, time.Minute, func() string {
+	testharness.Eventually(t, time.Minute, func() string {
 		if c = tn.condition(t, typ); c == nil || c.Reason != reason {
 			return fmt.Sprintf("%s is %+v, want reason %s", typ, c, reason)
 		}
@@ -36,8 +37,8 @@ func (tn *tenant) waitReason(t *testing.T, typ, reason string) *metav1.Condition
 // that names the fix but not the DSN; spec.database.tls.insecureSkipVerify
 // lets the operator try it (the host does not exist, so it is unreachable).
 func TestInsecureConnectionRefused(t *testing.T) {
-	op := startOperator(t)
-	ns := namespaceFor(t)
+	op := testharness.RunOperator(t, cp, testharness.Options{})
+	ns := testharness.Namespace(t)
 	ep := op.NewEndpoint(t, ns, "okta")
 	createUser(t, ep, "a@example.com")
 	ctx := context.Background()
@@ -73,8 +74,8 @@ func TestInsecureConnectionRefused(t *testing.T) {
 // CA leaves the database unreachable, the right one projects the users.
 func TestVerifyFullWithCASecret(t *testing.T) {
 	server, caPEM, otherPEM := pgtest.StartTLS(t)
-	op := startOperator(t)
-	ns := namespaceFor(t)
+	op := testharness.RunOperator(t, cp, testharness.Options{})
+	ns := testharness.Namespace(t)
 	ep := op.NewEndpoint(t, ns, "okta")
 	createUser(t, ep, "a@example.com")
 	ctx := context.Background()

@@ -10,11 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"time"
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/scim-operator/scim-operator/internal/childproc"
 	"github.com/scim-operator/scim-operator/internal/kube"
 )
 
@@ -64,6 +66,10 @@ func CheckBinaries() error {
 // ControlPlane is a running kube-apiserver + etcd with the CRDs installed.
 type ControlPlane struct {
 	env *envtest.Environment
+	// parent is the thread that forked etcd and kube-apiserver; wrappers
+	// holds the scripts that give them their parent death signal.
+	parent   *childproc.Parent
+	wrappers string
 	// Config is an admin client configuration, tuned so client-side throttling
 	// never limits the SCIM server (API Priority and Fairness does that job).
 	Config *rest.Config
@@ -101,13 +107,52 @@ func Start(opts Options) (*ControlPlane, error) {
 	for name, values := range opts.APIServerFlags {
 		args.Set(name, values...)
 	}
-	cfg, err := env.Start()
+	c := &ControlPlane{env: env, parent: childproc.NewParent()}
+	if err := c.dieWithParent(); err != nil {
+		c.release()
+		return nil, err
+	}
+	// envtest forks both children from the goroutine that calls Start; run
+	// it on the parent thread, which lives until Stop.
+	var err error
+	c.parent.Do(func() { c.Config, err = env.Start() })
 	if err != nil {
-		_ = env.Stop()
+		_ = c.Stop()
 		return nil, fmt.Errorf("starting kube-apiserver and etcd: %w", err)
 	}
-	Tune(cfg)
-	return &ControlPlane{env: env, Config: cfg}, nil
+	Tune(c.Config)
+	return c, nil
+}
+
+// dieWithParent points envtest at wrappers of etcd and kube-apiserver that
+// are SIGKILLed when this process dies, so a killed test binary leaves no
+// control plane behind (see internal/childproc).
+func (c *ControlPlane) dieWithParent() error {
+	dir, err := os.MkdirTemp("", "scim-controlplane-")
+	if err != nil {
+		return fmt.Errorf("creating the wrapper directory: %w", err)
+	}
+	c.wrappers = dir
+	if c.env.ControlPlane.Etcd == nil {
+		c.env.ControlPlane.Etcd = &envtest.Etcd{}
+	}
+	for name, path := range map[string]*string{
+		"etcd":           &c.env.ControlPlane.Etcd.Path,
+		"kube-apiserver": &c.env.ControlPlane.GetAPIServer().Path,
+	} {
+		if *path, _, err = childproc.Wrap(dir, filepath.Join(AssetsDir(), name), syscall.SIGKILL); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// release gives up the parent thread and the wrappers.
+func (c *ControlPlane) release() {
+	c.parent.Close()
+	if c.wrappers != "" {
+		_ = os.RemoveAll(c.wrappers)
+	}
 }
 
 // Tune raises client-go's client-side rate limit; see kube.Tune.
@@ -124,5 +169,7 @@ func (c *ControlPlane) KubeConfig() ([]byte, error) {
 
 // Stop stops kube-apiserver and etcd and removes their temporary data.
 func (c *ControlPlane) Stop() error {
-	return c.env.Stop()
+	err := c.env.Stop()
+	c.release()
+	return err
 }

@@ -9,6 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
+
+	"github.com/scim-operator/scim-operator/internal/childproc"
 )
 
 // isInitialised reports whether dir already holds a PostgreSQL cluster, which
@@ -73,7 +76,11 @@ func initdb(ctx context.Context, dir, binDir string, acct account, opts Options)
 	cmd.Stdout = io.MultiWriter(opts.Log, tail)
 	cmd.Stderr = cmd.Stdout
 	cmd.SysProcAttr = sysProcAttr(acct)
-	if err := cmd.Run(); err != nil {
+	proc, err := childproc.Start(cmd, syscall.SIGINT)
+	if err == nil {
+		err = proc.Err()
+	}
+	if err != nil {
 		return errors.New(tail.annotate(fmt.Sprintf("initdb in %s failed: %v", dir, err)))
 	}
 	return nil

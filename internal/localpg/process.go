@@ -6,17 +6,16 @@ import (
 	"io"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
+	"syscall"
+
+	"github.com/scim-operator/scim-operator/internal/childproc"
 )
 
 // process is one running postgres child.
 type process struct {
-	cmd  *exec.Cmd
+	*childproc.Process
 	tail *logTail
-	// done is closed once the process has exited; waitErr is its exit error.
-	done    chan struct{}
-	waitErr error
 }
 
 // serverArgs returns the postgres command line: loopback TCP only, no Unix
@@ -43,52 +42,29 @@ func serverArgs(dir string, port int, fsync, tls bool) []string {
 	return args
 }
 
-// launch starts postgres in the foreground. The child is started from a
-// goroutine locked to its OS thread, and that thread lives until the child
-// exits: Linux sends the parent death signal when the forking *thread* ends,
-// and the Go runtime may otherwise retire it while the server still runs.
+// launch starts postgres in the foreground. When this process dies the
+// postmaster gets SIGINT, PostgreSQL's fast shutdown: unlike SIGTERM's smart
+// shutdown it does not wait for other clients (a developer's psql) to leave,
+// and unlike SIGKILL it ends its backends and removes its shared memory.
 func launch(binDir, dir string, port int, acct account, opts Options) (*process, error) {
-	p := &process{tail: &logTail{}, done: make(chan struct{})}
-	p.cmd = exec.Command(filepath.Join(binDir, "postgres"), serverArgs(dir, port, opts.Fsync, opts.tls())...)
-	p.cmd.Dir = dir
-	p.cmd.Stdout = io.MultiWriter(opts.Log, p.tail)
-	p.cmd.Stderr = p.cmd.Stdout
-	p.cmd.SysProcAttr = sysProcAttr(acct)
-
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		// No UnlockOSThread: the thread is discarded when this goroutine ends,
-		// which is harmless once the child has exited.
-		if err := p.cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		p.waitErr = p.cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
+	p := &process{tail: &logTail{}}
+	cmd := exec.Command(filepath.Join(binDir, "postgres"), serverArgs(dir, port, opts.Fsync, opts.tls())...)
+	cmd.Dir = dir
+	cmd.Stdout = io.MultiWriter(opts.Log, p.tail)
+	cmd.Stderr = cmd.Stdout
+	cmd.SysProcAttr = sysProcAttr(acct)
+	var err error
+	if p.Process, err = childproc.Start(cmd, syscall.SIGINT); err != nil {
 		return nil, fmt.Errorf("starting postgres: %w", err)
 	}
 	return p, nil
 }
 
-// exited reports whether the process has ended.
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
 // exitError describes an exit the caller did not ask for, quoting the output.
 func (p *process) exitError() error {
 	reason := "exited"
-	if p.waitErr != nil {
-		reason = p.waitErr.Error()
+	if err := p.Err(); err != nil {
+		reason = err.Error()
 	}
 	return errors.New(p.tail.annotate("postgres stopped unexpectedly: " + reason))
 }

@@ -19,7 +19,7 @@ func waitReady(ctx context.Context, p *process, dsn string) error {
 	delay := 20 * time.Millisecond
 	var lastErr error
 	for {
-		if p.exited() {
+		if p.Exited() {
 			return fmt.Errorf("%w: %w", errExitedEarly, p.exitError())
 		}
 		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -32,7 +32,7 @@ func waitReady(ctx context.Context, p *process, dsn string) error {
 		select {
 		case <-ctx.Done():
 			return errors.New(p.tail.annotate(fmt.Sprintf("postgres did not accept connections in time: %v", lastErr)))
-		case <-p.done:
+		case <-p.Done():
 		case <-time.After(delay):
 		}
 		delay = min(delay*2, 250*time.Millisecond)

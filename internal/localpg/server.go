@@ -136,18 +136,18 @@ func (s *Server) Port() int { return s.port }
 func (s *Server) Dir() string { return s.dir }
 
 // PID returns the postmaster's process id, for callers that must prove it is gone.
-func (s *Server) PID() int { return s.proc.cmd.Process.Pid }
+func (s *Server) PID() int { return s.proc.Pid() }
 
 // Done is closed when the server process has exited, whether through Stop or
 // a crash, so a supervising dev mode can notice a dead database.
-func (s *Server) Done() <-chan struct{} { return s.proc.done }
+func (s *Server) Done() <-chan struct{} { return s.proc.Done() }
 
 // Stop shuts the server down (fast shutdown: open sessions are disconnected)
 // and waits for it to exit. It is idempotent: later calls return the first
 // result. A temporary data directory is removed.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
-		crashed := s.proc.exited()
+		crashed := s.proc.Exited()
 		s.halt()
 		if crashed {
 			s.stopErr = s.proc.exitError()
@@ -157,18 +157,10 @@ func (s *Server) Stop() error {
 	return s.stopErr
 }
 
-// halt sends SIGINT and waits, escalating to SIGKILL after stopTimeout.
+// halt sends SIGINT (fast shutdown) and waits, escalating to SIGKILL after
+// stopTimeout.
 func (s *Server) halt() {
-	if s.proc.exited() {
-		return
-	}
-	_ = s.proc.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-s.proc.done:
-	case <-time.After(stopTimeout):
-		_ = s.proc.cmd.Process.Kill()
-		<-s.proc.done
-	}
+	s.proc.Stop(syscall.SIGINT, stopTimeout)
 }
 
 // removeOwnedDir deletes the data directory when Start created it.

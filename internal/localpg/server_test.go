@@ -1,28 +1,20 @@
 package localpg_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/scim-operator/scim-operator/internal/localpg"
 	"github.com/scim-operator/scim-operator/internal/localpg/pgtest"
 )
-
-// helperDirEnv makes the test binary act as a parent that starts a server and
-// then waits to be killed; see TestKilledParentLeavesNoServer.
-const helperDirEnv = "LOCALPG_TEST_HELPER_DIR"
 
 // dataDir returns a not yet existing directory that an unprivileged
 // PostgreSQL user can reach. t.TempDir's parent has mode 0700, so it would
@@ -61,18 +53,6 @@ func processGone(pid int) bool {
 	}
 	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
 	return len(fields) > 0 && fields[0] == "Z"
-}
-
-// waitGone polls until pid is gone or the timeout passes.
-func waitGone(pid int, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if processGone(pid) {
-			return true
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return processGone(pid)
 }
 
 func TestStartCreateDatabaseStop(t *testing.T) {
@@ -223,57 +203,5 @@ func TestStartErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(notEmpty, "precious.txt")); err != nil {
 		t.Errorf("the refused directory must be left alone: %v", err)
-	}
-}
-
-// TestHelperParent is not a test: it is the parent process that
-// TestKilledParentLeavesNoServer kills.
-func TestHelperParent(t *testing.T) {
-	dir := os.Getenv(helperDirEnv)
-	if dir == "" {
-		t.Skip("helper process only")
-	}
-	s, err := localpg.Start(context.Background(), localpg.Options{Dir: dir})
-	if err != nil {
-		fmt.Println("error", err)
-		os.Exit(1)
-	}
-	fmt.Println("pid", s.PID())
-	time.Sleep(time.Minute)
-	os.Exit(1)
-}
-
-func TestKilledParentLeavesNoServer(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperParent$")
-	cmd.Env = append(os.Environ(), helperDirEnv+"="+dataDir(t))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-
-	pid := 0
-	lines := bufio.NewScanner(out)
-	for lines.Scan() {
-		if rest, ok := strings.CutPrefix(lines.Text(), "pid "); ok {
-			pid, _ = strconv.Atoi(rest)
-			break
-		}
-		if strings.HasPrefix(lines.Text(), "error ") {
-			t.Fatalf("helper: %s", lines.Text())
-		}
-	}
-	if pid == 0 {
-		t.Fatalf("helper printed no server pid")
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
-	if !waitGone(pid, 30*time.Second) {
-		t.Errorf("postgres (pid %d) outlived its SIGKILLed parent", pid)
 	}
 }

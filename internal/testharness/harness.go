@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,9 +40,11 @@ type Operator struct {
 	Addr   string        // SCIM server address, host:port
 	// Manager is the operator's manager; Manager.Elected() is closed once
 	// this operator runs the reconcilers (at once without leader election).
-	Manager manager.Manager
-	stop    context.CancelFunc
-	done    chan error
+	Manager  manager.Manager
+	stop     context.CancelFunc
+	done     chan error
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // StartOperator starts an operator on cp with its SCIM server on a free
@@ -126,10 +129,15 @@ func testLogger() logr.Logger {
 	return l
 }
 
-// Stop stops the operator and waits for it.
+// Stop stops the operator and waits for it. It is idempotent: a test may stop
+// an operator itself and leave the same call to its cleanup; later calls
+// return the first result.
 func (o *Operator) Stop() error {
-	o.stop()
-	return <-o.done
+	o.stopOnce.Do(func() {
+		o.stop()
+		o.stopErr = <-o.done
+	})
+	return o.stopErr
 }
 
 // Endpoint is a ScimEndpoint created for one test, with a SCIM client.

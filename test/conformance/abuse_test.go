@@ -70,7 +70,7 @@ func holdRequest(t *testing.T, ep *testharness.Endpoint, addr string) net.Conn {
 // once the held requests end, requests are served again.
 func TestInFlightCapSheds503(t *testing.T) {
 	replica := startServingReplica(t, "abuse-in-flight", testharness.Options{SCIM: scimserver.Options{MaxInFlight: 2, MaxInFlightPerEndpoint: 2}})
-	ep := replica.NewEndpoint(t, namespaceFor(t), "idp")
+	ep := replica.NewEndpoint(t, testharness.Namespace(t), "idp")
 	held := []net.Conn{holdRequest(t, ep, replica.Addr), holdRequest(t, ep, replica.Addr)}
 
 	r := waitForStatus(t, ep, http.StatusServiceUnavailable, 10*time.Second, "two held requests never filled the cap of 2")
@@ -93,7 +93,7 @@ func TestInFlightCapSheds503(t *testing.T) {
 func TestEndpointShareOfInFlight(t *testing.T) {
 	replica := startServingReplica(t, "abuse-endpoint-share", testharness.Options{SCIM: scimserver.Options{
 		MaxInFlight: 8, MaxInFlightPerEndpoint: 2, RequestTimeout: 2 * time.Second}})
-	ns := namespaceFor(t)
+	ns := testharness.Namespace(t)
 	greedy := replica.NewEndpoint(t, ns, "greedy")
 	other := replica.NewEndpoint(t, ns, "other")
 	holdRequest(t, greedy, replica.Addr)
@@ -115,7 +115,7 @@ func TestEndpointShareOfInFlight(t *testing.T) {
 func TestEndpointRateLimitClamped(t *testing.T) {
 	replica := startServingReplica(t, "abuse-clamp", testharness.Options{
 		SCIM: scimserver.Options{MaxEndpointRPS: 20, MaxEndpointBurst: 20}})
-	ep := replica.NewEndpoint(t, namespaceFor(t), "idp") // spec.rateLimit 100,000 rps, burst 100,000
+	ep := replica.NewEndpoint(t, testharness.Namespace(t), "idp") // spec.rateLimit 100,000 rps, burst 100,000
 
 	const requests = 60
 	start := time.Now()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
@@ -33,32 +31,10 @@ const (
 	errorURN      = "urn:ietf:params:scim:api:messages:2.0:Error"
 )
 
-var nsSeq atomic.Int64
-
 // newEndpoint creates a ScimEndpoint named "idp" in a namespace of t's own.
 func newEndpoint(t *testing.T, mutate ...func(*scimv1.ScimEndpoint)) *testharness.Endpoint {
 	t.Helper()
-	return op.NewEndpoint(t, namespaceFor(t), "idp", mutate...)
-}
-
-// namespaceFor derives a unique DNS-label namespace name from the test name.
-func namespaceFor(t *testing.T) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(t.Name()) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-			dash = false
-		} else if !dash {
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	s := strings.Trim(b.String(), "-")
-	if len(s) > 50 {
-		s = strings.TrimRight(s[:50], "-")
-	}
-	return fmt.Sprintf("%s-%d", s, nsSeq.Add(1))
+	return op.NewEndpoint(t, testharness.Namespace(t), "idp", mutate...)
 }
 
 // expectStatus fails the test unless r has the wanted status.

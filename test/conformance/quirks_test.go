@@ -57,7 +57,7 @@ func patchOp(ops ...string) string {
 // Every request is otherwise valid, so the deviation is what is tested.
 func TestQuirksByMode(t *testing.T) {
 	t.Parallel()
-	ns := namespaceFor(t)
+	ns := testharness.Namespace(t)
 	lenient := op.NewEndpoint(t, ns, "lenient")
 	strict := op.NewEndpoint(t, ns, "strict", func(e *scimv1.ScimEndpoint) { e.Spec.Compatibility = scimv1.CompatibilityStrict })
 	cases := []struct {
@@ -193,7 +193,7 @@ func TestQuirksByMode(t *testing.T) {
 // nothing stored.
 func TestUndocumentedValuesRefused(t *testing.T) {
 	t.Parallel()
-	ns := namespaceFor(t)
+	ns := testharness.Namespace(t)
 	endpoints := map[string]*testharness.Endpoint{
 		"Lenient": op.NewEndpoint(t, ns, "lenient"),
 		"Strict": op.NewEndpoint(t, ns, "strict", func(e *scimv1.ScimEndpoint) {

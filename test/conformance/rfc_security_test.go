@@ -78,7 +78,7 @@ func TestCountCapped(t *testing.T) {
 func TestEndpointIsolation(t *testing.T) {
 	t.Parallel()
 	a := newEndpoint(t)
-	b := op.NewEndpoint(t, namespaceFor(t), "idp")
+	b := op.NewEndpoint(t, testharness.Namespace(t), "idp")
 	c := op.NewEndpoint(t, a.Namespace, "other")
 	bUser := str(post(t, b, "Users", fmt.Sprintf(plainUser, "b-only@example.com")), "id")
 	cUser := str(post(t, c, "Users", fmt.Sprintf(plainUser, "c-only@example.com")), "id")
@@ -145,7 +145,7 @@ func rawGet(t *testing.T, target, token string) (int, string) {
 func TestEncodedPaths(t *testing.T) {
 	t.Parallel()
 	a := newEndpoint(t)
-	b := op.NewEndpoint(t, namespaceFor(t), "idp")
+	b := op.NewEndpoint(t, testharness.Namespace(t), "idp")
 	bUser := str(post(t, b, "Users", fmt.Sprintf(plainUser, "victim@example.com")), "id")
 	pa := "/scim/v2/" + a.Namespace + "/" + a.Name
 	pb := "/scim/v2/" + b.Namespace + "/" + b.Name

@@ -31,19 +31,13 @@ var (
 
 func TestMain(m *testing.M) {
 	ctrllog.SetLogger(logr.Discard())
-	os.Exit(run(m))
+	os.Exit(testharness.WithControlPlane(func(cp *controlplane.ControlPlane) int { return run(m, cp) }))
 }
 
-// run starts a control plane and a manager that runs the SCIM server alone
-// (no reconcilers: nothing else reads or writes while a test counts), built
-// as internal/operator builds it but with a counting live reader.
-func run(m *testing.M) int {
-	cp, err := controlplane.Start(controlplane.Options{AttachOutput: os.Getenv("SCIM_TEST_CONTROLPLANE_OUTPUT") != ""})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "control plane:", err)
-		return 1
-	}
-	defer func() { _ = cp.Stop() }()
+// run starts a manager on cp that runs the SCIM server alone (no
+// reconcilers: nothing else reads or writes while a test counts), built as
+// internal/operator builds it but with a counting live reader.
+func run(m *testing.M, cp *controlplane.ControlPlane) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	addr, err := startServer(ctx, cp)

@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/scim-operator/scim-operator/internal/controlplane"
+	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
 func TestLocalMode(t *testing.T) {
@@ -140,7 +140,7 @@ func TestLocalMode(t *testing.T) {
 	oidcAccessFollowsSCIM(t, env, id)
 
 	// Ctrl-C: every process the local mode started is gone afterwards.
-	children := descendants(cmd.Process.Pid)
+	children := testharness.Descendants(cmd.Process.Pid)
 	if len(children) < 3 {
 		t.Errorf("expected etcd, kube-apiserver and postgres among the children, found pids %v", children)
 	}
@@ -157,12 +157,12 @@ func TestLocalMode(t *testing.T) {
 		t.Fatal("local mode did not stop within 90 s of SIGINT")
 	}
 	stopDeadline := time.Now().Add(30 * time.Second)
-	for _, pid := range children {
-		for alive(pid) && time.Now().Before(stopDeadline) {
+	for _, p := range children {
+		for !p.Gone() && time.Now().Before(stopDeadline) {
 			time.Sleep(100 * time.Millisecond)
 		}
-		if alive(pid) {
-			t.Errorf("process %d (%s) still running after Ctrl-C", pid, comm(pid))
+		if !p.Gone() {
+			t.Errorf("process %s still running after Ctrl-C", p)
 		}
 	}
 }
@@ -258,51 +258,4 @@ func readEnv(t *testing.T, path string) map[string]string {
 		env[k] = strings.Trim(v, "'")
 	}
 	return env
-}
-
-// descendants lists every process below pid, from /proc.
-func descendants(pid int) []int {
-	parents := map[int][]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// Fields after the command (which may contain spaces) start after the last ')'.
-		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-		if len(fields) > 1 {
-			ppid, _ := strconv.Atoi(fields[1])
-			parents[ppid] = append(parents[ppid], p)
-		}
-	}
-	var out []int
-	queue := []int{pid}
-	for len(queue) > 0 {
-		p := queue[0]
-		queue = queue[1:]
-		for _, c := range parents[p] {
-			out = append(out, c)
-			queue = append(queue, c)
-		}
-	}
-	return out
-}
-
-func alive(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-	return len(fields) > 0 && fields[0] != "Z"
-}
-
-func comm(pid int) string {
-	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
-	return strings.TrimSpace(string(b))
 }

@@ -19,6 +19,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/scim-operator/scim-operator/internal/childproc"
 	"github.com/scim-operator/scim-operator/internal/operator"
 	"github.com/scim-operator/scim-operator/scimserver"
 )
@@ -103,11 +104,9 @@ type operatorProcess struct {
 	Started time.Time
 	// electedAt is when it became leader, once waitElected returned.
 	electedAt time.Time
-	cmd       *exec.Cmd
+	proc      *childproc.Process
 	logPath   string
 	elected   chan time.Time
-	exited    chan struct{}
-	waitErr   error
 }
 
 // startOperatorProcess starts the operator child on the control plane of
@@ -129,21 +128,20 @@ func startOperatorProcess(t, owner *testing.T, kubeconfig, leaseID string) *oper
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), childKubeconfigEnv+"="+kubeconfig, childLeaseEnv+"="+leaseID)
 	cmd.Stderr = logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &operatorProcess{cmd: cmd, logPath: logPath, elected: make(chan time.Time, 1), exited: make(chan struct{})}
+	p := &operatorProcess{logPath: logPath, elected: make(chan time.Time, 1)}
 	p.Started = time.Now()
-	if err := cmd.Start(); err != nil {
+	if p.proc, err = childproc.Start(cmd, syscall.SIGKILL); err != nil {
 		t.Fatalf("starting the operator process: %v", err)
 	}
-	go func() { p.waitErr = cmd.Wait(); logf.Close(); close(p.exited) }()
+	go func() { <-p.proc.Done(); logf.Close() }()
 	owner.Cleanup(func() {
 		p.stop()
 		if owner.Failed() {
-			owner.Logf("operator process %d log (tail, without audit lines):\n%s", cmd.Process.Pid, p.logTail(30))
+			owner.Logf("operator process %d log (tail, without audit lines):\n%s", p.proc.Pid(), p.logTail(30))
 		}
 	})
 	addr := make(chan string, 1)
@@ -165,8 +163,8 @@ func startOperatorProcess(t, owner *testing.T, kubeconfig, leaseID string) *oper
 	select {
 	case p.Addr = <-addr:
 		return p
-	case <-p.exited:
-		t.Fatalf("the operator process exited at start: %v", p.waitErr)
+	case <-p.proc.Done():
+		t.Fatalf("the operator process exited at start: %v", p.proc.Err())
 	case <-time.After(time.Minute):
 		t.Fatal("the operator process printed no address within a minute")
 	}
@@ -176,26 +174,14 @@ func startOperatorProcess(t, owner *testing.T, kubeconfig, leaseID string) *oper
 // kill sends SIGKILL, a crash: nothing is released or flushed.
 func (p *operatorProcess) kill(t *testing.T) {
 	t.Helper()
-	if err := p.cmd.Process.Kill(); err != nil {
+	if err := p.proc.Kill(); err != nil {
 		t.Fatalf("killing the operator process: %v", err)
 	}
-	<-p.exited
 }
 
 // stop sends SIGTERM and waits, killing the process after 30 s.
 func (p *operatorProcess) stop() {
-	select {
-	case <-p.exited:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	}
+	p.proc.Stop(syscall.SIGTERM, 30*time.Second)
 }
 
 // waitElected waits until the process leads and returns when it was elected.
@@ -204,8 +190,8 @@ func (p *operatorProcess) waitElected(t *testing.T, within time.Duration) time.T
 	select {
 	case p.electedAt = <-p.elected:
 		return p.electedAt
-	case <-p.exited:
-		t.Fatalf("the operator process exited before it was elected: %v", p.waitErr)
+	case <-p.proc.Done():
+		t.Fatalf("the operator process exited before it was elected: %v", p.proc.Err())
 	case <-time.After(within):
 		t.Fatalf("the operator process was not elected within %v", within)
 	}
@@ -216,8 +202,8 @@ func (p *operatorProcess) waitElected(t *testing.T, within time.Duration) time.T
 func (p *operatorProcess) alive(t *testing.T) {
 	t.Helper()
 	select {
-	case <-p.exited:
-		t.Fatalf("the operator process exited on its own: %v", p.waitErr)
+	case <-p.proc.Done():
+		t.Fatalf("the operator process exited on its own: %v", p.proc.Err())
 	default:
 	}
 }

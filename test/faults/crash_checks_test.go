@@ -81,7 +81,7 @@ func (w *crashWorld) converge(t *testing.T, p *operatorProcess, ids, names, grou
 		}
 		return w.tn.conditionIs(scimv1.ConditionReady, metav1.ConditionTrue)
 	}
-	if problem := eventually(90*time.Second, check); problem != "" {
+	if problem := testharness.Wait(90*time.Second, check); problem != "" {
 		t.Fatalf("not converged 90 s after the restart: %s", problem)
 	}
 	t.Logf("converged %v after the restart (%v after the election): %d user rows, %d groups, %d RoleBinding subjects, nothing in Terminating",

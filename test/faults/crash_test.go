@@ -84,7 +84,7 @@ func setUpCrashWorld(t *testing.T) *crashWorld {
 		t.Fatal(err)
 	}
 	w := &crashWorld{top: t, c: c, kubeconfig: filepath.Join(t.TempDir(), "kubeconfig"),
-		leaseID: uniqueName("faults-crash"), ns: uniqueName("faults-crash")}
+		leaseID: testharness.UniqueName("faults-crash"), ns: testharness.UniqueName("faults-crash")}
 	if err := os.WriteFile(w.kubeconfig, kc, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func (w *crashWorld) unwound(t *testing.T) (string, bool) {
 // complete: the kill must land mid-reconcile.
 func (w *crashWorld) killWhen(t *testing.T, p *operatorProcess, what string, cond func() bool, state func(*testing.T) (string, bool)) {
 	t.Helper()
-	if !waitFor(60*time.Second, func() bool { p.alive(t); return cond() }) {
+	if !testharness.WaitTrue(60*time.Second, func() bool { p.alive(t); return cond() }) {
 		t.Fatalf("waited 60 s in vain for the moment to kill the leader: %s", what)
 	}
 	p.kill(t)
@@ -243,7 +243,7 @@ func onProcess(t *testing.T, e *testharness.Endpoint, p *operatorProcess) *testh
 	t.Helper()
 	other := *e
 	other.BaseURL = "http://" + p.Addr + scimPath(e)
-	if !waitFor(60*time.Second, func() bool {
+	if !testharness.WaitTrue(60*time.Second, func() bool {
 		return other.Do(t, http.MethodGet, "/ServiceProviderConfig", nil).Status == http.StatusOK
 	}) {
 		t.Fatalf("operator process %s never accepted the endpoint's token", p.Addr)

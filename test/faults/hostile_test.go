@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
 // hostileCase is one request of the corpus and the outcome decided for its
@@ -88,7 +90,7 @@ func (o outcome) judge(r reply, d delta, bodyless bool) []string {
 // before it. See the corpus_*_test.go files for the classes and the outcome
 // decided for each.
 func TestHostileInput(t *testing.T) {
-	op := startOperator(t, cp)
+	op := testharness.RunOperator(t, cp, testharness.Options{})
 	w := seedWorld(t, op)
 	cases := w.corpus()
 	byClass := map[string]int{}

@@ -1,8 +1,6 @@
 package faults
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"testing"
 
@@ -24,28 +22,5 @@ func TestMain(m *testing.M) {
 		os.Exit(runOperatorChild(kubeconfig, os.Getenv(childLeaseEnv)))
 	}
 	ctrllog.SetLogger(logr.Discard())
-	os.Exit(controlplane.RunTests(m, &cp))
-}
-
-// uniqueName returns prefix plus a random suffix, so that tests run more
-// than once against one control plane (-count) never meet their own leftovers.
-func uniqueName(prefix string) string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return prefix + "-" + hex.EncodeToString(b)
-}
-
-// startOperator starts an operator on c and stops it when the test ends.
-func startOperator(t *testing.T, c *controlplane.ControlPlane) *testharness.Operator {
-	t.Helper()
-	op, err := testharness.StartOperator(c, false)
-	if err != nil {
-		t.Fatalf("starting the operator: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := op.Stop(); err != nil {
-			t.Errorf("stopping the operator: %v", err)
-		}
-	})
-	return op
+	os.Exit(testharness.RunTests(m, &cp))
 }

@@ -64,13 +64,6 @@ func checkOutageResponses(t *testing.T, recs []outcomeRecord, down, up time.Time
 	}
 }
 
-// eventually polls check (which returns a problem, or "") for up to limit.
-func eventually(limit time.Duration, check func() string) string {
-	var problem string
-	waitFor(limit, func() bool { problem = check(); return problem == "" })
-	return problem
-}
-
 // scimGet reads a resource through SCIM into a map.
 func scimGet(ctx context.Context, e *testharness.Endpoint, path string) (int, map[string]any) {
 	o := do(ctx, e, "check", e.Token, http.MethodGet, path, nil)
@@ -115,7 +108,7 @@ func checkOutageEffects(ctx context.Context, t *testing.T, op *testharness.Opera
 				problem = fmt.Sprintf("created user %s: %v %q", o.id, err, user.Spec.UserName)
 				break
 			}
-			problem = eventually(60*time.Second, func() string {
+			problem = testharness.Wait(60*time.Second, func() string {
 				if s, _ := scimGet(ctx, e, "/Users/"+o.id); s != http.StatusOK {
 					return fmt.Sprintf("SCIM GET of created user %s: %d", o.id, s)
 				}
@@ -127,7 +120,7 @@ func checkOutageEffects(ctx context.Context, t *testing.T, op *testharness.Opera
 			if kind == "group" {
 				group, member = o.id, w.target
 			}
-			problem = eventually(60*time.Second, func() string {
+			problem = testharness.Wait(60*time.Second, func() string {
 				s, g := scimGet(ctx, e, "/Groups/"+group)
 				if s != http.StatusOK || !slices.Contains(valuesOf(g["members"]), member) {
 					return fmt.Sprintf("group %s after a 2xx %s: %d, members %v lack %s", group, kind, s, valuesOf(g["members"]), member)
@@ -139,7 +132,7 @@ func checkOutageEffects(ctx context.Context, t *testing.T, op *testharness.Opera
 				problem = fmt.Sprintf("entitlement %s acknowledged but not stored (%v)", arg, err)
 				break
 			}
-			problem = eventually(60*time.Second, func() string {
+			problem = testharness.Wait(60*time.Second, func() string {
 				if _, u := scimGet(ctx, e, "/Users/"+w.target); !slices.Contains(valuesOf(u["entitlements"]), arg) {
 					return "SCIM GET lacks acknowledged entitlement " + arg
 				}
@@ -150,7 +143,7 @@ func checkOutageEffects(ctx context.Context, t *testing.T, op *testharness.Opera
 				problem = "user " + arg + " acknowledged deleted but still stored"
 				break
 			}
-			problem = eventually(60*time.Second, func() string {
+			problem = testharness.Wait(60*time.Second, func() string {
 				if s, _ := scimGet(ctx, e, "/Users/"+arg); s != http.StatusNotFound {
 					return fmt.Sprintf("SCIM GET of deleted user %s: %d", arg, s)
 				}
@@ -242,7 +235,7 @@ func checkNotHalfWritten(ctx context.Context, t *testing.T, c client.Client, w *
 		case "user":
 			retried++
 			// A claim left by a create cut short is taken over once it is 30 s old.
-			problem := eventually(45*time.Second, func() string {
+			problem := testharness.Wait(45*time.Second, func() string {
 				r := do(ctx, e, "retry", e.Token, http.MethodPost, "/Users", userBody(arg, ""))
 				if r.status != http.StatusCreated && r.status != http.StatusConflict {
 					return fmt.Sprintf("retrying the create of %s: %d %s", arg, r.status, snippet(r.body))

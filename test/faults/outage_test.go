@@ -99,8 +99,8 @@ func (w *outageWorkload) run(ctx context.Context, stop <-chan struct{}) *sync.Wa
 // checkNotHalfWritten).
 func TestAPIServerOutage(t *testing.T) {
 	rc := startRestartable(t)
-	op := startOperator(t, rc.cp)
-	e := op.NewEndpoint(t, uniqueName("faults-outage"), "idp")
+	op := testharness.RunOperator(t, rc.cp, testharness.Options{})
+	e := op.NewEndpoint(t, testharness.UniqueName("faults-outage"), "idp")
 	w := &outageWorkload{e: e}
 	mustCreate := func(resource string, body map[string]any) string {
 		r := e.Do(t, http.MethodPost, "/"+resource, body)
@@ -126,7 +126,7 @@ func TestAPIServerOutage(t *testing.T) {
 	acknowledged := func(since time.Time) int {
 		return w.rec.count(func(o outcomeRecord) bool { return o.token != "read" && !o.start.Before(since) && o.status/100 == 2 })
 	}
-	if !waitFor(30*time.Second, func() bool { return acknowledged(time.Time{}) >= 10 }) {
+	if !testharness.WaitTrue(30*time.Second, func() bool { return acknowledged(time.Time{}) >= 10 }) {
 		t.Fatal("no traffic before the outage")
 	}
 
@@ -147,7 +147,7 @@ func TestAPIServerOutage(t *testing.T) {
 	if caught.IsZero() {
 		t.Fatal("the SCIM server never caught up after the restart")
 	}
-	if !waitFor(30*time.Second, func() bool { return acknowledged(caught) >= 1 }) {
+	if !testharness.WaitTrue(30*time.Second, func() bool { return acknowledged(caught) >= 1 }) {
 		t.Errorf("no SCIM write succeeded in the 30 s after the cache caught up")
 	}
 	stopTraffic()
@@ -173,7 +173,7 @@ func checkReadYourWrite(ctx context.Context, t *testing.T, w *outageWorkload) ti
 	t.Helper()
 	e := w.e
 	var created outcomeRecord
-	if !waitFor(60*time.Second, func() bool {
+	if !testharness.WaitTrue(60*time.Second, func() bool {
 		created = do(ctx, e, "probe", e.Token, http.MethodPost, "/Users", userBody("outage-probe@example.com", ""))
 		return created.status != http.StatusServiceUnavailable
 	}) || created.status != http.StatusCreated {
@@ -188,7 +188,7 @@ func checkReadYourWrite(ctx context.Context, t *testing.T, w *outageWorkload) ti
 		t.Errorf("adding the user created (201) just before to a group: %d, want 2xx: %s", o.status, snippet(o.body))
 	}
 	var caught time.Time
-	if !waitFor(90*time.Second, func() bool {
+	if !testharness.WaitTrue(90*time.Second, func() bool {
 		caught = time.Now()
 		s, _ := scimGet(ctx, e, "/Users/"+created.id)
 		return s == http.StatusOK

@@ -13,8 +13,8 @@ import (
 // TestHostileRegressions holds one minimal test per server bug the hostile
 // corpus found, so each reads on its own.
 func TestHostileRegressions(t *testing.T) {
-	op := startOperator(t, cp)
-	ep := op.NewEndpoint(t, uniqueName("faults-regressions"), "idp")
+	op := testharness.RunOperator(t, cp, testharness.Options{})
+	ep := op.NewEndpoint(t, testharness.UniqueName("faults-regressions"), "idp")
 	send := func(t *testing.T, r rawRequest) reply {
 		t.Helper()
 		res, err := exchange(op.Addr, r)

@@ -44,10 +44,10 @@ func (v validity) covers(o outcomeRecord) bool {
 // refused (401) within a bounded time and stays refused, and that every user
 // a 201 reported exists.
 func TestTokenRotation(t *testing.T) {
-	op := startOperator(t, cp)
+	op := testharness.RunOperator(t, cp, testharness.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	e := op.NewEndpoint(t, uniqueName("faults-rotation"), "idp", func(ep *scimv1.ScimEndpoint) {
+	e := op.NewEndpoint(t, testharness.UniqueName("faults-rotation"), "idp", func(ep *scimv1.ScimEndpoint) {
 		ep.Spec.TokenSecretRefs = append(ep.Spec.TokenSecretRefs, scimv1.SecretKeyReference{Name: "idp-token", Key: "next"})
 	})
 	first, second, third := e.Token, newToken(), newToken()
@@ -60,7 +60,7 @@ func TestTokenRotation(t *testing.T) {
 	accepted := func(label, token string) time.Time {
 		t.Helper()
 		var o outcomeRecord
-		if !waitFor(30*time.Second, func() bool {
+		if !testharness.WaitTrue(30*time.Second, func() bool {
 			o = do(ctx, e, label, token, http.MethodGet, "/Users?startIndex=1&count=1", nil)
 			return o.status == http.StatusOK
 		}) {
@@ -71,7 +71,7 @@ func TestTokenRotation(t *testing.T) {
 	// refused polls until token gets 401, then checks it keeps getting 401.
 	refused := func(label, token string) {
 		t.Helper()
-		if !waitFor(30*time.Second, func() bool { return probe(label, token) == http.StatusUnauthorized }) {
+		if !testharness.WaitTrue(30*time.Second, func() bool { return probe(label, token) == http.StatusUnauthorized }) {
 			t.Fatalf("token %s was still accepted 30 s after its removal", label)
 		}
 		for i := range 10 {
@@ -93,7 +93,7 @@ func TestTokenRotation(t *testing.T) {
 	}
 	phase := func(what string, cond func() bool) {
 		t.Helper()
-		if !waitFor(60*time.Second, cond) {
+		if !testharness.WaitTrue(60*time.Second, cond) {
 			t.Fatalf("traffic stalled during %s", what)
 		}
 	}

@@ -42,7 +42,7 @@ func TestSoak(t *testing.T) {
 		}
 		duration = d
 	}
-	op := startOperator(t, cp)
+	op := testharness.RunOperator(t, cp, testharness.Options{})
 	var eps []*testharness.Endpoint
 	for i, name := range []string{"okta", "entra", "mixed"} {
 		eps = append(eps, op.NewEndpoint(t, fmt.Sprintf("soak-%d-%d", time.Now().UnixNano()%1e6, i), name,

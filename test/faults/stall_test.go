@@ -71,8 +71,8 @@ func TestTenantDatabaseStall(t *testing.T) {
 			t.Errorf("stopping the operator: %v", err)
 		}
 	})
-	ea := op.NewEndpoint(t, uniqueName("faults-stall-a"), "idp")
-	eb := op.NewEndpoint(t, uniqueName("faults-stall-b"), "idp")
+	ea := op.NewEndpoint(t, testharness.UniqueName("faults-stall-a"), "idp")
+	eb := op.NewEndpoint(t, testharness.UniqueName("faults-stall-b"), "idp")
 	ta := newTenant(t, op.Client, ea.Namespace, "app", "idp", proxiedA, dsnA)
 	tb := newTenant(t, op.Client, eb.Namespace, "app", "idp", dsnB, dsnB)
 	seedA, _ := createUsers(t, ea, "stall-a", 30)
@@ -80,7 +80,7 @@ func TestTenantDatabaseStall(t *testing.T) {
 	seedB, _ := createUsers(t, eb, "stall-b", 30)
 	groupB := mustCreateGroup(t, eb, "team", seedB...)
 	for _, tn := range []*tenant{ta, tb} {
-		if problem := eventually(60*time.Second, tn.diff); problem != "" {
+		if problem := testharness.Wait(60*time.Second, tn.diff); problem != "" {
 			t.Fatalf("TenantApp %s never synced: %s", tn.key, problem)
 		}
 	}
@@ -90,7 +90,7 @@ func TestTenantDatabaseStall(t *testing.T) {
 	start := time.Now()
 	more, _ := createUsers(t, ea, "stall-a-slow", 10)
 	addMembers(t, ea, groupA, more...)
-	if problem := eventually(30*time.Second, ta.diff); problem != "" {
+	if problem := testharness.Wait(30*time.Second, ta.diff); problem != "" {
 		t.Fatalf("with %v of latency, the tables did not follow: %s", stallLatency, problem)
 	}
 	if problem := ta.conditionIs(scimv1.ConditionReady, metav1.ConditionTrue); problem != "" {
@@ -110,14 +110,14 @@ func TestTenantDatabaseStall(t *testing.T) {
 	stopTraffic := func() { trafficA.stop(); trafficB.stop() }
 	defer stopTraffic()
 
-	if problem := eventually(stallReportBudget, func() string {
+	if problem := testharness.Wait(stallReportBudget, func() string {
 		return ta.conditionIs(scimv1.ConditionDatabaseReachable, metav1.ConditionFalse)
 	}); problem != "" {
 		t.Fatalf("the stall was not reported within %v: %s", stallReportBudget, problem)
 	}
 	reported := time.Since(stalled)
 	t.Logf("DatabaseReachable=False %v after the stall began", reported.Round(time.Millisecond))
-	if problem := eventually(10*time.Second, func() string { return unreachableEvent(op.Client, ta.key.Namespace) }); problem != "" {
+	if problem := testharness.Wait(10*time.Second, func() string { return unreachableEvent(op.Client, ta.key.Namespace) }); problem != "" {
 		t.Error(problem)
 	}
 	if up, ok := scrapeMetric(t, metricsAddr, "scim_tenantapp_database_up", ta.key.Namespace); !ok || up != 0 {
@@ -125,7 +125,7 @@ func TestTenantDatabaseStall(t *testing.T) {
 	}
 	// B's projection goes on while A's database is stalled.
 	marker := createUsersOrFail(t, eb, "stall-b-marker", 1)[0]
-	if problem := eventually(20*time.Second, func() string {
+	if problem := testharness.Wait(20*time.Second, func() string {
 		if st, err := tb.tables(); err != nil || !hasUser(st.Users, marker) {
 			return fmt.Sprintf("a user created on B during A's stall has no row in B's database (err %v)", err)
 		}
@@ -139,7 +139,7 @@ func TestTenantDatabaseStall(t *testing.T) {
 	resumed := time.Now()
 	stopTraffic()
 	stallLen := resumed.Sub(stalled)
-	if problem := eventually(stallRecoveryBudget, func() string {
+	if problem := testharness.Wait(stallRecoveryBudget, func() string {
 		if d := ta.diff(); d != "" {
 			return d
 		}

@@ -78,10 +78,10 @@ func groupBody(displayName string, members ...string) map[string]any {
 func seedWorld(t *testing.T, op *testharness.Operator) *world {
 	t.Helper()
 	w := &world{addr: op.Addr, c: op.Client, ids: map[string]string{}, users: map[string]map[string]any{}}
-	w.a = op.NewEndpoint(t, uniqueName("faults-a"), "idp")
+	w.a = op.NewEndpoint(t, testharness.UniqueName("faults-a"), "idp")
 	w.a2 = op.NewEndpoint(t, w.a.Namespace, "other")
-	w.b = op.NewEndpoint(t, uniqueName("faults-b"), "idp")
-	w.s = op.NewEndpoint(t, uniqueName("faults-s"), "strict", func(e *scimv1.ScimEndpoint) {
+	w.b = op.NewEndpoint(t, testharness.UniqueName("faults-b"), "idp")
+	w.s = op.NewEndpoint(t, testharness.UniqueName("faults-s"), "strict", func(e *scimv1.ScimEndpoint) {
 		e.Spec.Compatibility = scimv1.CompatibilityStrict
 	})
 	create := func(e *testharness.Endpoint, handle, resource string, body map[string]any) {

@@ -40,7 +40,7 @@ func TestFailover(t *testing.T) {
 			waitElected(t, leader, 60*time.Second)
 			follower := start(t, testharness.Options{LeaderElection: true})
 
-			ns := uniqueName("failover")
+			ns := testharness.UniqueName("failover")
 			e := leader.NewEndpoint(t, ns, "okta")
 			ef := onReplica(t, e, follower)
 
@@ -86,7 +86,7 @@ func TestFailover(t *testing.T) {
 				electedAt <- time.Now()
 			}()
 			stopped := time.Now()
-			if err := leader.stop(); err != nil {
+			if err := leader.Stop(); err != nil {
 				if !tc.keepLease {
 					t.Fatalf("stopping the leader: %v", err)
 				}

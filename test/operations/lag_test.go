@@ -2,6 +2,7 @@ package operations
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ import (
 func TestProjectionLagMetric(t *testing.T) {
 	metricsAddr := freeAddr(t)
 	op := start(t, testharness.Options{MetricsAddr: metricsAddr})
-	ns := uniqueName("lag")
+	ns := testharness.UniqueName("lag")
 	e := op.NewEndpoint(t, ns, "okta")
 	ctx := context.Background()
 
@@ -55,7 +56,10 @@ func TestProjectionLagMetric(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, "the user is bound", func() bool { return subjects() == 1 })
+	testharness.Eventually(t, 30*time.Second, func() string {
+		n := subjects()
+		return testharness.Unless(n == 1, "the user is bound", fmt.Sprintf("%d subjects", n))
+	})
 	before := lagSamples(t, metricsAddr)
 
 	res := e.Do(t, http.MethodPatch, "/Users/"+uid, map[string]any{
@@ -64,8 +68,14 @@ func TestProjectionLagMetric(t *testing.T) {
 	if res.Status != http.StatusOK {
 		t.Fatalf("deactivating PATCH = %d: %s", res.Status, res.Body)
 	}
-	waitFor(t, "the subject is removed", func() bool { return subjects() == 0 })
-	waitFor(t, "the removal is in scim_projection_lag_seconds", func() bool { return lagSamples(t, metricsAddr) > before })
+	testharness.Eventually(t, 30*time.Second, func() string {
+		n := subjects()
+		return testharness.Unless(n == 0, "the subject is removed", fmt.Sprintf("%d subjects", n))
+	})
+	testharness.Eventually(t, 30*time.Second, func() string {
+		n := lagSamples(t, metricsAddr)
+		return testharness.Unless(n > before, "the removal is in scim_projection_lag_seconds", fmt.Sprintf("%v samples, %v before", n, before))
+	})
 }
 
 // lagSamples is the sample count of scim_projection_lag_seconds{projection="rbac"}.
@@ -79,16 +89,4 @@ func lagSamples(t *testing.T, addr string) float64 {
 		t.Fatalf("scim_projection_lag_seconds is %v, want a histogram", f.GetType())
 	}
 	return sum(f, map[string]string{"projection": "rbac"}, func(m *dto.Metric) float64 { return float64(m.GetHistogram().GetSampleCount()) })
-}
-
-// waitFor polls cond for up to 30 s; it is a wait, not a timing assertion.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 30 s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -4,11 +4,8 @@
 package operations
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"net"
 	"os"
-	"sync"
 	"testing"
 
 	"github.com/go-logr/logr"
@@ -25,20 +22,13 @@ var cp *controlplane.ControlPlane
 
 func TestMain(m *testing.M) {
 	ctrllog.SetLogger(logr.Discard())
-	os.Exit(controlplane.RunTests(m, &cp))
+	os.Exit(testharness.RunTests(m, &cp))
 }
 
-// replica is an operator that can be stopped once, by the test or at cleanup.
+// replica is an operator of a test; Stop may be called by the test and again
+// at cleanup.
 type replica struct {
 	*testharness.Operator
-	once sync.Once
-	err  error
-}
-
-// stop stops the operator and waits for it; later calls return the same result.
-func (r *replica) stop() error {
-	r.once.Do(func() { r.err = r.Operator.Stop() })
-	return r.err
 }
 
 // elected reports whether the replica runs the reconcilers.
@@ -54,17 +44,7 @@ func (r *replica) elected() bool {
 // start starts an operator and stops it when the test ends.
 func start(t *testing.T, opts testharness.Options) *replica {
 	t.Helper()
-	op, err := testharness.StartOperatorWith(cp, opts)
-	if err != nil {
-		t.Fatalf("starting the operator: %v", err)
-	}
-	r := &replica{Operator: op}
-	t.Cleanup(func() {
-		if err := r.stop(); err != nil {
-			t.Errorf("stopping the operator: %v", err)
-		}
-	})
-	return r
+	return &replica{Operator: testharness.RunOperator(t, cp, opts)}
 }
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
@@ -76,11 +56,4 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-// uniqueName returns prefix plus a random suffix.
-func uniqueName(prefix string) string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return prefix + "-" + hex.EncodeToString(b)
 }

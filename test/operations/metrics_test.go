@@ -22,11 +22,11 @@ import (
 func TestMetricsAfterSCIMTraffic(t *testing.T) {
 	metricsAddr := freeAddr(t)
 	op := start(t, testharness.Options{MetricsAddr: metricsAddr})
-	ns := uniqueName("metrics")
+	ns := testharness.UniqueName("metrics")
 	e := op.NewEndpoint(t, ns, "okta")
 	endpointLabel := ns + "/okta"
 
-	userName := "grace.hopper." + uniqueName("u") + "@example.com"
+	userName := "grace.hopper." + testharness.UniqueName("u") + "@example.com"
 	created := e.Do(t, http.MethodPost, "/Users", map[string]any{
 		"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
 		"userName": userName, "active": true,

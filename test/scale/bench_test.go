@@ -26,11 +26,11 @@ import (
 // the SCIM server keeps (target ≥ 0.7).
 func BenchmarkCreateUsers(b *testing.B) {
 	const clients, perRound, rounds = 16, 250, 8
-	op := startOperator(b, false)
-	e := op.NewEndpoint(b, uniqueName("bench-create"), "okta")
+	op := testharness.RunOperator(b, cp, testharness.Options{})
+	e := op.NewEndpoint(b, testharness.UniqueName("bench-create"), "okta")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	prefix := uniqueName("create")
+	prefix := testharness.UniqueName("create")
 	timed := func(create func(ctx context.Context, i int) error) (float64, error) {
 		began := time.Now()
 		err := parallel(ctx, perRound, clients, create)
@@ -101,7 +101,7 @@ func BenchmarkFilterUserName(b *testing.B) {
 	const settle = 10 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
-	prefix := uniqueName("filter")
+	prefix := testharness.UniqueName("filter")
 	userName := func(i int) string { return fmt.Sprintf("%s-%06d@example.com", prefix, i) }
 	// Users are seeded with no operator running (see quietEndpoint); an
 	// operator started afterwards serves the lookups.

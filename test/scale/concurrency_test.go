@@ -22,8 +22,8 @@ import (
 // TestConcurrentCreateOneReplica: 50 identical Okta creates racing on one
 // server make exactly one user; the others are told 409 uniqueness.
 func TestConcurrentCreateOneReplica(t *testing.T) {
-	op := startOperator(t, false)
-	e := op.NewEndpoint(t, uniqueName("conc-create"), "okta")
+	op := testharness.RunOperator(t, cp, testharness.Options{})
+	e := op.NewEndpoint(t, testharness.UniqueName("conc-create"), "okta")
 	names := repeat("ada.lovelace@example.com", 50)
 	results := raceCreates(t, []*testharness.Endpoint{e}, names)
 	id := checkOneCreated(t, results)
@@ -35,9 +35,9 @@ func TestConcurrentCreateOneReplica(t *testing.T) {
 // sharing one API server, with identical userNames and with userNames that
 // differ only in case (userName is caseExact=false, RFC 7643 §4.1.1).
 func TestConcurrentCreateTwoReplicas(t *testing.T) {
-	op1 := startOperator(t, true)
-	op2 := startOperator(t, true)
-	e1 := op1.NewEndpoint(t, uniqueName("conc-replicas"), "okta")
+	op1 := testharness.RunOperator(t, cp, testharness.Options{LeaderElection: true})
+	op2 := testharness.RunOperator(t, cp, testharness.Options{LeaderElection: true})
+	e1 := op1.NewEndpoint(t, testharness.UniqueName("conc-replicas"), "okta")
 	e2 := onReplica(t, e1, op2)
 	for _, tc := range []struct {
 		reason   string
@@ -60,9 +60,9 @@ func TestConcurrentCreateTwoReplicas(t *testing.T) {
 // TestConcurrentMemberAdds: 100 concurrent Okta member-add PATCHes of 100
 // different users to one group all land, on one replica and split over two.
 func TestConcurrentMemberAdds(t *testing.T) {
-	op1 := startOperator(t, true)
-	op2 := startOperator(t, true)
-	e1 := op1.NewEndpoint(t, uniqueName("conc-members"), "okta")
+	op1 := testharness.RunOperator(t, cp, testharness.Options{LeaderElection: true})
+	op2 := testharness.RunOperator(t, cp, testharness.Options{LeaderElection: true})
+	e1 := op1.NewEndpoint(t, testharness.UniqueName("conc-members"), "okta")
 	e2 := onReplica(t, e1, op2)
 	for _, tc := range []struct {
 		reason  string
@@ -74,8 +74,8 @@ func TestConcurrentMemberAdds(t *testing.T) {
 		t.Run(tc.reason, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			users := createUsers(t, ctx, tc.targets, uniqueName("member"), 100)
-			group := createGroup(t, ctx, e1, uniqueName("Engineering"))
+			users := createUsers(t, ctx, tc.targets, testharness.UniqueName("member"), 100)
+			group := createGroup(t, ctx, e1, testharness.UniqueName("Engineering"))
 
 			var (
 				start   = make(chan struct{})
@@ -127,14 +127,14 @@ func TestConcurrentMemberAdds(t *testing.T) {
 // balancer does exactly this). The second replica's cache may or may not
 // have seen the add by then; the removal must hold either way.
 func TestMemberRemoveAfterAddOnOtherReplica(t *testing.T) {
-	op1 := startOperator(t, true)
-	op2 := startOperator(t, true)
-	e1 := op1.NewEndpoint(t, uniqueName("cross-remove"), "okta")
+	op1 := testharness.RunOperator(t, cp, testharness.Options{LeaderElection: true})
+	op2 := testharness.RunOperator(t, cp, testharness.Options{LeaderElection: true})
+	e1 := op1.NewEndpoint(t, testharness.UniqueName("cross-remove"), "okta")
 	e2 := onReplica(t, e1, op2)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	users := createUsers(t, ctx, []*testharness.Endpoint{e1, e2}, uniqueName("flap"), 20)
-	group := createGroup(t, ctx, e1, uniqueName("Contractors"))
+	users := createUsers(t, ctx, []*testharness.Endpoint{e1, e2}, testharness.UniqueName("flap"), 20)
+	group := createGroup(t, ctx, e1, testharness.UniqueName("Contractors"))
 	if err := waitServed(ctx, e2, "/Groups/"+group); err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,6 @@ package scale
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,34 +31,10 @@ var cp *controlplane.ControlPlane
 
 func TestMain(m *testing.M) {
 	ctrllog.SetLogger(logr.Discard())
-	os.Exit(controlplane.RunTests(m, &cp))
+	os.Exit(testharness.RunTests(m, &cp))
 }
 
 const patchOpURN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-// startOperator starts an operator on the shared control plane and stops it
-// when the test ends.
-func startOperator(tb testing.TB, leaderElection bool) *testharness.Operator {
-	tb.Helper()
-	op, err := testharness.StartOperator(cp, leaderElection)
-	if err != nil {
-		tb.Fatalf("starting the operator: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := op.Stop(); err != nil {
-			tb.Errorf("stopping the operator: %v", err)
-		}
-	})
-	return op
-}
-
-// uniqueName returns prefix plus a random suffix, so reruns in one process
-// (benchmarks run their body more than once) never collide.
-func uniqueName(prefix string) string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return prefix + "-" + hex.EncodeToString(b)
-}
 
 // onReplica returns the endpoint as served by another operator on the same
 // control plane, once that replica accepts the token.
@@ -235,7 +209,7 @@ func quietEndpoint(tb testing.TB, prefix string) *testharness.Endpoint {
 			tb.Errorf("stopping the operator: %v", err)
 		}
 	}()
-	return boot.NewEndpoint(tb, uniqueName(prefix), "okta")
+	return boot.NewEndpoint(tb, testharness.UniqueName(prefix), "okta")
 }
 
 // seedUsers creates n ScimUsers of the endpoint named userName(i) directly

@@ -55,7 +55,7 @@ func TestScaleLargeGroup(t *testing.T) {
 	t.Logf("seeded %d ScimUsers in %s", users, time.Since(began).Round(time.Millisecond))
 
 	began = time.Now()
-	op := startOperator(t, false)
+	op := testharness.RunOperator(t, cp, testharness.Options{})
 	e = onReplica(t, e, op)
 	if err := waitServed(ctx, e, "/Users/"+ids[users-1]); err != nil {
 		t.Fatal(err)

@@ -21,8 +21,8 @@ import (
 // derived id retired by a delete, or held by a user renamed away from the
 // value. Requests alternate between two replicas.
 func TestUniqueIDsAreNeverReassigned(t *testing.T) {
-	op1, op2 := startOperator(t, true), startOperator(t, true)
-	e1 := op1.NewEndpoint(t, uniqueName("unique-ids"), "okta")
+	op1, op2 := testharness.RunOperator(t, cp, testharness.Options{LeaderElection: true}), testharness.RunOperator(t, cp, testharness.Options{LeaderElection: true})
+	e1 := op1.NewEndpoint(t, testharness.UniqueName("unique-ids"), "okta")
 	e2 := onReplica(t, e1, op2)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -91,13 +91,13 @@ func TestUniqueIDsAreNeverReassigned(t *testing.T) {
 // deleted user's id is retired from the tombstone claim alone (it never saw
 // the delete), and the next create of the userName gets a fresh id.
 func TestRetiredAfterRestart(t *testing.T) {
-	op1 := startOperator(t, false)
-	e1 := op1.NewEndpoint(t, uniqueName("retired-restart"), "okta")
+	op1 := testharness.RunOperator(t, cp, testharness.Options{})
+	e1 := op1.NewEndpoint(t, testharness.UniqueName("retired-restart"), "okta")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	first := mustCreate(t, ctx, e1, "barbara@example.com")
 	mustStatus(t, ctx, e1, http.MethodDelete, "/Users/"+first, nil, http.StatusNoContent)
-	op2 := startOperator(t, false)
+	op2 := testharness.RunOperator(t, cp, testharness.Options{})
 	e2 := onReplica(t, e1, op2)
 	if second := mustCreate(t, ctx, e2, "barbara@example.com"); second == first {
 		t.Fatalf("a restarted replica gave the deleted user's id %s to the next one", first)
@@ -108,8 +108,8 @@ func TestRetiredAfterRestart(t *testing.T) {
 // (so every create takes the claim path), split over two replicas, make
 // exactly one user.
 func TestRetiredValueRace(t *testing.T) {
-	op1, op2 := startOperator(t, true), startOperator(t, true)
-	e1 := op1.NewEndpoint(t, uniqueName("retired-race"), "okta")
+	op1, op2 := testharness.RunOperator(t, cp, testharness.Options{LeaderElection: true}), testharness.RunOperator(t, cp, testharness.Options{LeaderElection: true})
+	e1 := op1.NewEndpoint(t, testharness.UniqueName("retired-race"), "okta")
 	e2 := onReplica(t, e1, op2)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -128,8 +128,8 @@ func TestRetiredValueRace(t *testing.T) {
 // that value, on two replicas, 60 times. At most one of them may succeed (both
 // may be refused when each sees the other), and no value ends up held twice.
 func TestRenameRacesCreate(t *testing.T) {
-	op1, op2 := startOperator(t, true), startOperator(t, true)
-	e1 := op1.NewEndpoint(t, uniqueName("rename-race"), "okta")
+	op1, op2 := testharness.RunOperator(t, cp, testharness.Options{LeaderElection: true}), testharness.RunOperator(t, cp, testharness.Options{LeaderElection: true})
+	e1 := op1.NewEndpoint(t, testharness.UniqueName("rename-race"), "okta")
 	e2 := onReplica(t, e1, op2)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
