@@ -7,7 +7,8 @@ import (
 )
 
 // serveDiscovery answers /ServiceProviderConfig, /ResourceTypes and /Schemas
-// (RFC 7644 §4) with what this server really supports.
+// (RFC 7644 §4) with what this server really supports, the Role resource
+// type Okta Identity Governance discovers the catalog by included.
 func (s *Server) serveDiscovery(w http.ResponseWriter, req *request) {
 	switch req.resource {
 	case "ServiceProviderConfig":
@@ -17,7 +18,8 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, req *request) {
 		}
 		writeJSON(w, http.StatusOK, s.serviceProviderConfig(req))
 	case "ResourceTypes":
-		types := []map[string]any{resourceTypeJSON(schema.UserResourceType, req), resourceTypeJSON(schema.GroupResourceType, req)}
+		types := []map[string]any{resourceTypeJSON(schema.UserResourceType, req), resourceTypeJSON(schema.GroupResourceType, req),
+			resourceTypeJSON(schema.RoleResourceType, req)}
 		if req.id != "" {
 			for _, t := range types {
 				if t["id"] == req.id {

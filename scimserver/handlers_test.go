@@ -75,6 +75,9 @@ func TestGoldenReads(t *testing.T) {
 		{name: "resource_type_user", method: http.MethodGet, path: "/ResourceTypes/User"},
 		{name: "schemas", method: http.MethodGet, path: "/Schemas"},
 		{name: "schema_group", method: http.MethodGet, path: "/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group"},
+		{name: "resource_type_role", method: http.MethodGet, path: "/ResourceTypes/Role"},
+		{name: "schema_role", method: http.MethodGet, path: "/Schemas/urn:okta:scim:schemas:core:1.0:Role"},
+		{name: "role_get", method: http.MethodGet, path: "/Roles/payments-deployer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { runGolden(t, newGoldenServer(t), tc) })
 	}
@@ -94,6 +97,8 @@ func TestGoldenLists(t *testing.T) {
 			path: "/Groups?filter=" + url.QueryEscape(`displayName eq "Engineering"`) + "&excludedAttributes=members"},
 		{name: "groups_list_filter_member", method: http.MethodGet,
 			path: "/Groups?filter=" + url.QueryEscape(`members[value eq "user-bob"]`) + "&attributes=displayName"},
+		{name: "roles_list", method: http.MethodGet, path: "/Roles"},
+		{name: "roles_list_page", method: http.MethodGet, path: "/Roles?count=1&startIndex=1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { runGolden(t, newGoldenServer(t), tc) })
 	}
@@ -114,6 +119,9 @@ func TestGoldenErrors(t *testing.T) {
 		{name: "error_405_post_service_provider_config", method: http.MethodPost, path: "/ServiceProviderConfig", body: `{}`},
 		{name: "error_404_unknown_resource", method: http.MethodGet, path: "/Widgets"},
 		{name: "error_404_outside_prefix", method: http.MethodGet, path: "!/scim/v1/Users"},
+		{name: "error_404_unknown_role", method: http.MethodGet, path: "/Roles/cluster-admin"},
+		{name: "error_404_role_of_other_endpoint", method: http.MethodGet, path: "/Roles/entra-reader"},
+		{name: "error_405_post_roles", method: http.MethodPost, path: "/Roles", body: `{"displayName": "x"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) { runGolden(t, newGoldenServer(t), tc) })
 	}
@@ -150,6 +158,14 @@ func TestGoldenWrites(t *testing.T) {
 			body: `{` + patchOp + `, "Operations": [{"op": "add", "path": "members", "value": [{"value": "user-bob"}]}]}`},
 		{name: "group_patch_add_member_attributes", method: http.MethodPatch, path: "/Groups/group-ops?attributes=members",
 			body: `{` + patchOp + `, "Operations": [{"op": "add", "path": "members", "value": [{"value": "user-bob"}]}]}`},
+		{name: "user_patch_grant_role", method: http.MethodPatch, path: "/Users/user-bob", stamped: true,
+			body: `{` + patchOp + `, "Operations": [{"op": "add", "path": "roles", "value": [
+				{"value": "payments-deployer", "display": "Payments deployer"}, {"value": "payments-deployer"}]}]}`},
+		{name: "user_patch_unknown_role", method: http.MethodPatch, path: "/Users/user-bob",
+			body: `{` + patchOp + `, "Operations": [{"op": "add", "path": "roles", "value": [{"value": "cluster-admin"}]}]}`},
+		{name: "user_post_role_of_other_endpoint", method: http.MethodPost, path: "/Users", body: `{
+			"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+			"userName": "erin@example.com", "roles": [{"value": "entra-reader"}]}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) { runGolden(t, newGoldenServer(t), tc) })
 	}
@@ -396,7 +412,14 @@ func goldenObjects() []client.Object {
 		Spec: scimv1.ScimGroupSpec{Endpoint: goldenEndpoint, DisplayName: "Engineering", ExternalID: "00g1eng"}}
 	ops := &scimv1.ScimGroup{ObjectMeta: objMeta("group-ops", "2002", ""),
 		Spec: scimv1.ScimGroupSpec{Endpoint: goldenEndpoint, DisplayName: "Operations"}}
-	objs := []client.Object{alice, bob, carol, eng, ops}
+	deployer := &scimv1.ScimEntitlement{ObjectMeta: objMeta("payments-deployer", "4001", ""), Spec: scimv1.ScimEntitlementSpec{
+		Endpoint: goldenEndpoint, DisplayName: "Payments deployer",
+		Description: "Deploy to the payments namespaces; read access to the whole cluster."}}
+	auditor := &scimv1.ScimEntitlement{ObjectMeta: objMeta("auditor", "4002", ""), Spec: scimv1.ScimEntitlementSpec{
+		Endpoint: goldenEndpoint, DisplayName: "Auditor"}}
+	entraReader := &scimv1.ScimEntitlement{ObjectMeta: objMeta("entra-reader", "4003", ""), Spec: scimv1.ScimEntitlementSpec{
+		Endpoint: "entra", DisplayName: "Reader"}}
+	objs := []client.Object{alice, bob, carol, eng, ops, deployer, auditor, entraReader}
 	objs = append(objs, goldenShards(objMeta, "group-eng", []scimv1.Member{
 		{Value: "user-alice"}, {Value: "user-bob"}, {Value: "group-ops", Type: "Group"}})...)
 	objs = append(objs, goldenShards(objMeta, "group-ops", []scimv1.Member{{Value: "user-alice"}})...)

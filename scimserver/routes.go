@@ -22,7 +22,7 @@ const PathPrefix = scimv1.SCIMPathPrefix
 type request struct {
 	ep       *Endpoint
 	tokenID  string
-	resource string // Users, Groups, ServiceProviderConfig, ResourceTypes, Schemas
+	resource string // Users, Groups, Roles, ServiceProviderConfig, ResourceTypes, Schemas
 	id       string // resource id, or "" for the collection
 	baseURL  string // scheme://host/scim/v2/<ns>/<name>
 }
@@ -173,6 +173,8 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, req *request) 
 		s.serveUsers(w, r, req)
 	case "Groups":
 		s.serveGroups(w, r, req)
+	case "Roles":
+		s.serveRoles(w, r, req)
 	case "ServiceProviderConfig", "ResourceTypes", "Schemas":
 		if r.Method != http.MethodGet {
 			e := errorf(http.StatusMethodNotAllowed, "", "%s is read-only", req.resource)

@@ -141,11 +141,13 @@ func (s *Server) userFromBody(r *http.Request, req *request) (map[string]any, er
 	return res, nil
 }
 
-// userSpec maps a User onto a spec and checks the endpoint's rules on it.
-// cur is the user being replaced or patched (nil on create): a userName the
-// user already has is never refused, so a pattern added later cannot block
-// the deactivation of an existing user.
-func userSpec(req *request, res map[string]any, cur *scimv1.ScimUser) (scimv1.ScimUserSpec, error) {
+// userSpec maps a User onto a spec and checks the endpoint's rules on it:
+// the userNamePattern and the catalog its roles must name (governRoles).
+// cur is the user being replaced or patched (nil on create): a userName or
+// a role the user already has is never refused, so a pattern added or a
+// catalog entry deleted later cannot block the deactivation of an existing
+// user.
+func (s *Server) userSpec(ctx context.Context, req *request, res map[string]any, cur *scimv1.ScimUser) (scimv1.ScimUserSpec, error) {
 	activeIfAbsent := cur == nil || cur.Spec.Active
 	spec, e := userFromSCIM(res, activeIfAbsent)
 	if e != nil {
@@ -155,7 +157,11 @@ func userSpec(req *request, res map[string]any, cur *scimv1.ScimUser) (scimv1.Sc
 	if renamed && req.ep.UserNames != nil && !req.ep.UserNames.MatchString(spec.UserName) {
 		return spec, errorf(http.StatusBadRequest, scimInvalidValue, "userName does not match the endpoint's userNamePattern")
 	}
-	return spec, nil
+	var held []scimv1.MultiValuedAttribute
+	if cur != nil {
+		held = cur.Spec.Roles
+	}
+	return spec, s.governRoles(ctx, req, &spec, held)
 }
 
 func (s *Server) createUser(r *http.Request, req *request) (*scimv1.ScimUser, error) {
@@ -163,7 +169,7 @@ func (s *Server) createUser(r *http.Request, req *request) (*scimv1.ScimUser, er
 	if err != nil {
 		return nil, err
 	}
-	spec, err := userSpec(req, res, nil)
+	spec, err := s.userSpec(r.Context(), req, res, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +187,7 @@ func (s *Server) replaceUser(r *http.Request, req *request) (*scimv1.ScimUser, e
 		return nil, err
 	}
 	return s.updateWithRetry(r, req, func(cur *scimv1.ScimUser) (scimv1.ScimUserSpec, error) {
-		return userSpec(req, res, cur)
+		return s.userSpec(r.Context(), req, res, cur)
 	})
 }
 
@@ -200,7 +206,7 @@ func (s *Server) patchUser(r *http.Request, req *request) (*scimv1.ScimUser, err
 		if err := patch.Apply(userRT, res, ops, patch.Options{Quirks: req.ep.Quirks}); err != nil {
 			return scimv1.ScimUserSpec{}, err
 		}
-		return userSpec(req, res, cur)
+		return s.userSpec(r.Context(), req, res, cur)
 	})
 }
 

@@ -54,6 +54,12 @@ func CoerceOne(attr *Attribute, v any, q Quirks) (any, error) {
 	case Complex:
 		switch t := v.(type) {
 		case map[string]any:
+			if q.RolesAsJSONStrings && attr == userRoles {
+				var err error
+				if t, err = decodeRoleElement(t); err != nil {
+					return nil, err
+				}
+			}
 			return coerceObject(attr, t, q)
 		case string:
 			if q.ManagerAsString && !attr.MultiValued && attr.Sub("value") != nil {
@@ -90,6 +96,11 @@ func CoerceOne(attr *Attribute, v any, q Quirks) (any, error) {
 	s, ok := v.(string)
 	if !ok {
 		return nil, typeError(attr, "expected a string")
+	}
+	if q.RolesAsJSONStrings && attr == userRoleValue {
+		if role, isJSON, err := decodeRole(s); isJSON {
+			return role.Value, err
+		}
 	}
 	return s, nil
 }

@@ -95,6 +95,17 @@ type Quirks struct {
 	// "Customize user provisioning attribute-mappings", section "Editing the
 	// list of supported attributes" (page above).
 	IgnoreUnknownAttributes bool
+
+	// RolesAsJSONStrings reads a roles value that is a JSON-encoded object,
+	// "{\"id\":\"<app role id>\",\"value\":\"<value>\",\"displayName\":\"<name>\"}",
+	// as the role's value and, when the element has no display, its display;
+	// the app role id is dropped. Entra ID sends app role assignments this
+	// way in PATCH requests unless the tenant URL carries the
+	// aadOptscim062020 flag: "Customize user provisioning attribute-mappings",
+	// section "Provisioning a role to a SCIM app", SingleAppRoleAssignment's
+	// example output (PATCH) and the note that PATCH and POST differ (page
+	// above).
+	RolesAsJSONStrings bool
 }
 
 // Lenient returns the catalogue with every documented deviation accepted:
@@ -111,6 +122,7 @@ func Lenient() Quirks {
 		ForeignSchemaURNs:       true,
 		SchemasOptional:         true,
 		IgnoreUnknownAttributes: true,
+		RolesAsJSONStrings:      true,
 	}
 }
 

@@ -57,10 +57,19 @@ var User = &Schema{
 				str("type", "How the membership was derived: direct or indirect.", ReadOnly, false),
 			}},
 		multi("entitlements", "Entitlements of the user.", String),
-		multi("roles", "Roles of the user.", String),
+		userRoles,
 		multi("x509Certificates", "Certificates of the user.", Binary),
 	},
 }
+
+// userRoles is the User's roles attribute: each value names an entry of the
+// endpoint's catalog (/Roles). Coerce recognises it by identity for the
+// RolesAsJSONStrings quirk.
+var userRoles = multi("roles", "Roles of the user: each value is the id of an entry of the endpoint's catalog (/Roles).", String)
+
+// userRoleValue is roles.value, the target of Entra ID's
+// roles[primary eq "True"].value.
+var userRoleValue = userRoles.Sub("value")
 
 // EnterpriseUser is the enterprise User extension (RFC 7643 §4.3).
 var EnterpriseUser = &Schema{
@@ -107,11 +116,29 @@ var Group = &Schema{
 	},
 }
 
+// Role is the schema of an entry of an endpoint's catalog, served at /Roles
+// for Okta Identity Governance. Entries are ScimEntitlements, written by
+// cluster administrators: every attribute is read-only over SCIM.
+var Role = &Schema{
+	ID:          RoleURN,
+	Name:        "Role",
+	Description: "An access profile of the endpoint's catalog that the identity provider grants to users as a role.",
+	Attributes: []*Attribute{
+		{Name: "displayName", Type: String, Required: true, Mutability: ReadOnly, Returned: ReturnedDefault,
+			Uniqueness: "none", Description: "The name an administrator or a requester sees."},
+		{Name: "description", Type: String, Mutability: ReadOnly, Returned: ReturnedDefault,
+			Uniqueness: "none", Description: "What the role gives, for the person who requests or approves it."},
+	},
+}
+
 // UserResourceType is the /Users resource type with the enterprise extension.
 var UserResourceType = &ResourceType{Name: "User", Endpoint: "/Users", Schema: User, Extensions: []*Schema{EnterpriseUser}}
 
 // GroupResourceType is the /Groups resource type.
 var GroupResourceType = &ResourceType{Name: "Group", Endpoint: "/Groups", Schema: Group}
 
+// RoleResourceType is the /Roles resource type: the endpoint's catalog.
+var RoleResourceType = &ResourceType{Name: "Role", Endpoint: "/Roles", Schema: Role}
+
 // All returns every schema the server supports, in the order /Schemas lists them.
-func All() []*Schema { return []*Schema{User, EnterpriseUser, Group} }
+func All() []*Schema { return []*Schema{User, EnterpriseUser, Group, Role} }

@@ -11,6 +11,9 @@ const (
 	UserURN           = "urn:ietf:params:scim:schemas:core:2.0:User"
 	GroupURN          = "urn:ietf:params:scim:schemas:core:2.0:Group"
 	EnterpriseUserURN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	// RoleURN is the schema Okta Identity Governance discovers a catalog of
+	// roles by (docs/governance.md); no RFC defines it.
+	RoleURN = "urn:okta:scim:schemas:core:1.0:Role"
 
 	ListResponseURN          = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 	PatchOpURN               = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

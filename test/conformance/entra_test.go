@@ -285,23 +285,28 @@ func TestEntraManager(t *testing.T) {
 	}
 }
 
-// TestEntraRolesPrimaryTrue: roles[primary eq "True"].value creates the
-// primary role and then replaces its value in place.
+// TestEntraRolesPrimaryTrue: SingleAppRoleAssignment's
+// roles[primary eq "True"].value creates the primary role and then replaces
+// its value in place; values are ids of the endpoint's catalog.
 func TestEntraRolesPrimaryTrue(t *testing.T) {
 	t.Parallel()
 	ep := newEndpoint(t)
+	seedRoles(t, ep, "admin", "reader")
 	id := entraSeed(t, ep)
-	got := patchOK(t, ep, "/Users/"+id, entraPatch(`{"op": "Add", "path": "roles[primary eq \"True\"].value", "value": "Admin"}`))
+	got := patchOK(t, ep, "/Users/"+id, entraPatch(`{"op": "Add", "path": "roles[primary eq \"True\"].value", "value": "admin"}`))
 	equal(t, "roles", len(got["roles"].([]any)), 1)
-	equal(t, "role value", str(got, "roles", 0, "value"), "Admin")
+	equal(t, "role value", str(got, "roles", 0, "value"), "admin")
 	equal(t, "role primary", at(got, "roles", 0, "primary"), any(true))
 
-	got = patchOK(t, ep, "/Users/"+id, entraPatch(`{"op": "Replace", "path": "roles[primary eq \"True\"].value", "value": "Reader"}`))
+	got = patchOK(t, ep, "/Users/"+id, entraPatch(`{"op": "Replace", "path": "roles[primary eq \"True\"].value", "value": "reader"}`))
 	equal(t, "roles", len(got["roles"].([]any)), 1)
-	equal(t, "role value", str(got, "roles", 0, "value"), "Reader")
+	equal(t, "role value", str(got, "roles", 0, "value"), "reader")
 	stored := storedUser(t, ep, id)
-	equal(t, "stored role", stored.Spec.Roles[0].Value, "Reader")
+	equal(t, "stored role", stored.Spec.Roles[0].Value, "reader")
 	equal(t, "stored primary", stored.Spec.Roles[0].Primary, true)
+
+	expectError(t, ep.Do(t, "PATCH", "/Users/"+id, entraPatch(`{"op": "Replace", "path": "roles[primary eq \"True\"].value", "value": "Admin"}`)), 400, "invalidValue")
+	equalSlices(t, "stored roles after an unknown value", storedRoles(t, ep, id), []string{"reader"})
 }
 
 // TestEntraGroupPatch: group renames and member changes may answer 200 or

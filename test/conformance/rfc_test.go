@@ -236,7 +236,7 @@ func TestDiscovery(t *testing.T) {
 	}
 
 	rts := search(t, ep, "/ResourceTypes")
-	equal(t, "resource types", rts.Total, 2)
+	equal(t, "resource types", rts.Total, 3)
 	byName := map[string]map[string]any{}
 	for _, rt := range rts.Resources {
 		byName[str(rt, "name")] = rt
@@ -251,7 +251,7 @@ func TestDiscovery(t *testing.T) {
 	expectError(t, ep.Do(t, "GET", "/ResourceTypes/Widget", nil), 404, "")
 
 	schemas := search(t, ep, "/Schemas")
-	equalSlices(t, "schemas", ids(schemas.Resources), sorted(userURN, enterpriseURN, groupURN))
+	equalSlices(t, "schemas", ids(schemas.Resources), sorted(userURN, enterpriseURN, groupURN, roleURN))
 	attr := func(s map[string]any, name string) map[string]any {
 		for _, a := range s["attributes"].([]any) {
 			if str(a, "name") == name {

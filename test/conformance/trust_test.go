@@ -9,6 +9,7 @@ import (
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/testharness"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 )
 
 // TestDeactivationFailsClosed: once a user is inactive, nothing but an
@@ -76,12 +77,16 @@ func TestUserNamePattern(t *testing.T) {
 // setPattern sets the endpoint's userNamePattern.
 func setPattern(t *testing.T, ep *testharness.Endpoint, pattern string) {
 	t.Helper()
-	var e scimv1.ScimEndpoint
-	if err := op.Client.Get(t.Context(), types.NamespacedName{Namespace: ep.Namespace, Name: ep.Name}, &e); err != nil {
-		t.Fatal(err)
-	}
-	e.Spec.UserNamePattern = pattern
-	if err := op.Client.Update(t.Context(), &e); err != nil {
+	// The endpoint reconciler writes the endpoint's status meanwhile: read
+	// again after a conflict.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var e scimv1.ScimEndpoint
+		if err := op.Client.Get(t.Context(), types.NamespacedName{Namespace: ep.Namespace, Name: ep.Name}, &e); err != nil {
+			return err
+		}
+		e.Spec.UserNamePattern = pattern
+		return op.Client.Update(t.Context(), &e)
+	}); err != nil {
 		t.Fatal(err)
 	}
 }
