@@ -155,7 +155,7 @@ func TestEntraRolesReplaceWholeSet(t *testing.T) {
 // invalidValue, nothing stored.
 func TestEntraRolesAsJSONStrings(t *testing.T) {
 	t.Parallel()
-	ns := namespaceFor(t)
+	ns := testharness.Namespace(t)
 	lenient := op.NewEndpoint(t, ns, "lenient")
 	strict := op.NewEndpoint(t, ns, "strict", func(e *scimv1.ScimEndpoint) { e.Spec.Compatibility = scimv1.CompatibilityStrict })
 	seedRoles(t, lenient, "lenient-admin")

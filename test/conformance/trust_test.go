@@ -6,10 +6,11 @@ import (
 	"testing"
 	"time"
 
-	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
-	"github.com/scim-operator/scim-operator/internal/testharness"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
 // TestDeactivationFailsClosed: once a user is inactive, nothing but an
