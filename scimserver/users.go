@@ -2,7 +2,9 @@ package scimserver
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -186,7 +188,7 @@ func (s *Server) replaceUser(r *http.Request, req *request) (*scimv1.ScimUser, e
 	if err != nil {
 		return nil, err
 	}
-	return s.updateWithRetry(r, req, func(cur *scimv1.ScimUser) (scimv1.ScimUserSpec, error) {
+	return s.updateWithRetry(r, req, true, func(cur *scimv1.ScimUser) (scimv1.ScimUserSpec, error) {
 		return s.userSpec(r.Context(), req, res, cur)
 	})
 }
@@ -200,7 +202,7 @@ func (s *Server) patchUser(r *http.Request, req *request) (*scimv1.ScimUser, err
 	if err != nil {
 		return nil, err
 	}
-	return s.updateWithRetry(r, req, func(cur *scimv1.ScimUser) (scimv1.ScimUserSpec, error) {
+	return s.updateWithRetry(r, req, sendsRoles(ops), func(cur *scimv1.ScimUser) (scimv1.ScimUserSpec, error) {
 		res := userToSCIM(cur, nil, req.baseURL)
 		delete(res, "groups")
 		if err := patch.Apply(userRT, res, ops, patch.Options{Quirks: req.ep.Quirks}); err != nil {
@@ -210,10 +212,35 @@ func (s *Server) patchUser(r *http.Request, req *request) (*scimv1.ScimUser, err
 	})
 }
 
+// sendsRoles reports whether a PATCH carries the user's roles: an operation
+// whose path is roles or one of its elements, or a no-path value with roles.
+func sendsRoles(ops []patch.Operation) bool {
+	for _, op := range ops {
+		path := strings.ToLower(op.Path)
+		if path == "roles" || strings.HasPrefix(path, "roles[") || strings.HasPrefix(path, "roles.") {
+			return true
+		}
+		if op.Path == "" {
+			var value map[string]json.RawMessage
+			if json.Unmarshal(op.Value, &value) == nil {
+				for k := range value {
+					if strings.EqualFold(k, "roles") {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
 // updateWithRetry reads the user, computes its next spec and writes it. With
 // If-Match the read version must match (else 412) and a concurrent write is
 // 412 too; without it, a conflict re-reads the live object and tries again.
-func (s *Server) updateWithRetry(r *http.Request, req *request, next func(*scimv1.ScimUser) (scimv1.ScimUserSpec, error)) (*scimv1.ScimUser, error) {
+// rolesSent says the request carries the user's roles: a write that changes
+// nothing is still made when it makes a reactivated user's roles current
+// (RolesCurrent).
+func (s *Server) updateWithRetry(r *http.Request, req *request, rolesSent bool, next func(*scimv1.ScimUser) (scimv1.ScimUserSpec, error)) (*scimv1.ScimUser, error) {
 	ctx := r.Context()
 	cur, err := s.store.GetUser(ctx, req.ep.Key, req.id)
 	for attempt := 0; ; attempt++ {
@@ -227,10 +254,10 @@ func (s *Server) updateWithRetry(r *http.Request, req *request, next func(*scimv
 		if err != nil {
 			return nil, err
 		}
-		if specEqual(cur.Spec, spec, req.ep.Key.Name) {
+		if specEqual(cur.Spec, spec, req.ep.Key.Name) && (!rolesSent || cur.RolesCurrent()) {
 			return cur, nil
 		}
-		u, err := s.store.UpdateUser(ctx, req.ep.Key, cur, spec)
+		u, err := s.store.UpdateUser(ctx, req.ep.Key, cur, spec, rolesSent)
 		if err == nil || !apierrors.IsConflict(err) {
 			return u, err
 		}

@@ -37,6 +37,10 @@ const (
 	// from inactive to active again; the guard's baseline leaves out users
 	// re-activated within the last window.
 	AnnotationActivatedAt = "scim.scim-operator.io/activated-at"
+	// AnnotationRolesSentAt records when the identity provider last sent a
+	// ScimUser's roles (a create, a PUT, or a PATCH of roles), changed or
+	// not: after a reactivation, roles count only once sent again.
+	AnnotationRolesSentAt = "scim.scim-operator.io/roles-sent-at"
 	// AnnotationApproveDeprovisioning on a ScimEndpoint (any non-empty
 	// value) approves the revocations its deprovisioning guard holds; the
 	// operator removes it once applied.

@@ -40,6 +40,17 @@ func (u *ScimUser) DeactivatedAt() time.Time { return AnnotatedTime(u, Annotatio
 // a deactivation, or the zero time.
 func (u *ScimUser) ActivatedAt() time.Time { return AnnotatedTime(u, AnnotationActivatedAt) }
 
+// RolesCurrent reports whether the user's roles are what the identity
+// provider decided since the user was last reactivated: true for a user never
+// deactivated and reactivated, else only once the roles were sent again. An
+// IdP does not push changes to a deactivated user, so roles stored before the
+// deactivation may have been revoked meanwhile; they grant nothing until the
+// IdP sends them again.
+func (u *ScimUser) RolesCurrent() bool {
+	activated := u.ActivatedAt()
+	return activated.IsZero() || !AnnotatedTime(u, AnnotationRolesSentAt).Before(activated)
+}
+
 // NewestWrite finds the newest last-modified stamp among many objects, the
 // instant LastModified gives for the newest of them, while parsing few: the
 // projections measure their lag from it. The SCIM server writes the annotation in one fixed-width

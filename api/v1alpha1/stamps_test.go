@@ -73,3 +73,31 @@ func TestLastModified(t *testing.T) {
 		}
 	}
 }
+
+// TestRolesCurrent: after a reactivation, roles count only once the IdP
+// sent them again, at the reactivation's write or later.
+func TestRolesCurrent(t *testing.T) {
+	for _, tc := range []struct {
+		reason               string
+		activated, rolesSent string
+		want                 bool
+	}{
+		{"never reactivated", "", "", true},
+		{"never reactivated, roles sent", "", "2026-11-25T10:00:00.000Z", true},
+		{"reactivated, roles never sent", "2026-11-25T10:00:00.000Z", "", false},
+		{"reactivated after the roles were sent", "2026-11-25T10:00:00.000Z", "2026-11-25T09:00:00.000Z", false},
+		{"roles sent in the reactivating write", "2026-11-25T10:00:00.000Z", "2026-11-25T10:00:00.000Z", true},
+		{"roles sent after the reactivation", "2026-11-25T10:00:00.000Z", "2026-11-25T10:00:01.000Z", true},
+	} {
+		u := &ScimUser{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{}}}
+		if tc.activated != "" {
+			u.Annotations[AnnotationActivatedAt] = tc.activated
+		}
+		if tc.rolesSent != "" {
+			u.Annotations[AnnotationRolesSentAt] = tc.rolesSent
+		}
+		if got := u.RolesCurrent(); got != tc.want {
+			t.Errorf("%s: RolesCurrent %v, want %v", tc.reason, got, tc.want)
+		}
+	}
+}

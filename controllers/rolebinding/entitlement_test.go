@@ -130,8 +130,18 @@ func TestEntitlementFollowsTheIdP(t *testing.T) {
 	wantGranted(t, uid, ep.Namespace, "alice@example.com", "bob@example.com")
 	patch(t, ep, "/Users/"+bob, map[string]any{"op": "replace", "value": map[string]any{"active": false}})
 	wantGranted(t, uid, ep.Namespace, "alice@example.com")
+	// Reactivation alone restores nothing the IdP has not sent again: the
+	// IdP pushes no changes to a deactivated user, so the stored roles may
+	// be stale. carol's grant, after it, shows the pass has seen it.
 	patch(t, ep, "/Users/"+bob, map[string]any{"op": "replace", "value": map[string]any{"active": true}})
-	wantGranted(t, uid, ep.Namespace, "alice@example.com", "bob@example.com")
+	carol := post(userWithRoles("carol@example.com", true, "deployer"))
+	wantGranted(t, uid, ep.Namespace, "alice@example.com", "carol@example.com")
+	// Okta's PUT after the reactivation re-sends the same roles: now they count.
+	put(t, ep, bob, userWithRoles("bob@example.com", true, "deployer"))
+	wantGranted(t, uid, ep.Namespace, "alice@example.com", "bob@example.com", "carol@example.com")
+	if resp := ep.Do(t, "DELETE", "/Users/"+carol, nil); resp.Status != http.StatusNoContent {
+		t.Fatalf("DELETE carol: %d %s", resp.Status, resp.Body)
+	}
 
 	// RFC PATCH remove by value filter; then the user's deletion.
 	patch(t, ep, "/Users/"+bob, map[string]any{"op": "remove", "path": `roles[value eq "deployer"]`})

@@ -46,12 +46,25 @@ func (r *Reconciler) setupEntitlements(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).Named("scimentitlement").
 		For(&scimv1.ScimEntitlement{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
-		Watches(&scimv1.ScimUser{}, userRoles{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&scimv1.ScimUser{}, userRoles{}, builder.WithPredicates(predicate.Or[client.Object](
+			predicate.GenerationChangedPredicate{}, rolesResent))).
 		Watches(&scimv1.ScimEndpoint{}, handler.EnqueueRequestsFromMapFunc(m.forEndpoint), builder.WithPredicates(endpointChanged)).
 		Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(m.forChild), builder.WithPredicates(notOurWrite)).
 		Watches(&rbacv1.ClusterRoleBinding{}, handler.EnqueueRequestsFromMapFunc(m.forChild), builder.WithPredicates(notOurWrite)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(m.all)).
 		Complete(EntitlementReconciler{r})
+}
+
+// rolesResent passes a user update that only stamped its roles as sent
+// again (the IdP re-sent unchanged roles after a reactivation), which
+// changes no generation but makes the roles count (ScimUser.RolesCurrent).
+var rolesResent = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetAnnotations()[scimv1.AnnotationRolesSentAt] != e.ObjectNew.GetAnnotations()[scimv1.AnnotationRolesSentAt]
+	},
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
 }
 
 // userRoles enqueues the entitlements a ScimUser's roles name; on an update,

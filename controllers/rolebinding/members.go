@@ -98,8 +98,9 @@ func (r *Reconciler) activeMembers(ctx context.Context, ep client.ObjectKey, gro
 }
 
 // entitledUsers returns the active users of the endpoint whose SCIM roles
-// hold the entitlement role, not being deleted, and every user found whose
-// roles hold it (the sources of the grant). Like activeMembers, the users are
+// hold the entitlement role, not being deleted, whose roles the identity
+// provider has sent since their last reactivation (RolesCurrent), and every
+// user found whose roles hold it (the sources of the grant). Like activeMembers, the users are
 // the cache's own objects and must not be modified.
 func (r *Reconciler) entitledUsers(ctx context.Context, ep client.ObjectKey, role string) (active, found []*scimv1.ScimUser, err error) {
 	var users scimv1.ScimUserList
@@ -115,7 +116,7 @@ func (r *Reconciler) entitledUsers(ctx context.Context, ep client.ObjectKey, rol
 			continue
 		}
 		found = append(found, u)
-		if u.Spec.Active && u.DeletionTimestamp.IsZero() {
+		if u.Spec.Active && u.DeletionTimestamp.IsZero() && u.RolesCurrent() {
 			active = append(active, u)
 		}
 	}

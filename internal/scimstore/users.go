@@ -41,12 +41,17 @@ func (s *Store) CreateUser(ctx context.Context, ep endpointRef, spec scimv1.Scim
 // UpdateUser replaces a user's spec, moving its userName claim when the
 // userName changed (updateUnique). The update carries the resourceVersion
 // the caller read, so a concurrent change makes it fail with a conflict.
-func (s *Store) UpdateUser(ctx context.Context, ep endpointRef, old *scimv1.ScimUser, spec scimv1.ScimUserSpec) (*scimv1.ScimUser, error) {
+// rolesSent says the request carried the user's roles (a PUT, or a PATCH of
+// roles), which stamps AnnotationRolesSentAt.
+func (s *Store) UpdateUser(ctx context.Context, ep endpointRef, old *scimv1.ScimUser, spec scimv1.ScimUserSpec, rolesSent bool) (*scimv1.ScimUser, error) {
 	u := old.DeepCopy()
 	spec.Endpoint = ep.Name
 	u.Spec = spec
 	stampModified(u)
 	stampDeactivated(u, old.Spec.Active)
+	if rolesSent {
+		u.Annotations[scimv1.AnnotationRolesSentAt] = u.Annotations[scimv1.AnnotationLastModified]
+	}
 	if err := s.updateUnique(ctx, ep, "User", old.Spec.UserName, spec.UserName, u, func() client.Object {
 		back := u.DeepCopy()
 		back.Spec.UserName = old.Spec.UserName
