@@ -87,6 +87,17 @@ func (c *Cluster) CreateBinding(ctx context.Context, ep Endpoint, name, group st
 	}})
 }
 
+// CreateEntitlement publishes a catalog entry of the endpoint granting
+// ClusterRole view in the endpoint's namespace to the users holding it.
+func (c *Cluster) CreateEntitlement(ctx context.Context, ep Endpoint, name string) error {
+	return c.createAll(ctx, []client.Object{&scimv1.ScimEntitlement{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: name},
+		Spec: scimv1.ScimEntitlementSpec{Endpoint: ep.Name, DisplayName: "Bench access",
+			Grants: []scimv1.EntitlementGrant{{RoleRef: scimv1.RoleRef{Kind: "ClusterRole", Name: "view"},
+				BindingTarget: scimv1.BindingTarget{Namespaces: []string{ep.Namespace}}}}},
+	}})
+}
+
 // CreateTenantApp creates a TenantApp projecting the endpoint into the
 // database of dsn (default schema "scim"), with its connection Secret.
 func (c *Cluster) CreateTenantApp(ctx context.Context, ep Endpoint, name, dsn string) error {

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -70,4 +71,69 @@ func (b *bench) deprovision(ctx context.Context, env *syncEnv) error {
 	sc.record("deprov.both.max_ms", "RoleBinding and tenant row, from the PATCH sent, max", "ms", both.max())
 	sc.note("%d deactivations per run, each user a member of %d bound groups, out of %s users.", n, b.sizes.GroupsPerUser, thousands(len(p.userNames)))
 	return nil
+}
+
+// benchEntitlement is the catalog entry revokeEntitlements grants and revokes.
+const benchEntitlement = "bench-access"
+
+// revokeEntitlements measures a revocation decided in the IdP's governance:
+// for DeprovSamples users still active, Okta's grant (GET, then PUT of the
+// whole user with the role) is awaited in the RoleBindings of a
+// ScimEntitlement granting view, then the revocation (the same PUT without
+// the role) is timed from the PUT sent to the subject's removal.
+func (b *bench) revokeEntitlements(ctx context.Context, env *syncEnv) error {
+	sc := b.sc[scDeprov]
+	if err := env.cl.CreateEntitlement(ctx, env.ep, benchEntitlement); err != nil {
+		return err
+	}
+	p := env.plan
+	n := min(b.sizes.DeprovSamples, len(p.userNames)/2)
+	only := map[string]bool{benchEntitlement: true}
+	var revoked, request latencies
+	for k := range n {
+		// Odd positions: the deactivation samples took k*len/n.
+		u := (2*k + 1) * len(p.userNames) / (2 * n)
+		user, err := b.userBody(ctx, env, u)
+		if err != nil {
+			return err
+		}
+		user["roles"] = []map[string]any{{"value": benchEntitlement, "display": "Bench access"}}
+		if _, err := env.scim.Expect(ctx, http.MethodPut, "/Users/"+env.ids[u], user, http.StatusOK); err != nil {
+			return err
+		}
+		if err := env.rb.until(ctx, deprovWait, 5*time.Millisecond, func() bool { return env.rb.grants(only, p.userNames[u]) }); err != nil {
+			return fmt.Errorf("granting %s to %s: %w", benchEntitlement, p.userNames[u], err)
+		}
+		user["roles"] = []map[string]any{}
+		sent := time.Now()
+		if _, err := env.scim.Expect(ctx, http.MethodPut, "/Users/"+env.ids[u], user, http.StatusOK); err != nil {
+			return err
+		}
+		answered := time.Now()
+		if err := env.rb.until(ctx, deprovWait, 5*time.Millisecond, func() bool { return !env.rb.grants(only, p.userNames[u]) }); err != nil {
+			return fmt.Errorf("revoking %s from %s: %w", benchEntitlement, p.userNames[u], err)
+		}
+		revoked = append(revoked, time.Since(sent))
+		request = append(request, answered.Sub(sent))
+	}
+	sc.record("deprov.entitlement.p50_ms", "entitlement revoked by Okta's PUT: RoleBinding subject removed, from the PUT sent, p50", "ms", revoked.p50())
+	sc.record("deprov.entitlement.p99_ms", "entitlement revoked by Okta's PUT: RoleBinding subject removed, from the PUT sent, p99", "ms", revoked.p99())
+	sc.record("deprov.entitlement_put.p50_ms", "the revoking PUT request alone, p50", "ms", request.p50())
+	sc.note("%d entitlement revocations per run: Okta's GET and PUT with the role, then the PUT without it.", n)
+	return nil
+}
+
+// userBody is the user as GET /Users/{id} answers it, which Okta edits and
+// PUTs back whole.
+func (b *bench) userBody(ctx context.Context, env *syncEnv, u int) (map[string]any, error) {
+	r, err := env.scim.Expect(ctx, http.MethodGet, "/Users/"+env.ids[u], nil, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	var user map[string]any
+	if err := json.Unmarshal(r.Body, &user); err != nil {
+		return nil, fmt.Errorf("decoding user %s: %w", env.ids[u], err)
+	}
+	delete(user, "meta")
+	return user, nil
 }

@@ -61,6 +61,10 @@ func (b *bench) syncRun(ctx context.Context, run, clients int) error {
 	if err := b.profiled(ctx, env.op, dp, func() error { return b.deprovision(ctx, env) }); err != nil {
 		dp.fail(fmt.Errorf("run %d: %w", run+1, err))
 	}
+	b.say("entitlement revocations, run %d/%d", run+1, b.cfg.SyncRuns)
+	if err := b.revokeEntitlements(ctx, env); err != nil {
+		dp.fail(fmt.Errorf("entitlements, run %d: %w", run+1, err))
+	}
 	return nil
 }
 

@@ -24,6 +24,7 @@ func targets(s Sizes) []target {
 	}
 	out = append(out, target{fmt.Sprintf("userName eq p99 at %s users < 5 ms", thousands(big)), fmt.Sprintf("reads.username.u%d.p99_ms", big), true, 5, "ms"})
 	out = append(out, target{"deprovisioning p99 (RoleBinding and tenant row) < 1 s", "deprov.both.p99_ms", true, 1000, "ms"})
+	out = append(out, target{"entitlement revocation p99 (RoleBinding) < 1 s", "deprov.entitlement.p99_ms", true, 1000, "ms"})
 	out = append(out, target{"tenant full sync ≥ 20,000 rows/s", "sync.fullsync.rows_per_s", false, 20000, "rows/s"})
 	for _, c := range s.Clients {
 		out = append(out, target{fmt.Sprintf("initial sync projection lag, %d clients < 10 s", c), fmt.Sprintf("sync.c%d.lag_s", c), true, 10, "s"})

@@ -16,6 +16,7 @@ func TestCheckTargets(t *testing.T) {
 		s.record("reads.username.u100000.p99_ms", "p99", "ms", v)
 	}
 	s.record("deprov.both.p99_ms", "p99", "ms", 999)
+	s.record("deprov.entitlement.p99_ms", "p99", "ms", 1001)
 	s.record("sync.fullsync.rows_per_s", "rows/s", "rows/s", 19999)
 	got := map[string]string{}
 	for _, v := range checkTargets(r) {
@@ -26,6 +27,7 @@ func TestCheckTargets(t *testing.T) {
 		"writes.c64.ratio":               StatusNotMeasured,
 		"reads.username.u100000.p99_ms":  StatusMissed, // median 6 ≥ 5
 		"deprov.both.p99_ms":             StatusMet,
+		"deprov.entitlement.p99_ms":      StatusMissed, // 1,001 ≥ 1,000
 		"sync.c16.lag_s":                 StatusNotMeasured,
 		"sync.c64.lag_s":                 StatusNotMeasured,
 		"sync.fullsync.rows_per_s":       StatusMissed, // 19,999 < 20,000

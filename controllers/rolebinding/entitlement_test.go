@@ -189,3 +189,38 @@ func TestEntitlementGrantsOnlyAllowedRoles(t *testing.T) {
 		t.Errorf("ClusterRoleBindings granted %v", got)
 	}
 }
+
+// TestEntitlementEntraShapes: Entra's AssertiveAppRoleAssignmentsComplex
+// replaces the whole set, with role values as JSON strings when the tenant
+// has no aadOptscim062020 flag; the RoleBindings follow each set.
+func TestEntitlementEntraShapes(t *testing.T) {
+	ep := op.NewEndpoint(t, "entitlements-entra", "entra")
+	e := entitlement(t, ep.Namespace, "payments-reader", "entra",
+		scimv1.EntitlementGrant{RoleRef: view, BindingTarget: scimv1.BindingTarget{Namespaces: []string{ep.Namespace}}})
+	other := entitlement(t, ep.Namespace, "other-reader", "entra",
+		scimv1.EntitlementGrant{RoleRef: view, BindingTarget: scimv1.BindingTarget{Namespaces: []string{ep.Namespace}}})
+	resp := ep.Do(t, "POST", "/Users", map[string]any{
+		"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+		"userName": "ada@example.com", "active": true, "roles": []any{}, "externalId": "ada",
+	})
+	if resp.Status != http.StatusCreated {
+		t.Fatalf("POST /Users: %d %s", resp.Status, resp.Body)
+	}
+	ada := resp.JSON(t)["id"].(string)
+	role := func(value string) map[string]any {
+		return map[string]any{"primary": false, "type": "WindowsAzureActiveDirectoryRole", "display": value,
+			"value": fmt.Sprintf(`{"id":"3a5c2d3e-0000-4000-8000-000000000001","value":%q,"displayName":%q}`, value, value)}
+	}
+	replace := func(roles ...any) {
+		patch(t, ep, "/Users/"+ada, map[string]any{"op": "Replace", "path": "roles", "value": roles})
+	}
+	replace(role("payments-reader"))
+	wantSubjects(t, string(e.UID), ep.Namespace, "ada@example.com")
+	replace(role("payments-reader"), role("other-reader"))
+	wantSubjects(t, string(other.UID), ep.Namespace, "ada@example.com")
+	replace(role("other-reader"))
+	wantSubjects(t, string(e.UID), ep.Namespace)
+	wantSubjects(t, string(other.UID), ep.Namespace, "ada@example.com")
+	replace()
+	wantSubjects(t, string(other.UID), ep.Namespace)
+}
