@@ -49,6 +49,8 @@ func main() {
 		"Comma-separated namespaces whose Secrets (endpoint tokens, TenantApp connection strings) are watched; empty: every namespace.")
 	trustedProxies := flag.String("trusted-proxies", "",
 		"Comma-separated CIDRs of proxies (Ingress controller, load balancer) whose X-Forwarded-For the audit stream believes; empty: none.")
+	idKeyFile := flag.String("id-key-file", "",
+		"File holding the installation's key (at least 32 bytes) that new SCIM ids are a keyed hash under, so an id reveals nothing about the person; empty: unkeyed ids.")
 	memRatio := flag.Float64("memory-limit-ratio", 0.9,
 		"Set the Go runtime's soft memory limit to this share of the container's memory limit (0: off; GOMEMLIMIT wins).")
 	zapOpts := zap.Options{Development: false, TimeEncoder: zapcore.ISO8601TimeEncoder}
@@ -85,6 +87,12 @@ func main() {
 			os.Exit(2)
 		}
 		opts.SCIM.TrustedProxies = append(opts.SCIM.TrustedProxies, p)
+	}
+	if *idKeyFile != "" {
+		if opts.SCIM.IDKey, err = scimserver.ReadIDKey(*idKeyFile); err != nil {
+			fmt.Fprintln(os.Stderr, "scim-operator: --id-key-file:", err)
+			os.Exit(2)
+		}
 	}
 	cfg, err := ctrl.GetConfig()
 	if err != nil {

@@ -9,12 +9,14 @@
 package scimserver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -38,6 +40,9 @@ type Options struct {
 	// MaxMembersPerRequest caps the member ids one POST, PUT or PATCH of a
 	// group may name (400 tooMany above). Default scimstore.DefaultMaxMembersPerRequest.
 	MaxMembersPerRequest int
+	// IDKey keys the hash new users' and groups' ids are derived under
+	// (scimstore.Options.IDKey); nil: unkeyed ids.
+	IDKey []byte
 	// RequestTimeout bounds the work of one request. Default 30 s (Okta gives up at 60 s).
 	RequestTimeout time.Duration
 	// MaxInFlight caps the SCIM requests the process serves at once, across
@@ -145,7 +150,7 @@ func New(opts Options, c client.Client, apiReader client.Reader, ca cache.Cache,
 		endpointBusy: newEndpointSlots(opts.MaxInFlightPerEndpoint),
 		opts:         opts,
 		store: scimstore.New(c, apiReader, ca, scimstore.Options{UserFinalizers: opts.UserFinalizers,
-			MaxMembersPerRequest: opts.MaxMembersPerRequest}),
+			MaxMembersPerRequest: opts.MaxMembersPerRequest, IDKey: opts.IDKey}),
 		registry:     reg,
 		cache:        ca,
 		log:          log.WithName("scim"),
@@ -226,4 +231,21 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		return err
 	}
+}
+
+// minIDKey is the shortest installation key accepted for derived ids.
+const minIDKey = 32
+
+// ReadIDKey reads the installation's id key from a file (a mounted Secret),
+// trimmed of surrounding whitespace; it must hold at least 32 bytes.
+func ReadIDKey(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	key := bytes.TrimSpace(data)
+	if len(key) < minIDKey {
+		return nil, fmt.Errorf("the key in %s has %d bytes, want at least %d (e.g. openssl rand -hex 32)", path, len(key), minIDKey)
+	}
+	return key, nil
 }

@@ -37,6 +37,8 @@ type Store struct {
 	userFinalizers func(ctx context.Context, namespace, endpoint string) ([]string, error)
 	// maxMembers caps the member ids of one request (Options.MaxMembersPerRequest).
 	maxMembers int
+	// idKey keys derived names (Options.IDKey).
+	idKey []byte
 }
 
 // Options configure a Store.
@@ -47,13 +49,18 @@ type Options struct {
 	// MaxMembersPerRequest caps the member ids one write of a group may name
 	// (ErrTooManyMembers above).
 	MaxMembersPerRequest int
+	// IDKey, when set, keys the hash new resources are named after
+	// (derivedName): at least 32 random bytes, the same on every replica and
+	// kept for the life of the installation. Without it ids are an unkeyed
+	// hash of the endpoint and the value.
+	IDKey []byte
 }
 
 // New returns a Store over the manager's cached client, its uncached
 // reader and its cache's informers (the client's cache), for listings.
 func New(c client.Client, live client.Reader, informers cache.Informers, opts Options) *Store {
 	return &Store{c: c, live: live, informers: informers, userFinalizers: opts.UserFinalizers,
-		maxMembers: opts.MaxMembersPerRequest}
+		maxMembers: opts.MaxMembersPerRequest, idKey: opts.IDKey}
 }
 
 // Follow registers the streams that writes wait on and createUnique checks

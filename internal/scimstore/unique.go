@@ -2,8 +2,10 @@ package scimstore
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,17 +46,49 @@ import (
 //     and back off when it holds the value (heldByName, afterRename).
 // Both writers may back off; both never succeed.
 
-// UniqueName is the deterministic name for a kind's unique value (userName or
-// displayName) within an endpoint: a resource created with that value is named
-// so, and a claim on the value has that name.
+// UniqueName is the unkeyed name for a kind's unique value (userName or
+// displayName) within an endpoint: a SHA-256 of the endpoint and the
+// lower-cased value. A Store without Options.IDKey names resources and
+// claims so; one with a key names them after a keyed hash (derivedName) and
+// still honours what holds a value under this name.
 func UniqueName(kind, endpoint, value string) string {
 	h := sha256.Sum256([]byte(endpoint + "\x00" + strings.ToLower(value)))
 	return strings.ToLower(kind) + "-" + hex.EncodeToString(h[:20])
 }
 
-// derivedFrom reports whether id is the name derived from value.
-func derivedFrom(kind, endpoint, value, id string) bool {
-	return UniqueName(kind, endpoint, value) == id
+// derivedName is the deterministic name for a kind's unique value within an
+// endpoint: a resource created with that value is named so, and a claim on
+// the value has that name. With Options.IDKey it is an HMAC-SHA256 under the
+// installation's key, so an id reveals nothing about the person: without the
+// key nobody can test a guessed userName against it.
+func (s *Store) derivedName(kind, endpoint, value string) string {
+	if len(s.idKey) == 0 {
+		return UniqueName(kind, endpoint, value)
+	}
+	mac := hmac.New(sha256.New, s.idKey)
+	mac.Write([]byte(endpoint + "\x00" + strings.ToLower(value)))
+	return strings.ToLower(kind) + "-" + hex.EncodeToString(mac.Sum(nil)[:20])
+}
+
+// DerivedName is derivedName, for tests that check which id a create got.
+func (s *Store) DerivedName(kind, endpoint, value string) string {
+	return s.derivedName(kind, endpoint, value)
+}
+
+// derivedNames are the names a resource holding value may have been created
+// under: the derived name, and with a key also the unkeyed one of resources
+// created before the key was set, which keep their ids.
+func (s *Store) derivedNames(kind, endpoint, value string) []string {
+	names := []string{s.derivedName(kind, endpoint, value)}
+	if len(s.idKey) > 0 {
+		names = append(names, UniqueName(kind, endpoint, value))
+	}
+	return names
+}
+
+// derivedFrom reports whether id is a name derived from value.
+func (s *Store) derivedFrom(kind, endpoint, value, id string) bool {
+	return slices.Contains(s.derivedNames(kind, endpoint, value), id)
 }
 
 // undoCreate deletes obj, which this request created and must not keep,
@@ -93,7 +127,7 @@ func newOfKind(kind string) client.Object {
 // for a random id and creates the resource under that id. It fails with a 409
 // uniqueness Error when a live resource holds the value.
 func (s *Store) createUnique(ctx context.Context, ep endpointRef, kind, value string, build func(name string) client.Object) (client.Object, error) {
-	derived := UniqueName(kind, ep.Name, value)
+	derived := s.derivedName(kind, ep.Name, value)
 	obj := build(derived)
 	err := s.c.Create(ctx, obj, FieldOwner)
 	switch {
@@ -221,23 +255,29 @@ func anyOther[T client.Object](objs []T, self string) bool {
 	return false
 }
 
-// heldByName reports whether the live resource named after value, other than
-// self, exists and holds value. The claim path asks it after claiming: a
-// create under the derived name may have read no claim just before.
+// heldByName reports whether a live resource named after value, other than
+// self, exists and holds value: under the derived name, or, with a key, under
+// the unkeyed name of a resource created before the key. The claim path asks
+// it after claiming: a create under the derived name may have read no claim
+// just before.
 func (s *Store) heldByName(ctx context.Context, ep endpointRef, kind, value, self string) (bool, error) {
-	name := UniqueName(kind, ep.Name, value)
-	if name == self {
-		return false, nil
+	for _, name := range s.derivedNames(kind, ep.Name, value) {
+		if name == self {
+			continue
+		}
+		obj := newOfKind(kind)
+		err := s.live.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: name}, obj)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return false, errWrap("reading Scim"+kind, err)
+		}
+		if obj.GetDeletionTimestamp() == nil && s.derivedFrom(kind, ep.Name, uniqueValue(obj), name) {
+			return true, nil
+		}
 	}
-	obj := newOfKind(kind)
-	err := s.live.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: name}, obj)
-	if apierrors.IsNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, errWrap("reading Scim"+kind, err)
-	}
-	return obj.GetDeletionTimestamp() == nil && derivedFrom(kind, ep.Name, uniqueValue(obj), name), nil
+	return false, nil
 }
 
 // updateUnique writes obj, the update of a resource that held oldValue and
@@ -251,7 +291,7 @@ func (s *Store) heldByName(ctx context.Context, ep endpointRef, kind, value, sel
 // value changed. reverted returns obj holding oldValue again, to undo a
 // refused rename.
 func (s *Store) updateUnique(ctx context.Context, ep endpointRef, kind, oldValue, value string, obj client.Object, reverted func() client.Object) error {
-	renamed := UniqueName(kind, ep.Name, oldValue) != UniqueName(kind, ep.Name, value)
+	renamed := s.derivedName(kind, ep.Name, oldValue) != s.derivedName(kind, ep.Name, value)
 	if renamed {
 		if err := s.claim(ctx, ep, kind, value, obj.GetName()); err != nil {
 			return err
@@ -310,6 +350,9 @@ func (s *Store) claim(ctx context.Context, ep endpointRef, kind, value, holder s
 		return err
 	}
 	held, err := s.heldByName(ctx, ep, kind, value, holder)
+	if err == nil && !held {
+		held, err = s.heldByUnkeyedClaim(ctx, ep, kind, value, holder)
+	}
 	if err == nil && held {
 		err = conflict(kind)
 	}
@@ -319,8 +362,30 @@ func (s *Store) claim(ctx context.Context, ep endpointRef, kind, value, holder s
 	return err
 }
 
+// heldByUnkeyedClaim reports, for a Store with a key, whether a claim written
+// before the key (under the unkeyed name) still holds value for a live
+// resource other than holder: a resource renamed to the value then holds it
+// by that claim alone.
+func (s *Store) heldByUnkeyedClaim(ctx context.Context, ep endpointRef, kind, value, holder string) (bool, error) {
+	if len(s.idKey) == 0 {
+		return false, nil
+	}
+	var c scimv1.ScimClaim
+	err := s.live.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: UniqueName(kind, ep.Name, value)}, &c)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, errWrap("reading ScimClaim", err)
+	}
+	if c.Spec.Holder == "" || c.Spec.Holder == holder {
+		return false, nil
+	}
+	return s.holderExists(ctx, ep, kind, c.Spec.Holder)
+}
+
 func (s *Store) takeClaim(ctx context.Context, ep endpointRef, kind, value, holder string) error {
-	name := UniqueName(kind, ep.Name, value)
+	name := s.derivedName(kind, ep.Name, value)
 	for attempt := 0; attempt < 3; attempt++ {
 		since := metav1.Now()
 		c := &scimv1.ScimClaim{
@@ -388,7 +453,7 @@ func (s *Store) holderExists(ctx context.Context, ep endpointRef, kind, id strin
 // tombstone stays, with no holder; any other claim is deleted.
 func (s *Store) release(ctx context.Context, ep endpointRef, kind, value, holder string) {
 	var c scimv1.ScimClaim
-	key := types.NamespacedName{Namespace: ep.Namespace, Name: UniqueName(kind, ep.Name, value)}
+	key := types.NamespacedName{Namespace: ep.Namespace, Name: s.derivedName(kind, ep.Name, value)}
 	if err := s.live.Get(ctx, key, &c); err != nil || c.Spec.Holder != holder {
 		return
 	}
