@@ -2,6 +2,7 @@ package scimstore
 
 import (
 	"context"
+	"errors"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -11,7 +12,10 @@ import (
 
 // CreateGroup creates the ScimGroup, unique by displayName (see
 // createUnique), and then its membership shards. kinds holds the members'
-// kinds, as MemberKinds resolved them.
+// kinds, as MemberKinds resolved them. When a shard cannot be written the
+// create is undone (undoGroup), so the request leaves no group holding part
+// of its members and the identity provider's retry of the same POST starts
+// afresh instead of meeting a 409 for a group it never got an id for.
 func (s *Store) CreateGroup(ctx context.Context, ep endpointRef, spec scimv1.ScimGroupSpec, members []string,
 	kinds map[string]string) (*scimv1.ScimGroup, error) {
 	spec.Endpoint = ep.Name
@@ -29,10 +33,39 @@ func (s *Store) CreateGroup(ctx context.Context, ep endpointRef, spec scimv1.Sci
 	}
 	g := obj.(*scimv1.ScimGroup)
 	s.waitForCache(ctx, g, g.ResourceVersion)
-	if len(members) > 0 {
-		return s.ApplyMembers(ctx, ep, g, []MemberChange{{Kind: MemberAdd, IDs: members}}, kinds)
+	if len(members) == 0 {
+		return g, nil
 	}
-	return g, nil
+	out, err := s.ApplyMembers(ctx, ep, g, []MemberChange{{Kind: MemberAdd, IDs: members}}, kinds)
+	if err != nil {
+		if uerr := s.undoGroup(context.WithoutCancel(ctx), ep, g); uerr != nil {
+			return nil, errors.Join(err, uerr)
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// undoGroup removes a group this request created and could not complete:
+// the shards written so far, then the group, then its displayName claim.
+// Its id is not retired: no client was ever given it.
+func (s *Store) undoGroup(ctx context.Context, ep endpointRef, g *scimv1.ScimGroup) error {
+	var shards scimv1.ScimMembershipList
+	if err := s.live.List(ctx, &shards, client.InNamespace(ep.Namespace),
+		client.MatchingLabels{scimv1.LabelGroup: g.Name}); err != nil {
+		return errWrap("listing the shards of the ScimGroup this request created", err)
+	}
+	for i := range shards.Items {
+		if err := s.c.Delete(ctx, &shards.Items[i]); client.IgnoreNotFound(err) != nil {
+			return errWrap("deleting a shard of the ScimGroup this request created", err)
+		}
+	}
+	if err := s.undoCreate(ctx, "Group", g); err != nil {
+		return err
+	}
+	s.release(ctx, ep, "Group", g.Spec.DisplayName, g.Name)
+	s.waitForCache(ctx, g, "")
+	return nil
 }
 
 // UpdateGroup replaces a group's displayName and externalId, moving the
