@@ -107,6 +107,66 @@ func page(ctx context.Context, rt *schema.ResourceType, p listParams, f *filter.
 	return listResponse(out, total, p.startIndex), nil
 }
 
+// leanPage filters and sorts a listing of n resources on lean views, then
+// renders only the page in full. lean writes into m the members keys names
+// of resource i; the filter and sortBy read nothing else (Filter.Keys), so
+// a resource matches and sorts on its view as it would on its full
+// rendering. One map is reused for every view.
+func leanPage(ctx context.Context, rt *schema.ResourceType, p listParams, f *filter.Filter, n int,
+	lean func(i int, keys []string, m map[string]any) error, render func(i int) (map[string]any, error)) (map[string]any, error) {
+	keys := f.Keys()
+	if p.sortBy != "" {
+		if path, err := filter.ResolvePath(rt, p.sortBy); err == nil {
+			k := path.Attr.Name
+			if path.Extension(rt) {
+				k = path.URN
+			}
+			keys = append(keys, k)
+		}
+	}
+	view := map[string]any{}
+	matched := make([]int, 0, min(n, 1024))
+	var sortKeys []string
+	for i := 0; i < n; i++ {
+		if i%checkEvery == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		clear(view)
+		if err := lean(i, keys, view); err != nil {
+			return nil, err
+		}
+		if f != nil && !f.Match(view) {
+			continue
+		}
+		matched = append(matched, i)
+		if p.sortBy != "" {
+			sortKeys = append(sortKeys, sortKey(rt, view, p.sortBy))
+		}
+	}
+	if p.sortBy != "" {
+		order := make([]int, len(matched))
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(a, b int) bool {
+			ka, kb := sortKeys[order[a]], sortKeys[order[b]]
+			if p.descending {
+				return ka > kb
+			}
+			return ka < kb
+		})
+		sorted := make([]int, len(matched))
+		for i, j := range order {
+			sorted[i] = matched[j]
+		}
+		matched = sorted
+	}
+	total := len(matched)
+	start := min(p.startIndex-1, total)
+	end := min(start+p.count, total)
+	return renderPage(ctx, rt, p, start, end, total, func(i int) (map[string]any, error) { return render(matched[i]) })
+}
+
 // unfiltered reports whether a listing is a plain page in id order, which
 // the Store serves at the cost of the page (PageUsers, PageGroups).
 func unfiltered(p listParams, f *filter.Filter) bool { return f == nil && p.sortBy == "" }

@@ -107,9 +107,9 @@ func (s *Server) listUsers(r *http.Request, req *request) (int, any, error) {
 			return 0, nil, err
 		}
 	}
-	body, err := page(ctx, userRT, p, f, len(users), func(i int) (map[string]any, error) {
-		return s.renderUser(ctx, req, users[i])
-	})
+	body, err := leanPage(ctx, userRT, p, f, len(users),
+		func(i int, keys []string, m map[string]any) error { return s.leanUser(ctx, req, users[i], keys, m) },
+		func(i int) (map[string]any, error) { return s.renderUser(ctx, req, users[i]) })
 	return http.StatusOK, body, err
 }
 
