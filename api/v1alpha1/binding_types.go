@@ -162,6 +162,10 @@ type BindingStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=scimrb,categories=scim
+// +kubebuilder:selectablefield:JSONPath=`.spec.endpoint`
+// +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpoint`
+// +kubebuilder:printcolumn:name="Group",type=string,JSONPath=`.spec.group.displayName`
+// +kubebuilder:printcolumn:name="Group ID",type=string,JSONPath=`.status.groupID`,priority=1
 // +kubebuilder:printcolumn:name="Role",type=string,JSONPath=`.spec.roleRef.name`
 // +kubebuilder:printcolumn:name="Subjects",type=integer,JSONPath=`.status.subjects`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
@@ -244,6 +248,12 @@ type ScimClusterRoleBindingSpec struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=scimcrb,categories=scim
+// +kubebuilder:selectablefield:JSONPath=`.spec.endpoint.namespace`
+// +kubebuilder:selectablefield:JSONPath=`.spec.endpoint.name`
+// +kubebuilder:printcolumn:name="Endpoint Namespace",type=string,JSONPath=`.spec.endpoint.namespace`
+// +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpoint.name`
+// +kubebuilder:printcolumn:name="Group",type=string,JSONPath=`.spec.group.displayName`
+// +kubebuilder:printcolumn:name="Group ID",type=string,JSONPath=`.status.groupID`,priority=1
 // +kubebuilder:printcolumn:name="Role",type=string,JSONPath=`.spec.roleRef.name`
 // +kubebuilder:printcolumn:name="Subjects",type=integer,JSONPath=`.status.subjects`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`

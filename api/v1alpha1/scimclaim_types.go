@@ -44,7 +44,6 @@ type ScimClaimSpec struct {
 // value (it was renamed, or created when the derived id was retired), and as
 // the tombstone of a deleted resource's derived id.
 // +kubebuilder:object:root=true
-// +kubebuilder:resource:categories=scim
 // +kubebuilder:printcolumn:name="Kind",type=string,JSONPath=`.spec.kind`
 // +kubebuilder:printcolumn:name="Holder",type=string,JSONPath=`.spec.holder`
 // +kubebuilder:printcolumn:name="Retired",type=boolean,JSONPath=`.spec.retired`

@@ -61,6 +61,8 @@ type ScimEntitlementSpec struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=scimen,categories=scim
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63",message="the name is the SCIM role value: at most 63 characters"
+// +kubebuilder:selectablefield:JSONPath=`.spec.endpoint`
+// +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpoint`
 // +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
 // +kubebuilder:printcolumn:name="Granted",type=integer,JSONPath=`.status.members`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`

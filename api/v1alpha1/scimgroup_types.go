@@ -25,38 +25,27 @@ type ScimGroupSpec struct {
 	ExternalID string `json:"externalId,omitempty"`
 }
 
-// ScimGroupStatus is the observed state of a ScimGroup.
-type ScimGroupStatus struct {
-	// Conditions: Ready is True when the membership shards are consistent and projected.
-	// +listType=map
-	// +listMapKey=type
-	// +optional
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
-
-	// ObservedGeneration is the generation the status was computed from.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
-	// Members is the number of members over all shards.
-	// +optional
-	Members int32 `json:"members"`
-}
+// No status and no Members column: a count kept on the group would cost a
+// second write per membership change; a binding's status.members counts the
+// active members it grants to.
 
 // ScimGroup is one SCIM Group of a ScimEndpoint. metadata.name is the SCIM id.
+// Its members are in the ScimMemberships of spec.group=<metadata.name>. It is
+// identity data written by the SCIM server, not configuration, so it is not
+// in the category scim; find one with
+// kubectl get scimgroups --field-selector spec.displayName=<displayName>.
 // +kubebuilder:object:root=true
-// +kubebuilder:subresource:status
-// +kubebuilder:resource:shortName=scimg,categories=scim
+// +kubebuilder:resource:shortName=scimg
+// +kubebuilder:selectablefield:JSONPath=`.spec.displayName`
+// +kubebuilder:selectablefield:JSONPath=`.spec.endpoint`
 // +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpoint`,priority=1
 // +kubebuilder:printcolumn:name="DisplayName",type=string,JSONPath=`.spec.displayName`
-// +kubebuilder:printcolumn:name="Members",type=integer,JSONPath=`.status.members`
-// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ScimGroup struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   ScimGroupSpec   `json:"spec,omitempty"`
-	Status ScimGroupStatus `json:"status,omitempty"`
+	Spec ScimGroupSpec `json:"spec,omitempty"`
 }
 
 // ScimGroupList is a list of ScimGroups.

@@ -44,7 +44,8 @@ type Member struct {
 // ScimMembership is one shard of a ScimGroup's membership, written by the SCIM
 // server. It is named <group>-<shard> and owned by its ScimGroup.
 // +kubebuilder:object:root=true
-// +kubebuilder:resource:shortName=scimm,categories=scim
+// +kubebuilder:resource:shortName=scimm
+// +kubebuilder:selectablefield:JSONPath=`.spec.group`
 // +kubebuilder:printcolumn:name="Group",type=string,JSONPath=`.spec.group`
 // +kubebuilder:printcolumn:name="Shard",type=integer,JSONPath=`.spec.shard`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

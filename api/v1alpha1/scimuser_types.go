@@ -251,35 +251,28 @@ type Manager struct {
 	DisplayName string `json:"displayName,omitempty"`
 }
 
-// ScimUserStatus is the observed state of a ScimUser.
-type ScimUserStatus struct {
-	// Conditions: Ready is True when every projection (RBAC, tenant databases) has applied this generation.
-	// +listType=map
-	// +listMapKey=type
-	// +optional
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
-
-	// ObservedGeneration is the generation the status was computed from.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-}
+// No status and no Ready column: nothing computes one per user. No Roles
+// column: a printer column shows only the first value of a list.
 
 // ScimUser is one SCIM User of a ScimEndpoint. metadata.name is the SCIM id,
 // assigned by the server at creation and never derived from userName.
+// It is identity data written by the SCIM server, not configuration, so it is
+// not in the category scim; find one with
+// kubectl get scimusers --field-selector spec.userName=<userName>.
 // +kubebuilder:object:root=true
-// +kubebuilder:subresource:status
-// +kubebuilder:resource:shortName=scimu,categories=scim
+// +kubebuilder:resource:shortName=scimu
+// +kubebuilder:selectablefield:JSONPath=`.spec.userName`
+// +kubebuilder:selectablefield:JSONPath=`.spec.endpoint`
+// +kubebuilder:selectablefield:JSONPath=`.spec.active`
 // +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpoint`,priority=1
 // +kubebuilder:printcolumn:name="UserName",type=string,JSONPath=`.spec.userName`
 // +kubebuilder:printcolumn:name="Active",type=boolean,JSONPath=`.spec.active`
-// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ScimUser struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   ScimUserSpec   `json:"spec,omitempty"`
-	Status ScimUserStatus `json:"status,omitempty"`
+	Spec ScimUserSpec `json:"spec,omitempty"`
 }
 
 // ScimUserList is a list of ScimUsers.

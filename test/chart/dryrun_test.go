@@ -127,7 +127,7 @@ func TestServerSideDryRun(t *testing.T) {
 		{"every optional feature on", []string{allFeatures}},
 	} {
 		t.Run("apply "+tc.reason, func(t *testing.T) {
-			objs := render(t, tc.values, withServiceMonitorAPI)
+			objs := render(t, tc.values, withServiceMonitorAPI, "--include-crds")
 			var crds, rest []*unstructured.Unstructured
 			for _, o := range objs {
 				if o.GetKind() == "CustomResourceDefinition" {
@@ -149,7 +149,7 @@ func TestServerSideDryRun(t *testing.T) {
 	// The dry run has teeth: the same objects with privilege escalation
 	// allowed are refused (the test Pod) or warned about (the Deployment).
 	t.Run("a weakened securityContext is refused", func(t *testing.T) {
-		objs := render(t, nil, "--set", "crds.enabled=false", "--set", "securityContext.allowPrivilegeEscalation=true")
+		objs := render(t, nil, "--set", "securityContext.allowPrivilegeEscalation=true")
 		_, stderr, err := tryApply(kubeconfig, toYAML(t, objs), true)
 		if err == nil || !strings.Contains(stderr, "violates PodSecurity") || !strings.Contains(stderr, "would violate PodSecurity") {
 			t.Errorf("want the test Pod refused and the Deployment warned about, got err=%v:\n%s", err, stderr)

@@ -229,12 +229,12 @@ func (r release) objects() ([]*unstructured.Unstructured, error) {
 
 // installDryRun runs `helm install --dry-run=server` against the control
 // plane: Helm reads the cluster's API versions (the ServiceMonitor check) and
-// resolves any lookup against it, but creates nothing. --take-ownership lets
-// the release adopt the CRDs the control plane was started with.
+// resolves any lookup against it, but creates nothing. The CRDs (crds/) are
+// the ones the control plane was started with.
 func installDryRun(t *testing.T, kubeconfig string, valuesFiles []string) (release, string) {
 	t.Helper()
 	args := []string{"install", "scim", chartDir, "--namespace", releaseNamespace,
-		"--dry-run=server", "--take-ownership", "--output", "json", "--kubeconfig", kubeconfig}
+		"--dry-run=server", "--output", "json", "--kubeconfig", kubeconfig}
 	for _, f := range valuesFiles {
 		args = append(args, "--values", f)
 	}

@@ -44,7 +44,7 @@ func TestChartManifestsInSync(t *testing.T) {
 // generatedFiles reads the chart files hack/sync-chart.sh writes.
 func generatedFiles(t *testing.T, chart string) map[string][]byte {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(chart, "templates", "crds", "*"))
+	paths, err := filepath.Glob(filepath.Join(chart, "crds", "*"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,11 +74,12 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-// TestRenderedCRDsEqualConfig renders the chart and compares every CRD with
-// its source in config/crd/bases, once the chart's own labels and the keep
-// annotation are taken off: the chart installs exactly what controller-gen
-// generated, no more and no fewer kinds.
-func TestRenderedCRDsEqualConfig(t *testing.T) {
+// TestChartCRDsEqualConfig compares every CRD `helm show crds` prints — what
+// Helm installs from crds/, and what docs/install.md applies before an
+// upgrade — with its source in config/crd/bases, once the chart's label is
+// taken off: the chart installs exactly what controller-gen generated, no
+// more and no fewer kinds, and renders none as a template.
+func TestChartCRDsEqualConfig(t *testing.T) {
 	sources, err := filepath.Glob(filepath.Join(controlplane.RepoRoot(), "config", "crd", "bases", "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -90,38 +91,31 @@ func TestRenderedCRDsEqualConfig(t *testing.T) {
 		want[crd.Name] = crd
 	}
 
-	rendered := find(render(t, nil), "CustomResourceDefinition")
-	if len(rendered) != len(want) {
-		t.Errorf("chart renders %d CRDs, config/crd/bases has %d", len(rendered), len(want))
+	out, err := helm(t, nil, "show", "crds", chartDir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, o := range rendered {
+	shown, err := decodeManifests(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shown) != len(want) {
+		t.Errorf("the chart holds %d CRDs, config/crd/bases %d", len(shown), len(want))
+	}
+	for _, o := range shown {
 		var crd apiextensionsv1.CustomResourceDefinition
 		typed(t, o, &crd)
-		if crd.Annotations["helm.sh/resource-policy"] != "keep" {
-			t.Errorf("CRD %s lacks helm.sh/resource-policy: keep (crds.keep defaults to true)", crd.Name)
-		}
 		if crd.Labels["app.kubernetes.io/part-of"] != "scim-operator" {
-			t.Errorf("CRD %s lacks the chart's labels: %v", crd.Name, crd.Labels)
+			t.Errorf("CRD %s lacks the label app.kubernetes.io/part-of: %v", crd.Name, crd.Labels)
 		}
-		delete(crd.Annotations, "helm.sh/resource-policy")
 		crd.Labels = nil
 		if diff := cmp.Diff(want[crd.Name], crd); diff != "" {
 			t.Errorf("CRD %s differs from config/crd/bases (-config +chart):\n%s", crd.Name, diff)
 		}
 	}
-
-	t.Run("crds.keep=false", func(t *testing.T) {
-		for _, o := range find(render(t, nil, "--set", "crds.keep=false"), "CustomResourceDefinition") {
-			if _, ok := o.GetAnnotations()["helm.sh/resource-policy"]; ok {
-				t.Errorf("CRD %s keeps the resource-policy annotation", o.GetName())
-			}
-		}
-	})
-	t.Run("crds.enabled=false", func(t *testing.T) {
-		if n := len(find(render(t, nil, "--set", "crds.enabled=false"), "CustomResourceDefinition")); n != 0 {
-			t.Errorf("rendered %d CRDs with crds.enabled=false", n)
-		}
-	})
+	if n := len(find(render(t, nil), "CustomResourceDefinition")); n != 0 {
+		t.Errorf("the chart renders %d CRDs as templates; Helm would install them in the same step as the ScimEndpoints", n)
+	}
 }
 
 // TestRenderedRBACEqualsConfig: for each component, the chart's ClusterRole,
