@@ -3,6 +3,7 @@ package scimserver
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"sort"
 	"strings"
@@ -51,60 +52,24 @@ func candidateIndex(rt *schema.ResourceType, f *filter.Filter) (field, value str
 	return "", ""
 }
 
-// page filters, sorts and pages rendered resources. render is called lazily so
-// only matching resources are rendered in full; rendering stops with the
-// context's error once the request's context ends (its client has gone or
-// its time is up). p.sortBy has been checked (parseListParams).
+// page filters, sorts and pages resources cheap enough to render whole to
+// decide (groups, the role catalog): each one's full rendering is its own
+// lean view (leanPage). An unfiltered listing in id order renders only the
+// page.
 func page(ctx context.Context, rt *schema.ResourceType, p listParams, f *filter.Filter, n int,
 	render func(i int) (map[string]any, error)) (map[string]any, error) {
-	if f == nil && p.sortBy == "" {
-		// Unfiltered and in id order: render only the page.
+	if unfiltered(p, f) {
 		start := min(p.startIndex-1, n)
 		return renderPage(ctx, rt, p, start, min(start+p.count, n), n, render)
 	}
-	matched := make([]map[string]any, 0, min(n, 1024))
-	for i := 0; i < n; i++ {
-		if i%checkEvery == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
+	return leanPage(ctx, rt, p, f, n, func(i int, _ []string, view map[string]any) error {
 		res, err := render(i)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if f == nil || f.Match(res) {
-			matched = append(matched, res)
-		}
-	}
-	if p.sortBy != "" {
-		keys := make([]string, len(matched))
-		for i, res := range matched {
-			keys[i] = sortKey(rt, res, p.sortBy)
-		}
-		idx := make([]int, len(matched))
-		for i := range idx {
-			idx[i] = i
-		}
-		sort.SliceStable(idx, func(a, b int) bool {
-			ka, kb := keys[idx[a]], keys[idx[b]]
-			if p.descending {
-				return ka > kb
-			}
-			return ka < kb
-		})
-		sorted := make([]map[string]any, len(matched))
-		for i, j := range idx {
-			sorted[i] = matched[j]
-		}
-		matched = sorted
-	}
-	total := len(matched)
-	start := min(p.startIndex-1, total)
-	end := min(start+p.count, total)
-	out := make([]map[string]any, 0, end-start)
-	for _, res := range matched[start:end] {
-		out = append(out, attrselect.Select(rt, res, p.attributes, p.exclude))
-	}
-	return listResponse(out, total, p.startIndex), nil
+		maps.Copy(view, res)
+		return nil
+	}, render)
 }
 
 // leanPage filters and sorts a listing of n resources on lean views, then
