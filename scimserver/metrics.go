@@ -61,6 +61,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.requests = telemetry.Register(reg, m.requests)
 	m.duration = telemetry.Register(reg, m.duration)
 	m.shed = telemetry.Register(reg, m.shed)
+	// The reasons are a fixed set: their series exist at 0 before the first
+	// shed request, so rate() and alerts see them.
+	for _, reason := range []string{shedInFlight, shedEndpointInFlight} {
+		m.shed.WithLabelValues(reason)
+	}
 	m.throttled = telemetry.Register(reg, m.throttled)
 	m.lastWrite = telemetry.Register(reg, m.lastWrite)
 	return m
