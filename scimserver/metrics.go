@@ -11,13 +11,20 @@ import (
 	"github.com/scim-operator/scim-operator/internal/telemetry"
 )
 
+// The scim component serves metrics too: with --metrics-secure it asks the API
+// server to check the scraper's token and its right to GET /metrics.
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
 // metrics are the SCIM server's Prometheus series, served on the manager's
 // metrics endpoint. Labels are the endpoint, the resource type, the method and
 // the status class — never a user, a group or anything a client chose freely.
 type metrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-	shed     *prometheus.CounterVec
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	shed      *prometheus.CounterVec
+	throttled *prometheus.CounterVec
+	lastWrite *prometheus.GaugeVec
 }
 
 // shedInFlight is the reason label of a request shed at the in-flight cap.
@@ -42,10 +49,25 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "scim_requests_shed_total",
 			Help: "SCIM requests answered 503 before authentication because the server was at its in-flight cap (--scim-max-in-flight).",
 		}, []string{"reason"}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scim_requests_throttled_total",
+			Help: "SCIM requests of an authenticated endpoint answered 429 (its rate limit or its share of the in-flight slots); IdPs retry them, so they are counted apart from failures.",
+		}, []string{"endpoint"}),
+		lastWrite: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scim_endpoint_last_successful_write_timestamp_seconds",
+			Help: "Unix time of the endpoint's last SCIM write (POST, PUT, PATCH, DELETE) answered 2xx by this replica.",
+		}, []string{"endpoint"}),
 	}
 	m.requests = telemetry.Register(reg, m.requests)
 	m.duration = telemetry.Register(reg, m.duration)
 	m.shed = telemetry.Register(reg, m.shed)
+	// The reasons are a fixed set: their series exist at 0 before the first
+	// shed request, so rate() and alerts see them.
+	for _, reason := range []string{shedInFlight, shedEndpointInFlight} {
+		m.shed.WithLabelValues(reason)
+	}
+	m.throttled = telemetry.Register(reg, m.throttled)
+	m.lastWrite = telemetry.Register(reg, m.lastWrite)
 	return m
 }
 
@@ -55,6 +77,15 @@ func newClampMetric(reg prometheus.Registerer) *prometheus.GaugeVec {
 	return telemetry.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "scim_endpoint_rate_limit_clamped",
 		Help: "1 when the operator's maximum lowered the endpoint's (namespace/name) spec.rateLimit, else 0.",
+	}, []string{"endpoint"}))
+}
+
+// newValidTokensMetric is the gauge of each endpoint's tokens that resolve:
+// at 0 every request of the endpoint's IdP gets 401.
+func newValidTokensMetric(reg prometheus.Registerer) *prometheus.GaugeVec {
+	return telemetry.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "scim_endpoint_valid_tokens",
+		Help: "Tokens of the endpoint (namespace/name) that resolve (an opted-in Secret key of at least 16 bytes), as this replica loaded them; at 0 every request gets 401.",
 	}, []string{"endpoint"}))
 }
 
@@ -82,7 +113,20 @@ func (m *metrics) observe(endpoint, resource, method string, status int, elapsed
 	}
 	m.requests.WithLabelValues(endpoint, resource, method, strconv.Itoa(status/100)+"xx").Inc()
 	m.duration.WithLabelValues(endpoint, resource, method).Observe(elapsed.Seconds())
+	if endpoint == "unauthenticated" {
+		return
+	}
+	switch {
+	case status == http.StatusTooManyRequests:
+		m.throttled.WithLabelValues(endpoint).Inc()
+	case status/100 == 2 && writeMethods[method]:
+		m.lastWrite.WithLabelValues(endpoint).SetToCurrentTime()
+	}
 }
+
+// writeMethods are the methods that change a resource.
+var writeMethods = map[string]bool{http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true,
+	http.MethodDelete: true}
 
 // statusRecorder remembers the status code a handler wrote.
 type statusRecorder struct {

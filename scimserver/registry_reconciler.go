@@ -36,7 +36,8 @@ type RegistryReconciler struct {
 	// clamp): Options.MaxEndpointRPS and Options.MaxEndpointBurst.
 	MaxRPS, MaxBurst int
 
-	clamped *prometheus.GaugeVec // set by SetupWithManager
+	clamped     *prometheus.GaugeVec // set by SetupWithManager
+	validTokens *prometheus.GaugeVec // set by SetupWithManager
 }
 
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimendpoints,verbs=get;list;watch
@@ -81,6 +82,9 @@ func (r *RegistryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	tokens, _, err := scimstore.LoadTokens(ctx, r.APIReader, &ep)
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if r.validTokens != nil {
+		r.validTokens.WithLabelValues(req.NamespacedName.String()).Set(float64(len(tokens)))
 	}
 	rps, burst := r.limit(ctx, &ep)
 	maxPage := int(ep.Spec.MaxPageSize)
@@ -137,6 +141,7 @@ func (r *RegistryReconciler) forget(key types.NamespacedName) {
 	r.Registry.Delete(key)
 	if r.clamped != nil {
 		r.clamped.DeleteLabelValues(key.String())
+		r.validTokens.DeleteLabelValues(key.String())
 	}
 }
 
@@ -148,6 +153,7 @@ var matchNothing = regexp.MustCompile(`[^\s\S]`)
 // metadata of the Secrets they reference.
 func (r *RegistryReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.clamped = newClampMetric(defaultRegistry())
+	r.validTokens = newValidTokensMetric(defaultRegistry())
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("scim-registry").
 		For(&scimv1.ScimEndpoint{}).

@@ -66,6 +66,8 @@ type Guard struct {
 	Recorder events.EventRecorder
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Metrics exports each endpoint's hold (nil: none).
+	Metrics *Metrics
 
 	mu    sync.Mutex
 	locks map[types.NamespacedName]*sync.Mutex
@@ -222,11 +224,13 @@ func (g *Guard) update(ctx context.Context, key types.NamespacedName, change fun
 		var obj scimv1.ScimEndpoint
 		if err := g.APIReader.Get(ctx, key, &obj); err != nil {
 			if apierrors.IsNotFound(err) {
+				g.Metrics.forget(key)
 				return nil
 			}
 			return fmt.Errorf("getting ScimEndpoint %s: %w", key, err)
 		}
 		if !obj.DeletionTimestamp.IsZero() {
+			g.Metrics.forget(key)
 			return nil
 		}
 		before := obj.Status.DeepCopy()
@@ -235,6 +239,7 @@ func (g *Guard) update(ctx context.Context, key types.NamespacedName, change fun
 			return err
 		}
 		if sameLedger(before, &obj.Status) {
+			g.Metrics.observe(&obj)
 			return nil
 		}
 		err := g.Client.Status().Update(ctx, &obj)
@@ -244,6 +249,7 @@ func (g *Guard) update(ctx context.Context, key types.NamespacedName, change fun
 		if err != nil {
 			return fmt.Errorf("writing the deprovisioning guard of ScimEndpoint %s: %w", key, err)
 		}
+		g.Metrics.observe(&obj)
 		if held := obj.RevocationsHeld(); held != wasHeld && g.Recorder != nil {
 			c := meta.FindStatusCondition(obj.Status.Conditions, scimv1.ConditionDeprovisioningHeld)
 			kind := corev1.EventTypeNormal

@@ -46,6 +46,17 @@ func total(st *scimv1.DeprovisioningStatus) int64 {
 	return n
 }
 
+// pendingOf is the number of revocations held and not yet released.
+func pendingOf(st *scimv1.DeprovisioningStatus) int32 {
+	pending := int32(0)
+	for _, p := range st.Projections {
+		if p.Pending > p.Approved {
+			pending += p.Pending - p.Approved
+		}
+	}
+	return pending
+}
+
 // summarize derives the hold, the totals and the condition from the ledger.
 func summarize(obj *scimv1.ScimEndpoint, now time.Time) {
 	st := &obj.Status.Deprovisioning
@@ -53,12 +64,7 @@ func summarize(obj *scimv1.ScimEndpoint, now time.Time) {
 	cond := metav1.Condition{Type: scimv1.ConditionDeprovisioningHeld, Status: metav1.ConditionFalse,
 		ObservedGeneration: obj.Generation}
 	st.Revoked = int32(min(total(st), int64(1<<31-1)))
-	pending := int32(0)
-	for _, p := range st.Projections {
-		if p.Pending > p.Approved {
-			pending += p.Pending - p.Approved
-		}
-	}
+	pending := pendingOf(st)
 	if g.MaxPercent > 0 {
 		st.Allowed = allowed(obj)
 	}

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
@@ -38,6 +39,11 @@ import (
 type Options struct {
 	// MetricsAddr serves Prometheus metrics; "0" disables it.
 	MetricsAddr string
+	// MetricsSecure serves metrics over HTTPS (a self-signed certificate) to
+	// callers whose bearer token the API server authenticates (TokenReview)
+	// and authorizes for GET /metrics (SubjectAccessReview); false serves
+	// plain HTTP to anyone who reaches the port (tests, local mode).
+	MetricsSecure bool
 	// ProbeAddr serves /healthz and /readyz; "0" disables it.
 	ProbeAddr string
 	// LeaderElection enables leader election for the reconcilers.
@@ -79,6 +85,11 @@ type Options struct {
 	TenantDBCAFile string
 }
 
+// Metrics served with --metrics-secure check the scraper's token and its right
+// to GET /metrics with the API server; both components serve metrics.
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
 // Leases are needed by the controllers component only (the SCIM server does
 // not take part in leader election).
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
@@ -104,7 +115,7 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        kube.Scheme(),
 		Logger:                        opts.Logger,
-		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
+		Metrics:                       metricsOptions(opts),
 		HealthProbeBindAddress:        opts.ProbeAddr,
 		LeaderElection:                opts.LeaderElection,
 		LeaderElectionID:              opts.LeaderElectionID,
@@ -190,6 +201,7 @@ func addControllers(mgr manager.Manager, opts *Options) (*tenantapp.Reconciler, 
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Recorder: mgr.GetEventRecorder("scim-operator"),
 		Users:    endpointUsers(mgr.GetClient()),
+		Metrics:  deprovision.NewMetrics(metrics.Registry),
 	}
 	if err := (&endpoint.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
@@ -220,6 +232,18 @@ func addControllers(mgr manager.Manager, opts *Options) (*tenantapp.Reconciler, 
 		return nil, fmt.Errorf("setting up the RBAC projection: %w", err)
 	}
 	return tenants, nil
+}
+
+// metricsOptions serves metrics as kubebuilder scaffolds it: with
+// MetricsSecure, over HTTPS and only to callers the API server authenticates
+// and authorizes (the chart's <release>-metrics-reader ClusterRole grants it).
+func metricsOptions(opts Options) metricsserver.Options {
+	m := metricsserver.Options{BindAddress: opts.MetricsAddr}
+	if opts.MetricsSecure {
+		m.SecureServing = true
+		m.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	return m
 }
 
 func ptrDuration(d time.Duration) *time.Duration { return &d }

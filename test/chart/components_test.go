@@ -143,7 +143,10 @@ func startComponent(ctx context.Context, t *testing.T, cp *controlplane.ControlP
 	saNamespace := strings.Split(user, ":")[2]
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: user,
 		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + saNamespace, "system:authenticated"}}
-	opts.MetricsAddr, opts.ProbeAddr, opts.Logger = "0", "0", logr.Discard()
+	if opts.MetricsAddr == "" {
+		opts.MetricsAddr = "0"
+	}
+	opts.ProbeAddr, opts.Logger = "0", logr.Discard()
 	opts.SkipControllerNameValidation = true
 	if opts.Components.SCIM() {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
