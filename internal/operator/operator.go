@@ -93,6 +93,8 @@ type Options struct {
 // Leases are needed by the controllers component only (the SCIM server does
 // not take part in leader election).
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// Leader election records its transitions as core Events.
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
 // Operator is a configured manager plus handles the callers need.
 type Operator struct {
