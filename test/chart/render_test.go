@@ -243,8 +243,9 @@ func TestOptionalFeatures(t *testing.T) {
 	}
 	for kind, want := range map[string]int{
 		// One per component; Roles and RoleBindings: the Secret Role of each
-		// component in the release namespace, and leader election.
-		"Deployment": 2, "PodDisruptionBudget": 2, "ServiceAccount": 2, "ClusterRole": 2, "ClusterRoleBinding": 2,
+		// component in the release namespace, and leader election;
+		// ClusterRoles: one per component and tenant-edit, tenant-view.
+		"Deployment": 2, "PodDisruptionBudget": 2, "ServiceAccount": 2, "ClusterRole": 4, "ClusterRoleBinding": 2,
 		"Role": 3, "RoleBinding": 3, "ValidatingAdmissionPolicy": 2, "ValidatingAdmissionPolicyBinding": 2,
 	} {
 		if n := len(find(defaults, kind)); n != want {
