@@ -90,13 +90,24 @@ type RoleRef struct {
 }
 
 // ScimRoleBindingSpec grants a role in the binding's own namespace to the active
-// members of one group of an endpoint in the same namespace.
+// members of one group of an endpoint in the same namespace, or in another
+// namespace whose endpoint allows this one (spec.allowedNamespaces).
 // +kubebuilder:validation:XValidation:rule="!(self.roleRef.kind == 'ClusterRole' && self.roleRef.name == 'cluster-admin')",message="a namespaced ScimRoleBinding cannot grant cluster-admin"
 type ScimRoleBindingSpec struct {
-	// Endpoint is the name of the ScimEndpoint in this namespace whose group is bound.
+	// Endpoint is the name of the ScimEndpoint whose group is bound, in
+	// endpointNamespace or else in this namespace.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	Endpoint string `json:"endpoint"`
+
+	// EndpointNamespace is the namespace of the endpoint; empty means this
+	// namespace. Another namespace's endpoint must allow this one in its
+	// spec.allowedNamespaces, or nothing is granted (Ready False,
+	// EndpointNotAllowed).
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	EndpointNamespace string `json:"endpointNamespace,omitempty"`
 
 	// Group selects the SCIM group whose active members are granted the role.
 	Group GroupReference `json:"group"`
@@ -169,6 +180,8 @@ type BindingStatus struct {
 // +kubebuilder:printcolumn:name="Role",type=string,JSONPath=`.spec.roleRef.name`
 // +kubebuilder:printcolumn:name="Subjects",type=integer,JSONPath=`.status.subjects`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Endpoint NS",type=string,JSONPath=`.spec.endpointNamespace`,priority=1
+// +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpoint`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ScimRoleBinding struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -153,6 +153,25 @@ func TestValidationRejectsMistakes(t *testing.T) {
 				Spec: scimv1.ScimEntitlementSpec{Endpoint: "okta", DisplayName: "x",
 					Grants: []scimv1.EntitlementGrant{{RoleRef: role, BindingTarget: scimv1.BindingTarget{Namespaces: []string{"a"}}}}}},
 			"at most 63 characters"},
+		{"allowedNamespaces from Selector needs a selector",
+			&scimv1.ScimEndpoint{ObjectMeta: meta("no-selector"), Spec: scimv1.ScimEndpointSpec{
+				TokenSecretRefs:   []scimv1.SecretKeyReference{{Name: "s", Key: "token"}},
+				AllowedNamespaces: scimv1.AllowedNamespaces{From: scimv1.NamespacesFromSelector}}}, "selector is set exactly when from is Selector"},
+		{"allowedNamespaces takes a selector only with from Selector",
+			&scimv1.ScimEndpoint{ObjectMeta: meta("stray-selector"), Spec: scimv1.ScimEndpointSpec{
+				TokenSecretRefs: []scimv1.SecretKeyReference{{Name: "s", Key: "token"}},
+				AllowedNamespaces: scimv1.AllowedNamespaces{From: scimv1.NamespacesFromAll,
+					Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"a": "b"}}}}}, "selector is set exactly when from is Selector"},
+		{"allowedNamespaces.from is an enum",
+			&scimv1.ScimEndpoint{ObjectMeta: meta("bad-from"), Spec: scimv1.ScimEndpointSpec{
+				TokenSecretRefs:   []scimv1.SecretKeyReference{{Name: "s", Key: "token"}},
+				AllowedNamespaces: scimv1.AllowedNamespaces{From: "Everyone"}}}, "allowedNamespaces.from"},
+		{"a binding's endpointNamespace is a namespace name",
+			&scimv1.ScimRoleBinding{ObjectMeta: meta("bad-ep-ns"), Spec: scimv1.ScimRoleBindingSpec{
+				Endpoint: "okta", EndpointNamespace: "Identity/x", Group: group, RoleRef: role}}, "endpointNamespace"},
+		{"a TenantApp's endpointNamespace is a namespace name",
+			&scimv1.TenantApp{ObjectMeta: meta("bad-ep-ns"), Spec: scimv1.TenantAppSpec{Endpoint: "okta", EndpointNamespace: "-x",
+				Database: scimv1.TenantDatabase{ConnectionSecretRef: scimv1.SecretKeyReference{Name: "db", Key: "dsn"}}}}, "endpointNamespace"},
 		{"a membership shard index is bounded",
 			&scimv1.ScimMembership{ObjectMeta: meta("g-99"), Spec: scimv1.ScimMembershipSpec{Group: "g", Shard: 99}}, "shard"},
 	}

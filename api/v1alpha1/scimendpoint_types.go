@@ -72,6 +72,14 @@ type ScimEndpointSpec struct {
 	// fill etcd. Unset: no bound.
 	// +optional
 	Quota EndpointQuota `json:"quota,omitempty"`
+
+	// AllowedNamespaces says which other namespaces' ScimRoleBindings and
+	// TenantApps may use this endpoint's users and groups (default: none,
+	// only this namespace). Narrowing it revokes their grants at once; the
+	// deprovisioning guard does not hold that (docs/security.md).
+	// +kubebuilder:default={from: Same}
+	// +optional
+	AllowedNamespaces AllowedNamespaces `json:"allowedNamespaces,omitempty"`
 }
 
 // EndpointQuota bounds the resources of one endpoint. A create over the

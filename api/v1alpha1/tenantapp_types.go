@@ -70,10 +70,21 @@ type TenantScope struct {
 // TenantAppSpec declares a tenant application whose database receives an
 // endpoint's users and groups.
 type TenantAppSpec struct {
-	// Endpoint is the name of the ScimEndpoint (same namespace) whose users are projected.
+	// Endpoint is the name of the ScimEndpoint whose users are projected, in
+	// endpointNamespace or else in this namespace.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	Endpoint string `json:"endpoint"`
+
+	// EndpointNamespace is the namespace of the endpoint; empty means this
+	// namespace. Another namespace's endpoint must allow this one in its
+	// spec.allowedNamespaces, or nothing is written (Ready False,
+	// EndpointNotAllowed). The connection and CA Secrets are always read in
+	// the TenantApp's own namespace.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	EndpointNamespace string `json:"endpointNamespace,omitempty"`
 
 	// Database is the PostgreSQL database and schema to write.
 	Database TenantDatabase `json:"database"`
@@ -143,6 +154,7 @@ type PinnedGroup struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=tapp,categories=scim
+// +kubebuilder:printcolumn:name="Endpoint NS",type=string,JSONPath=`.spec.endpointNamespace`,priority=1
 // +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpoint`
 // +kubebuilder:printcolumn:name="Users",type=integer,JSONPath=`.status.syncedUsers`
 // +kubebuilder:printcolumn:name="Groups",type=integer,JSONPath=`.status.syncedGroups`

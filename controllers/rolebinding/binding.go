@@ -44,7 +44,8 @@ type namespaced struct{ *scimv1.ScimRoleBinding }
 
 func (b namespaced) kind() string { return "ScimRoleBinding" }
 func (b namespaced) endpoint() client.ObjectKey {
-	return client.ObjectKey{Namespace: b.Namespace, Name: b.Spec.Endpoint}
+	ref := b.EndpointRef()
+	return client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}
 }
 func (b namespaced) group() scimv1.GroupReference { return b.Spec.Group }
 func (b namespaced) entitlement() string          { return "" }

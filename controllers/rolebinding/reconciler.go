@@ -217,6 +217,11 @@ func (r *Reconciler) resolve(ctx context.Context, b binding) (outcome, []rbacv1.
 		out.reason = ReasonEndpointNotFound
 		return out, nil, nil
 	}
+	allowed, err := r.endpointAllows(ctx, &ep, b.GetNamespace())
+	if err != nil || !allowed {
+		out.reason = ReasonEndpointNotAllowed
+		return out, nil, err
+	}
 	if role := b.entitlement(); role != "" {
 		active, found, err := r.entitledUsers(ctx, b.endpoint(), role)
 		if err != nil {
@@ -247,6 +252,24 @@ func (r *Reconciler) resolve(ctx context.Context, b binding) (outcome, []rbacv1.
 	subjects, skipped := desiredSubjects(b.subjects(), group, active)
 	out.skipped = skipped
 	return out, subjects, nil
+}
+
+// endpointAllows reports whether ep allows a binding in namespace ns to use
+// it. A ScimClusterRoleBinding (no namespace) is an administrator's and a
+// ScimEntitlement lives in its endpoint's namespace: both are always allowed.
+// A namespace that is gone allows nothing.
+func (r *Reconciler) endpointAllows(ctx context.Context, ep *scimv1.ScimEndpoint, ns string) (bool, error) {
+	if ns == "" || ns == ep.Namespace {
+		return true, nil
+	}
+	var n corev1.Namespace
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: ns}, &n); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("getting namespace %s: %w", ns, err)
+	}
+	return ep.AllowsNamespace(ns, n.Labels), nil
 }
 
 // newestWrite is when the SCIM server last wrote the group or any of its

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -114,8 +115,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			Watches(&scimv1.ScimEndpoint{}, handler.EnqueueRequestsFromMapFunc(m.forEndpoint), builder.WithPredicates(endpointChanged)).
 			Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(m.forChild), builder.WithPredicates(notOurWrite)).
 			Watches(&rbacv1.ClusterRoleBinding{}, handler.EnqueueRequestsFromMapFunc(m.forChild), builder.WithPredicates(notOurWrite))
-		if kind.name == "scimclusterrolebinding" {
+		switch kind.name {
+		case "scimclusterrolebinding":
 			b = b.Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(m.all))
+		case "scimrolebinding":
+			b = b.Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(m.crossNamespace),
+				builder.WithPredicates(labelsChanged))
 		}
 		if err := b.Complete(kind.rec); err != nil {
 			return err
@@ -231,6 +236,35 @@ func (m mapper) all(ctx context.Context, _ client.Object) []reconcile.Request {
 		}
 	}
 	return reqs
+}
+
+// crossNamespace maps a namespace's label change to its ScimRoleBindings
+// that use another namespace's endpoint: whether that endpoint's
+// allowedNamespaces selector allows them may have changed. Only the
+// namespace's own bindings are listed, from the cache.
+func (m mapper) crossNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+	var list scimv1.ScimRoleBindingList
+	if err := m.c.List(ctx, &list, client.InNamespace(o.GetName())); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range list.Items {
+		if b := &list.Items[i]; b.EndpointRef().Namespace != b.Namespace {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(b)})
+		}
+	}
+	return reqs
+}
+
+// labelsChanged passes only namespace updates that change labels: the only
+// change of a namespace an allowedNamespaces selector sees.
+var labelsChanged = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return !equality.Semantic.DeepEqual(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels())
+	},
 }
 
 // notOurWrite drops update events of owned children whose latest change was

@@ -17,8 +17,13 @@ const (
 	ReasonRoleNotAllowed   = "RoleNotAllowed"
 	ReasonGroupNotFound    = "GroupNotFound"
 	ReasonEndpointNotFound = "EndpointNotFound"
-	ReasonGranted          = "Granted"
-	ReasonRevoked          = "Revoked"
+	// ReasonEndpointNotAllowed: the endpoint is in another namespace and its
+	// spec.allowedNamespaces does not allow the binding's; nothing is
+	// granted, and what was is revoked at once (the endpoint owner's
+	// decision, not held by the deprovisioning guard).
+	ReasonEndpointNotAllowed = "EndpointNotAllowed"
+	ReasonGranted            = "Granted"
+	ReasonRevoked            = "Revoked"
 	// ReasonConflict: a RoleBinding or ClusterRoleBinding with the name the
 	// operator would use exists and is not this binding's; it is left alone.
 	ReasonConflict = "Conflict"
@@ -41,6 +46,8 @@ func readyCondition(b binding, o outcome) metav1.Condition {
 		c.Message = "the SCIM group does not exist (yet); nothing is granted"
 	case ReasonEndpointNotFound:
 		c.Message = fmt.Sprintf("ScimEndpoint %s does not exist; nothing is granted", b.endpoint())
+	case ReasonEndpointNotAllowed:
+		c.Message = fmt.Sprintf("ScimEndpoint %s does not allow namespace %s in its spec.allowedNamespaces; nothing is granted", b.endpoint(), b.GetNamespace())
 	case ReasonConflict:
 		c.Message = fmt.Sprintf("%s exists and does not belong to this binding (no %s label or %s annotation of it); it is left alone and nothing more is granted",
 			o.conflict, LabelBindingUID, AnnotationBinding)

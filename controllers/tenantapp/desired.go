@@ -60,6 +60,8 @@ type inputs struct {
 	shards []*scimv1.ScimMembership
 	// endpointFound: the ScimEndpoint the TenantApp names exists.
 	endpointFound bool
+	// endpointAllowed: it exists and allows the TenantApp's namespace.
+	endpointAllowed bool
 }
 
 // newestWrite is when the SCIM server last wrote any of the users and groups

@@ -90,8 +90,9 @@ func (r *Reconciler) holdUsers(ctx context.Context, in inputs, want *rows, view 
 }
 
 // releaseDeleted removes FinalizerUsers from the users being deleted that
-// every live TenantApp of the endpoint is known to have unwound, and from
-// those carrying the escape-hatch annotation. users are the endpoint's users.
+// every live TenantApp of the endpoint (in any namespace it allows) is known
+// to have unwound, and from those carrying the escape-hatch annotation.
+// users are the endpoint's users.
 // It returns how many releases conflicted and are left for a later pass.
 func (r *Reconciler) releaseDeleted(ctx context.Context, namespace, endpoint string, users []*scimv1.ScimUser) (int, error) {
 	var deleting []*scimv1.ScimUser
@@ -103,16 +104,15 @@ func (r *Reconciler) releaseDeleted(ctx context.Context, namespace, endpoint str
 	if len(deleting) == 0 {
 		return 0, nil
 	}
-	apps, err := r.appsOf(ctx, namespace, endpoint)
+	apps, err := r.holdingApps(ctx, namespace, endpoint, types.NamespacedName{})
 	if err != nil {
 		return 0, err
 	}
 	var holders []*appState
-	for i := range apps {
-		if apps[i].DeletionTimestamp != nil || skipsCleanup(&apps[i]) {
-			continue
+	for _, app := range apps {
+		if !skipsCleanup(app) {
+			holders = append(holders, r.apps.peek(client.ObjectKeyFromObject(app)))
 		}
-		holders = append(holders, r.apps.peek(client.ObjectKeyFromObject(&apps[i])))
 	}
 	var release []*scimv1.ScimUser
 	for _, u := range deleting {
@@ -136,8 +136,8 @@ func allApplied(holders []*appState, id string) bool {
 }
 
 // sweepHeld releases the held users of a namespace whose endpoint has no live
-// TenantApp besides ignore: after a TenantApp is deleted or moved to another
-// endpoint, its users must not stay undeletable.
+// TenantApp it allows besides ignore: after a TenantApp is deleted, moved to
+// another endpoint or no longer allowed, its users must not stay undeletable.
 func (r *Reconciler) sweepHeld(ctx context.Context, namespace string, ignore types.NamespacedName) error {
 	var held scimv1.ScimUserList
 	if err := r.Client.List(ctx, &held, client.InNamespace(namespace),
@@ -150,15 +150,11 @@ func (r *Reconciler) sweepHeld(ctx context.Context, namespace string, ignore typ
 		u := &held.Items[i]
 		has, seen := live[u.Spec.Endpoint]
 		if !seen {
-			apps, err := r.appsOf(ctx, namespace, u.Spec.Endpoint)
+			apps, err := r.holdingApps(ctx, namespace, u.Spec.Endpoint, ignore)
 			if err != nil {
 				return err
 			}
-			for j := range apps {
-				if apps[j].DeletionTimestamp == nil && client.ObjectKeyFromObject(&apps[j]) != ignore {
-					has = true
-				}
-			}
+			has = len(apps) > 0
 			live[u.Spec.Endpoint] = has
 		}
 		if !has {
@@ -167,6 +163,44 @@ func (r *Reconciler) sweepHeld(ctx context.Context, namespace string, ignore typ
 	}
 	_, err := r.patchUsers(ctx, orphans, false)
 	return err
+}
+
+// holdingApps lists the TenantApps that hold the users of an endpoint: live,
+// other than ignore, and in a namespace the endpoint allows. Without the
+// endpoint only those of its namespace hold (as before it was deleted).
+func (r *Reconciler) holdingApps(ctx context.Context, namespace, endpoint string, ignore types.NamespacedName) ([]*scimv1.TenantApp, error) {
+	apps, err := r.appsOf(ctx, namespace, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	var ep *scimv1.ScimEndpoint
+	var out []*scimv1.TenantApp
+	for i := range apps {
+		app := &apps[i]
+		if app.DeletionTimestamp != nil || client.ObjectKeyFromObject(app) == ignore {
+			continue
+		}
+		if app.Namespace != namespace {
+			if ep == nil {
+				ep = &scimv1.ScimEndpoint{}
+				if err := r.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: endpoint}, ep); client.IgnoreNotFound(err) != nil {
+					return nil, fmt.Errorf("getting ScimEndpoint %s/%s: %w", namespace, endpoint, err)
+				}
+			}
+			if ep.Name == "" {
+				continue // the endpoint is gone: it allows no other namespace
+			}
+			allowed, err := r.endpointAllows(ctx, ep, app.Namespace)
+			if err != nil {
+				return nil, err
+			}
+			if !allowed {
+				continue
+			}
+		}
+		out = append(out, app)
+	}
+	return out, nil
 }
 
 // patchAttempts bounds the retries of one finalizer patch after conflicts.
@@ -240,8 +274,11 @@ func (r *Reconciler) patchUser(ctx context.Context, u *scimv1.ScimUser, hold boo
 }
 
 // NewUserFinalizers names the finalizers the SCIM server creates a new user
-// of the endpoint with: FinalizerUsers when the endpoint has a TenantApp that
-// would hold it (live, without the escape hatch). holdUsers would otherwise
+// of the endpoint with: FinalizerUsers when the endpoint has a TenantApp, in
+// any namespace, that would hold it (live, without the escape hatch). It
+// does not ask whether the endpoint allows that TenantApp's namespace (the
+// SCIM server does not read Namespaces): a user held needlessly is released
+// at its deletion, since releaseDeleted counts only allowed TenantApps. holdUsers would otherwise
 // patch every new user before its row is written: during an initial sync,
 // one extra API write per user, and those patches queued behind the IdP's
 // own writes delayed the rows by seconds. A user out of the TenantApp's

@@ -36,7 +36,8 @@ func (r *Reconciler) admitRevocations(ctx context.Context, app *scimv1.TenantApp
 	if n == 0 || r.Guard == nil {
 		return nil
 	}
-	ep := types.NamespacedName{Namespace: app.Namespace, Name: app.Spec.Endpoint}
+	ref := app.EndpointRef()
+	ep := types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}
 	ok, err := r.Guard.Admit(ctx, ep, projectionName(app), n)
 	if err != nil {
 		return fmt.Errorf("asking the deprovisioning guard of ScimEndpoint %s: %w", ep, err)

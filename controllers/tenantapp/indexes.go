@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -15,7 +14,8 @@ import (
 // Field indexes this package adds to the manager's cache, so that an event
 // finds the affected TenantApps, and a pass its inputs, without list scans.
 const (
-	// IndexAppEndpoint indexes TenantApps by spec.endpoint.
+	// IndexAppEndpoint indexes TenantApps by their endpoint,
+	// "<namespace>/<name>": TenantApps of other namespaces may use it.
 	IndexAppEndpoint = "tenantapp.endpoint"
 	// IndexAppSecret indexes TenantApps by the name of their connection Secret.
 	IndexAppSecret = "tenantapp.connectionSecret"
@@ -40,7 +40,7 @@ func RegisterIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 		fn    client.IndexerFunc
 	}{
 		{&scimv1.TenantApp{}, IndexAppEndpoint, func(o client.Object) []string {
-			return []string{o.(*scimv1.TenantApp).Spec.Endpoint}
+			return []string{o.(*scimv1.TenantApp).EndpointRef().String()}
 		}},
 		{&scimv1.TenantApp{}, IndexAppSecret, func(o client.Object) []string {
 			return []string{o.(*scimv1.TenantApp).Spec.Database.ConnectionSecretRef.Name}
@@ -65,11 +65,12 @@ func RegisterIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 	return nil
 }
 
-// appsOf lists the TenantApps of an endpoint from the cache, deleted ones included.
+// appsOf lists the TenantApps of an endpoint from the cache, in every
+// namespace, deleted ones included.
 func (r *Reconciler) appsOf(ctx context.Context, namespace, endpoint string) ([]scimv1.TenantApp, error) {
 	var apps scimv1.TenantAppList
-	if err := r.Client.List(ctx, &apps, client.InNamespace(namespace),
-		client.MatchingFields{IndexAppEndpoint: endpoint}); err != nil {
+	if err := r.Client.List(ctx, &apps,
+		client.MatchingFields{IndexAppEndpoint: namespace + "/" + endpoint}); err != nil {
 		return nil, fmt.Errorf("listing TenantApps of endpoint %s/%s: %w", namespace, endpoint, err)
 	}
 	return apps.Items, nil
@@ -87,7 +88,7 @@ func (r *Reconciler) requestsForEndpoint(ctx context.Context, namespace, endpoin
 	}
 	reqs := make([]reconcile.Request, len(apps))
 	for i := range apps {
-		reqs[i] = reconcile.Request{NamespacedName: types.NamespacedName{Namespace: namespace, Name: apps[i].Name}}
+		reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&apps[i])}
 	}
 	return reqs
 }
@@ -118,6 +119,23 @@ func (r *Reconciler) requestsForSecret(ctx context.Context, o client.Object) []r
 	reqs := make([]reconcile.Request, len(apps.Items))
 	for i := range apps.Items {
 		reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&apps.Items[i])}
+	}
+	return reqs
+}
+
+// requestsForNamespace maps a namespace's label change to its TenantApps
+// that use another namespace's endpoint: whether that endpoint's
+// allowedNamespaces selector allows them may have changed.
+func (r *Reconciler) requestsForNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+	var apps scimv1.TenantAppList
+	if err := r.Client.List(ctx, &apps, client.InNamespace(o.GetName())); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range apps.Items {
+		if a := &apps.Items[i]; a.EndpointRef().Namespace != a.Namespace {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(a)})
+		}
 	}
 	return reqs
 }

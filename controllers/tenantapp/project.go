@@ -34,7 +34,8 @@ func resyncInterval(app *scimv1.TenantApp) time.Duration {
 // cache through field indexes. Users being deleted are included: they are
 // excluded from the rows but their finalizers are released from here.
 func (r *Reconciler) gather(ctx context.Context, app *scimv1.TenantApp) (inputs, error) {
-	ns, ep := client.InNamespace(app.Namespace), app.Spec.Endpoint
+	ref := app.EndpointRef()
+	ns, ep := client.InNamespace(ref.Namespace), ref.Name
 	var users scimv1.ScimUserList
 	if err := r.Client.List(ctx, &users, ns, client.MatchingFields{scimstore.IndexUserEndpoint: ep},
 		client.UnsafeDisableDeepCopy); err != nil {
@@ -51,15 +52,23 @@ func (r *Reconciler) gather(ctx context.Context, app *scimv1.TenantApp) (inputs,
 		return inputs{}, fmt.Errorf("listing ScimMemberships of endpoint %s: %w", ep, err)
 	}
 	var endpoint scimv1.ScimEndpoint
-	err := r.Client.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: ep}, &endpoint)
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ep}, &endpoint)
 	if client.IgnoreNotFound(err) != nil {
-		return inputs{}, fmt.Errorf("getting ScimEndpoint %s: %w", ep, err)
+		return inputs{}, fmt.Errorf("getting ScimEndpoint %s: %w", ref, err)
+	}
+	found := err == nil
+	allowed := false
+	if found {
+		if allowed, err = r.endpointAllows(ctx, &endpoint, app.Namespace); err != nil {
+			return inputs{}, err
+		}
 	}
 	in := inputs{
-		endpointFound: err == nil,
-		users:         make([]*scimv1.ScimUser, len(users.Items)),
-		groups:        make([]*scimv1.ScimGroup, len(groups.Items)),
-		shards:        make([]*scimv1.ScimMembership, len(shards.Items)),
+		endpointFound:   found,
+		endpointAllowed: allowed,
+		users:           make([]*scimv1.ScimUser, len(users.Items)),
+		groups:          make([]*scimv1.ScimGroup, len(groups.Items)),
+		shards:          make([]*scimv1.ScimMembership, len(shards.Items)),
 	}
 	for i := range users.Items {
 		in.users[i] = &users.Items[i]
@@ -151,7 +160,7 @@ func (r *Reconciler) fullPass(ctx context.Context, app *scimv1.TenantApp, st *ap
 		"memberships", want.memberships(), "result", fmt.Sprintf("%+v", res), "took", time.Since(began))
 	o.fullSyncAt = began
 	r.passDone(o, st, want)
-	return r.sweepHeld(ctx, app.Namespace, types.NamespacedName{})
+	return r.sweepHeld(ctx, app.EndpointRef().Namespace, types.NamespacedName{})
 }
 
 // incrementalPass writes the difference between the desired rows and what

@@ -73,6 +73,7 @@ type Reconciler struct {
 // TenantApps, never cluster-wide (see scimserver.RegistryReconciler).
 // +kubebuilder:rbac:groups="",namespace=scim-system,resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 
 // Reconcile runs one pass for a TenantApp: database, finalizers and status.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
@@ -111,12 +112,17 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, app *scimv1.TenantApp,
 		o.skipped = true
 		return ctrl.Result{}, err
 	}
-	result, err := r.syncDatabase(ctx, app, st, in, o)
-	if err != nil {
-		o.skipped = true
-		return ctrl.Result{}, err
+	// An endpoint that does not allow this namespace gives it nothing: the
+	// database is not even opened, and the tables keep what they hold.
+	var result ctrl.Result
+	if o.endpointNotAllowed = in.endpointFound && !in.endpointAllowed; !o.endpointNotAllowed {
+		if result, err = r.syncDatabase(ctx, app, st, in, o); err != nil {
+			o.skipped = true
+			return ctrl.Result{}, err
+		}
 	}
-	pending, err := r.releaseDeleted(ctx, app.Namespace, app.Spec.Endpoint, in.users)
+	ref := app.EndpointRef()
+	pending, err := r.releaseDeleted(ctx, ref.Namespace, ref.Name, in.users)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -215,14 +221,15 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, app *scimv1.TenantApp)
 	if !controllerutil.ContainsFinalizer(app, FinalizerApp) {
 		return ctrl.Result{}, nil
 	}
-	if err := r.sweepHeld(ctx, app.Namespace, key); err != nil {
+	ref := app.EndpointRef()
+	if err := r.sweepHeld(ctx, ref.Namespace, key); err != nil {
 		return ctrl.Result{}, err
 	}
 	in, err := r.gather(ctx, app)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if _, err := r.releaseDeleted(ctx, app.Namespace, app.Spec.Endpoint, in.users); err != nil {
+	if _, err := r.releaseDeleted(ctx, ref.Namespace, ref.Name, in.users); err != nil {
 		return ctrl.Result{}, err
 	}
 	patched := app.DeepCopy()
@@ -305,22 +312,53 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&scimv1.ScimEndpoint{}, handler.EnqueueRequestsFromMapFunc(
 			func(ctx context.Context, o client.Object) []reconcile.Request {
 				return r.requestsForEndpoint(ctx, o.GetNamespace(), o.GetName())
-			}), builder.WithPredicates(guardChanged)).
+			}), builder.WithPredicates(endpointChanged)).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.requestsForSecret)).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.requestsForNamespace),
+			builder.WithPredicates(labelsChanged)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		Complete(r)
 }
 
-// guardChanged passes the ScimEndpoint updates where its deprovisioning guard
-// started or stopped holding revocations, and creations (a TenantApp may be
-// waiting for its endpoint).
-var guardChanged = predicate.Funcs{
+// endpointChanged passes the ScimEndpoint updates where its spec changed
+// (allowedNamespaces decides which TenantApps it serves) or its
+// deprovisioning guard started or stopped holding revocations, and creations
+// (a TenantApp may be waiting for its endpoint).
+var endpointChanged = predicate.Funcs{
 	CreateFunc:  func(event.CreateEvent) bool { return true },
 	DeleteFunc:  func(event.DeleteEvent) bool { return false },
 	GenericFunc: func(event.GenericEvent) bool { return false },
 	UpdateFunc: func(e event.UpdateEvent) bool {
 		old, okOld := e.ObjectOld.(*scimv1.ScimEndpoint)
 		ep, okNew := e.ObjectNew.(*scimv1.ScimEndpoint)
-		return okOld && okNew && old.RevocationsHeld() != ep.RevocationsHeld()
+		return okOld && okNew && (old.Generation != ep.Generation || old.RevocationsHeld() != ep.RevocationsHeld())
 	},
+}
+
+// labelsChanged passes only namespace updates that change labels: the only
+// change of a namespace an allowedNamespaces selector sees.
+var labelsChanged = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return !equality.Semantic.DeepEqual(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels())
+	},
+}
+
+// endpointAllows reports whether ep allows a TenantApp in namespace ns to
+// use it (spec.allowedNamespaces; its own namespace always). A namespace
+// that is gone allows nothing.
+func (r *Reconciler) endpointAllows(ctx context.Context, ep *scimv1.ScimEndpoint, ns string) (bool, error) {
+	if ns == ep.Namespace {
+		return true, nil
+	}
+	var n corev1.Namespace
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: ns}, &n); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("getting namespace %s: %w", ns, err)
+	}
+	return ep.AllowsNamespace(ns, n.Labels), nil
 }

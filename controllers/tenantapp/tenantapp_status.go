@@ -32,6 +32,11 @@ const (
 	// ReasonEndpointNotFound: spec.endpoint names no ScimEndpoint; nothing
 	// is written and the tables keep what they hold.
 	ReasonEndpointNotFound = "EndpointNotFound"
+	// ReasonEndpointNotAllowed: the endpoint is in another namespace and
+	// its spec.allowedNamespaces does not allow the TenantApp's; the
+	// database is not opened, nothing is written and the tables keep what
+	// they hold.
+	ReasonEndpointNotAllowed = "EndpointNotAllowed"
 	// ReasonScopeGroupNotFound: a spec.scope.groups name has no pin and
 	// matches no group; nothing is written and the tables keep what they hold.
 	ReasonScopeGroupNotFound = "ScopeGroupNotFound"
@@ -64,6 +69,9 @@ type outcome struct {
 	scope *scope
 	// endpointMissing: spec.endpoint names no ScimEndpoint.
 	endpointMissing bool
+	// endpointNotAllowed: the endpoint does not allow the TenantApp's
+	// namespace; the database was not opened.
+	endpointNotAllowed bool
 }
 
 // blocked reports whether the pass could not tell what the tables should
@@ -84,6 +92,9 @@ func (o outcome) secretReasonOrDefault() string {
 func readyCondition(gen int64, o outcome) metav1.Condition {
 	c := metav1.Condition{Type: scimv1.ConditionReady, Status: metav1.ConditionFalse, ObservedGeneration: gen}
 	switch {
+	case o.endpointNotAllowed:
+		c.Reason = ReasonEndpointNotAllowed
+		c.Message = "the ScimEndpoint does not allow this namespace in its spec.allowedNamespaces; nothing is projected and the tables keep their rows"
 	case o.secretProblem != "":
 		c.Reason, c.Message = o.secretReasonOrDefault(), o.secretProblem
 	case o.unreachable:
@@ -97,7 +108,7 @@ func readyCondition(gen int64, o outcome) metav1.Condition {
 		c.Message = fmt.Sprintf("the tenant database refused a write; see the TenantApp's events; next attempt in %s", o.retryIn.Round(time.Second))
 	case o.endpointMissing:
 		c.Reason = ReasonEndpointNotFound
-		c.Message = "spec.endpoint names no ScimEndpoint in this namespace; nothing is projected and the tables keep their rows"
+		c.Message = "spec.endpoint names no ScimEndpoint (in spec.endpointNamespace, or else this namespace); nothing is projected and the tables keep their rows"
 	case o.scope != nil && len(o.scope.missing) > 0:
 		c.Reason = ReasonScopeGroupNotFound
 		c.Message = fmt.Sprintf("scope group(s) %s match no group of the endpoint; nothing is projected and the tables keep their rows",
@@ -117,6 +128,8 @@ func readyCondition(gen int64, o outcome) metav1.Condition {
 func reachableCondition(gen int64, o outcome) metav1.Condition {
 	c := metav1.Condition{Type: scimv1.ConditionDatabaseReachable, ObservedGeneration: gen}
 	switch {
+	case o.endpointNotAllowed:
+		c.Status, c.Reason, c.Message = metav1.ConditionUnknown, ReasonEndpointNotAllowed, "not connected: the endpoint does not allow this namespace"
 	case o.secretProblem != "":
 		c.Status, c.Reason, c.Message = metav1.ConditionUnknown, o.secretReasonOrDefault(), "no usable connection string"
 	case o.unreachable:

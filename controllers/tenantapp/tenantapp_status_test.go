@@ -31,6 +31,14 @@ func TestApplyStatus(t *testing.T) {
 			wantChanged: []string{scimv1.ConditionDatabaseReachable, scimv1.ConditionReady},
 		},
 		{
+			reason: "an endpoint that does not allow the namespace: not Ready, reachability unknown (never connected)",
+			prior: []metav1.Condition{{Type: scimv1.ConditionReady, Status: "True", Reason: ReasonSynced},
+				{Type: scimv1.ConditionDatabaseReachable, Status: "True", Reason: ReasonConnected}},
+			o:           outcome{endpointNotAllowed: true},
+			want:        conds{"False", "Unknown", ReasonEndpointNotAllowed, ReasonEndpointNotAllowed},
+			wantChanged: []string{scimv1.ConditionDatabaseReachable, scimv1.ConditionReady},
+		},
+		{
 			reason: "an unreachable database turns both False, a transition for each",
 			prior: []metav1.Condition{{Type: scimv1.ConditionReady, Status: "True", Reason: ReasonSynced},
 				{Type: scimv1.ConditionDatabaseReachable, Status: "True", Reason: ReasonConnected}},

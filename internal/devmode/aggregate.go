@@ -5,22 +5,41 @@ import (
 	"fmt"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// aggregateClusterRoles fills the rules of every aggregated ClusterRole (view,
+// AggregateClusterRoles fills the rules of every aggregated ClusterRole (view,
 // edit, admin) from the ClusterRoles its aggregationRule selects. In a cluster
 // kube-controller-manager's clusterrole-aggregation controller does this;
 // envtest runs no controller manager, so without it `view` grants nothing and
-// the demo binding could not let anyone read ConfigMaps. Once at start is
-// enough: the local mode's roles are the API server's bootstrap roles.
-func aggregateClusterRoles(ctx context.Context, c client.Client) error {
+// the demo binding could not let anyone read ConfigMaps. Aggregated roles
+// select each other (admin takes edit's rules, edit takes view's), so it
+// repeats until nothing changes. Once at start is enough for the local mode:
+// its roles are the API server's bootstrap roles; tests that add aggregated
+// roles call it again.
+func AggregateClusterRoles(ctx context.Context, c client.Client) error {
+	// Each round completes at least one more level of the aggregation
+	// chains; the built-in chain is three deep (view, edit, admin).
+	for round := 0; round < 8; round++ {
+		changed, err := aggregateOnce(ctx, c)
+		if err != nil || !changed {
+			return err
+		}
+	}
+	return nil
+}
+
+// aggregateOnce sets each aggregated role's rules from the others' current
+// rules and reports whether any role changed.
+func aggregateOnce(ctx context.Context, c client.Client) (bool, error) {
 	var roles rbacv1.ClusterRoleList
 	if err := c.List(ctx, &roles); err != nil {
-		return fmt.Errorf("listing ClusterRoles: %w", err)
+		return false, fmt.Errorf("listing ClusterRoles: %w", err)
 	}
+	changed := false
 	for i := range roles.Items {
 		role := &roles.Items[i]
 		if role.AggregationRule == nil {
@@ -28,15 +47,19 @@ func aggregateClusterRoles(ctx context.Context, c client.Client) error {
 		}
 		rules, err := aggregatedRules(role, roles.Items)
 		if err != nil {
-			return err
+			return false, err
+		}
+		if equality.Semantic.DeepEqual(rules, role.Rules) {
+			continue
 		}
 		patch := client.MergeFrom(role.DeepCopy())
 		role.Rules = rules
 		if err := c.Patch(ctx, role, patch); err != nil {
-			return fmt.Errorf("aggregating ClusterRole %s: %w", role.Name, err)
+			return false, fmt.Errorf("aggregating ClusterRole %s: %w", role.Name, err)
 		}
+		changed = true
 	}
-	return nil
+	return changed, nil
 }
 
 // aggregatedRules is the union of the rules of the roles that role's

@@ -135,7 +135,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := aggregateClusterRoles(ctx, c); err != nil {
+	if err := AggregateClusterRoles(ctx, c); err != nil {
 		return err
 	}
 	say("creating the demo objects")

@@ -242,9 +242,10 @@ func TestOptionalFeatures(t *testing.T) {
 		}
 	}
 	for kind, want := range map[string]int{
-		// One per component, plus the metrics-reader ClusterRole; Roles and RoleBindings: the Secret Role of each
-		// component in the release namespace, and leader election.
-		"Deployment": 2, "PodDisruptionBudget": 2, "ServiceAccount": 2, "ClusterRole": 3, "ClusterRoleBinding": 2,
+		// One per component; Roles and RoleBindings: the Secret Role of each
+		// component in the release namespace, and leader election;
+		// ClusterRoles: one per component, metrics-reader, tenant-edit and tenant-view.
+		"Deployment": 2, "PodDisruptionBudget": 2, "ServiceAccount": 2, "ClusterRole": 5, "ClusterRoleBinding": 2,
 		"Role": 3, "RoleBinding": 3, "ValidatingAdmissionPolicy": 2, "ValidatingAdmissionPolicyBinding": 2,
 	} {
 		if n := len(find(defaults, kind)); n != want {
