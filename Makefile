@@ -81,7 +81,7 @@ fuzz: ## Run each fuzz target for FUZZ_TIME (default 30s).
 
 .PHONY: test-scale
 test-scale: controlplane ## Run the slow scale tests (100,000-member group), one package at a time.
-	SCIM_SCALE=1 go test -p=1 -count=1 -timeout=60m -run='Scale' -v ./controllers/rolebinding ./test/scale 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
+	SCIM_SCALE=1 go test -p=1 -count=1 -timeout=60m -run='Scale' -v ./test/rbac ./test/scale 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
 
 .PHONY: dev
 dev: controlplane ## Run the operator locally on an embedded control plane and PostgreSQL (foreground).

@@ -14,8 +14,12 @@ import (
 	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
-// cp and pg are the control plane and PostgreSQL server every test of the
-// package shares; each test works in its own namespace and database.
+// The suite runs one control plane and one PostgreSQL server; each test starts
+// a manager with the shared indexes and the TenantApp reconciler only
+// (startReconciler), with its own client factory, and seeds ScimEndpoints,
+// ScimUsers, ScimGroups and ScimMemberships with the client in its own
+// namespace and database. Scenarios through the SCIM server live in
+// test/tenantdb.
 var (
 	cp *controlplane.ControlPlane
 	pg *localpg.Server

@@ -1,4 +1,4 @@
-package rolebinding_test
+package rbac_test
 
 import "k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
