@@ -1,4 +1,4 @@
-package rolebinding_test
+package rbac_test
 
 import (
 	"context"

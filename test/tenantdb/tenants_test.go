@@ -1,4 +1,4 @@
-package tenantapp_test
+package tenantdb_test
 
 import (
 	"context"
