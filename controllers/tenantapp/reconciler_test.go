@@ -156,7 +156,7 @@ func TestDeletedTenantAppReleasesUsers(t *testing.T) {
 		t.Fatalf("users holding %s: %v, want every user with a row", tenantapp.FinalizerUsers, got)
 	}
 
-	tn.deleteAndWait(t)
+	tn.DeleteAndWait(t)
 	if got := held(); len(got) != 0 {
 		t.Errorf("users still holding %s after the TenantApp was deleted: %v", tenantapp.FinalizerUsers, got)
 	}

@@ -1,97 +1,24 @@
 package tenantapp_test
 
 import (
-	"context"
-	"fmt"
-	"strings"
 	"testing"
-	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
-	"github.com/scim-operator/scim-operator/internal/localpg/pgtest"
-	"github.com/scim-operator/scim-operator/internal/tenantdb"
 	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
-// tenant is a TenantApp under test and, on a real database, a reader of its
-// tables.
-type tenant struct {
-	Key types.NamespacedName
-	DB  *tenantdb.Postgres
-	c   client.Client
-}
+// tenant is a TenantApp under test on the suite's PostgreSQL server.
+type tenant struct{ *testharness.TenantApp }
 
-// newTenant creates a connection Secret and a TenantApp for endpoint in ns,
-// on a fresh database of the shared server unless dsn is given. When the test
-// ends (before its reconciler stops) it deletes the TenantApp and waits for it.
 func newTenant(t testing.TB, c client.Client, ns, name, endpoint, dsn string, mutate ...func(*scimv1.TenantApp)) *tenant {
 	t.Helper()
-	ctx := context.Background()
-	if dsn == "" {
-		dsn = pgtest.NewDatabase(t, pg)
-	}
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-db"},
-		StringData: map[string]string{"dsn": dsn}}
-	if err := c.Create(ctx, secret); err != nil {
-		t.Fatalf("creating Secret: %v", err)
-	}
-	app := &scimv1.TenantApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: scimv1.TenantAppSpec{Endpoint: endpoint, Database: scimv1.TenantDatabase{
-			ConnectionSecretRef: scimv1.SecretKeyReference{Name: secret.Name, Key: "dsn"}}}}
-	for _, m := range mutate {
-		m(app)
-	}
-	if err := c.Create(ctx, app); err != nil {
-		t.Fatalf("creating TenantApp: %v", err)
-	}
-	tn := &tenant{Key: client.ObjectKeyFromObject(app), c: c}
-	t.Cleanup(func() { tn.deleteAndWait(t) })
-	if !strings.HasPrefix(dsn, "postgres://") {
-		return tn // a fake's DSN
-	}
-	schema := app.Spec.Database.Schema
-	if schema == "" {
-		schema = tenantdb.DefaultSchema
-	}
-	db, err := tenantdb.New(ctx, tenantdb.Config{DSN: dsn, Schema: schema, Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tn.DB = db
-	t.Cleanup(db.Close)
-	return tn
+	return &tenant{testharness.NewTenantApp(t, c, pg, ns, name, endpoint, dsn, mutate...)}
 }
 
-// deleteAndWait deletes the TenantApp and waits until its finalizer is gone.
-func (tn *tenant) deleteAndWait(t testing.TB) {
-	ctx := context.Background()
-	app := &scimv1.TenantApp{ObjectMeta: metav1.ObjectMeta{Namespace: tn.Key.Namespace, Name: tn.Key.Name}}
-	if err := tn.c.Delete(ctx, app); client.IgnoreNotFound(err) != nil {
-		t.Errorf("deleting TenantApp: %v", err)
-		return
-	}
-	testharness.Eventually(t, time.Minute, func() string {
-		err := tn.c.Get(ctx, tn.Key, app)
-		if apierrors.IsNotFound(err) {
-			return ""
-		}
-		return fmt.Sprintf("TenantApp %s still exists (finalizers %v, err %v)", tn.Key, app.Finalizers, err)
-	})
-}
-
-// condition returns a condition of the TenantApp, or nil.
 func (tn *tenant) condition(t testing.TB, typ string) *metav1.Condition {
 	t.Helper()
-	var app scimv1.TenantApp
-	if err := tn.c.Get(context.Background(), tn.Key, &app); err != nil {
-		t.Fatalf("getting TenantApp: %v", err)
-	}
-	return meta.FindStatusCondition(app.Status.Conditions, typ)
+	return tn.Condition(t, typ)
 }

@@ -85,8 +85,8 @@ func TestDeletionHeldUntilEveryAppUnwound(t *testing.T) {
 	gone(u2, "the escape hatch on the TenantApp")
 
 	// Without TenantApps nothing holds users any more.
-	dead.deleteAndWait(t)
-	good.deleteAndWait(t)
+	dead.DeleteAndWait(t)
+	good.DeleteAndWait(t)
 	testharness.Eventually(t, 30*time.Second, func() string {
 		var u scimv1.ScimUser
 		if err := op.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: u3}, &u); err != nil {

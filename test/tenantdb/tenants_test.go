@@ -84,7 +84,7 @@ func TestTenantAppOfAnotherNamespace(t *testing.T) {
 func waitEqualTo(t *testing.T, tn *tenant, ns, endpoint string) {
 	t.Helper()
 	testharness.Eventually(t, 30*time.Second, func() string {
-		want := expected(t, tn.c, ns, endpoint)
+		want := expected(t, tn.Client, ns, endpoint)
 		got, err := tn.snapshot()
 		if err != nil {
 			return "reading tables: " + err.Error()

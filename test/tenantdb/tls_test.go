@@ -52,8 +52,8 @@ func TestInsecureConnectionRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tn := &tenant{Key: client.ObjectKeyFromObject(app), c: op.Client}
-	t.Cleanup(func() { tn.deleteAndWait(t) })
+	tn := &tenant{&testharness.TenantApp{Key: client.ObjectKeyFromObject(app), Client: op.Client}}
+	t.Cleanup(func() { tn.DeleteAndWait(t) })
 
 	ready := tn.waitReason(t, scimv1.ConditionReady, tenantapp.ReasonInsecureConnection)
 	if ready.Status != metav1.ConditionFalse || !strings.Contains(ready.Message, "verify-full") ||
