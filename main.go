@@ -28,6 +28,12 @@ func main() {
 	flag.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
 	flag.BoolVar(&opts.LeaderElection, "leader-elect", true, "Elect a leader so only one replica reconciles; every replica serves SCIM. Ignored with --components=scim.")
 	flag.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
+	flag.DurationVar(&opts.LeaseDuration, "leader-elect-lease-duration", 0,
+		"How long a leader election Lease is valid; a crashed leader is replaced after about this long (0: 15s).")
+	flag.DurationVar(&opts.RenewDeadline, "leader-elect-renew-deadline", 0,
+		"How long the leader retries renewing its Lease before it stops reconciling (0: 10s); less than the lease duration.")
+	flag.DurationVar(&opts.RetryPeriod, "leader-elect-retry-period", 0,
+		"How often candidates try to acquire, and the leader to renew, the Lease (0: 2s).")
 	flag.StringVar(&opts.SCIM.Addr, "scim-bind-address", ":8443", "Address the SCIM server listens on.")
 	flag.StringVar(&opts.SCIM.ExternalURL, "scim-external-url", "", "scheme://host[:port] the IdP reaches the SCIM server at; used in meta.location (default: the request's Host).")
 	flag.Int64Var(&opts.SCIM.MaxBodyBytes, "scim-max-body-bytes", 1<<20, "Largest SCIM request body accepted (413 above).")

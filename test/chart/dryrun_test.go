@@ -99,15 +99,28 @@ func TestServerSideDryRun(t *testing.T) {
 		}
 	})
 
-	installServiceMonitorStub(t, c)
+	// Helm asks the API server which APIs it serves: without the HTTPRoute API,
+	// httpRoute.enabled must stop the install with a message saying so.
+	t.Run("httpRoute.enabled without the HTTPRoute API", func(t *testing.T) {
+		args := []string{"install", "scim", chartDir, "--namespace", releaseNamespace, "--dry-run=server",
+			"--kubeconfig", kubeconfig, "--values", allFeatures, "--values", gateway}
+		out, err := helm(t, nil, args...)
+		if err == nil || !strings.Contains(err.Error(), "does not serve gateway.networking.k8s.io/v1 HTTPRoute") {
+			t.Errorf("want the install refused for the missing HTTPRoute API, got err=%v:\n%s", err, out)
+		}
+	})
 
-	t.Run("serviceMonitor.enabled with the ServiceMonitor API", func(t *testing.T) {
-		rel, raw := installDryRun(t, kubeconfig, []string{allFeatures})
+	installCRDStub(t, c, "servicemonitor-crd-stub.yaml")
+	installCRDStub(t, c, "httproute-crd-stub.yaml")
+
+	t.Run("serviceMonitor and httpRoute enabled with their APIs", func(t *testing.T) {
+		rel, raw := installDryRun(t, kubeconfig, []string{allFeatures, gateway})
 		objs, err := rel.objects()
 		if err != nil {
 			t.Fatal(err)
 		}
 		one(t, objs, "ServiceMonitor")
+		one(t, objs, "HTTPRoute")
 		checkNoTokens(t, objs, raw)
 		t.Logf("NOTES.txt:\n%s", rel.Info.Notes)
 		for _, want := range []string{"https://scim.example.com/scim/v2/<namespace>/<name>",
@@ -124,10 +137,10 @@ func TestServerSideDryRun(t *testing.T) {
 		values []string
 	}{
 		{"default values", nil},
-		{"every optional feature on", []string{allFeatures}},
+		{"every optional feature on", []string{allFeatures, gateway}},
 	} {
 		t.Run("apply "+tc.reason, func(t *testing.T) {
-			objs := render(t, tc.values, withServiceMonitorAPI, "--include-crds")
+			objs := render(t, tc.values, withServiceMonitorAPI, withHTTPRouteAPI, "--include-crds")
 			var crds, rest []*unstructured.Unstructured
 			for _, o := range objs {
 				if o.GetKind() == "CustomResourceDefinition" {
@@ -188,12 +201,12 @@ func isDashboard(o *unstructured.Unstructured, field string) bool {
 	return o.GetKind() == "ConfigMap" && field == "data" && len(data) == 1 && ok
 }
 
-// installServiceMonitorStub installs testdata/servicemonitor-crd-stub.yaml and
-// waits until the API server serves it.
-func installServiceMonitorStub(t *testing.T, c client.Client) {
+// installCRDStub installs the stand-in CRD testdata/<file> and waits until the
+// API server serves it.
+func installCRDStub(t *testing.T, c client.Client, file string) {
 	t.Helper()
 	var crd apiextensionsv1.CustomResourceDefinition
-	readYAML(t, testdata("servicemonitor-crd-stub.yaml"), &crd)
+	readYAML(t, testdata(file), &crd)
 	ctx := context.Background()
 	if err := c.Create(ctx, &crd); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
@@ -211,7 +224,7 @@ func installServiceMonitorStub(t *testing.T, c client.Client) {
 		return false, nil
 	})
 	if err != nil {
-		t.Fatalf("ServiceMonitor stub CRD never became established: %v", err)
+		t.Fatalf("stub CRD %s never became established: %v", crd.Name, err)
 	}
 }
 

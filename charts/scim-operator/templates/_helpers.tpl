@@ -159,3 +159,23 @@ named "*", so an entry ClusterRole/* or Role/* drops resourceNames from its rule
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+Pod and container security contexts. With openshift.enabled the fixed user and
+group ids are dropped, so that OpenShift's restricted-v2 SecurityContextConstraints
+assign ids from the namespace's range (a fixed id outside it is refused).
+*/}}
+{{- define "scim-operator.podSecurityContext" -}}
+{{- if .Values.openshift.enabled }}
+{{- toYaml (omit .Values.podSecurityContext "runAsUser" "runAsGroup" "fsGroup") }}
+{{- else }}
+{{- toYaml .Values.podSecurityContext }}
+{{- end }}
+{{- end }}
+{{- define "scim-operator.securityContext" -}}
+{{- if .Values.openshift.enabled }}
+{{- toYaml (omit .Values.securityContext "runAsUser" "runAsGroup") }}
+{{- else }}
+{{- toYaml .Values.securityContext }}
+{{- end }}
+{{- end }}
