@@ -18,13 +18,13 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/controllers/endpoint"
 	"github.com/scim-operator/scim-operator/internal/controlplane"
 	"github.com/scim-operator/scim-operator/internal/deprovision"
-	"github.com/scim-operator/scim-operator/internal/scimstore"
+	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
 // The suite runs one control plane and one manager with the shared indexes
@@ -76,56 +76,19 @@ func run(m *testing.M) int {
 // startManager wires the ScimEndpoint reconciler and its guard the way
 // internal/operator does, and starts the manager.
 func startManager(cp *controlplane.ControlPlane) (stop func(), err error) {
-	mgr, err := ctrl.NewManager(cp.Config, ctrl.Options{
-		Scheme:                 controlplane.Scheme(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
+	_, stop, err = testharness.StartManager(cp, func(mgr manager.Manager) error {
+		cached = mgr.GetClient()
+		guard = &deprovision.Guard{
+			Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+			Recorder: mgr.GetEventRecorder("scim-operator"),
+			Users:    deprovision.CachedUsers(mgr.GetClient()),
+		}
+		return (&endpoint.Reconciler{
+			Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+			Recorder: mgr.GetEventRecorder("scim-operator"), Guard: guard,
+		}).SetupWithManager(mgr)
 	})
-	if err != nil {
-		return nil, err
-	}
-	if err := scimstore.RegisterIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
-		return nil, err
-	}
-	cached = mgr.GetClient()
-	guard = &deprovision.Guard{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
-		Recorder: mgr.GetEventRecorder("scim-operator"),
-		Users:    endpointUsers(mgr.GetClient()),
-	}
-	if err := (&endpoint.Reconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
-		Recorder: mgr.GetEventRecorder("scim-operator"), Guard: guard,
-	}).SetupWithManager(mgr); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
-	defer wcancel()
-	if !mgr.GetCache().WaitForCacheSync(wctx) {
-		cancel()
-		return nil, fmt.Errorf("the manager's cache did not sync: %v", <-done)
-	}
-	return func() { cancel(); <-done }, nil
-}
-
-// endpointUsers lists an endpoint's users from the cache, for the guard's
-// baseline, as internal/operator's endpointUsers does.
-func endpointUsers(c client.Client) func(context.Context, types.NamespacedName) ([]*scimv1.ScimUser, error) {
-	return func(ctx context.Context, ep types.NamespacedName) ([]*scimv1.ScimUser, error) {
-		var list scimv1.ScimUserList
-		if err := c.List(ctx, &list, client.InNamespace(ep.Namespace),
-			client.MatchingFields{scimstore.IndexUserEndpoint: ep.Name}); err != nil {
-			return nil, err
-		}
-		out := make([]*scimv1.ScimUser, len(list.Items))
-		for i := range list.Items {
-			out[i] = &list.Items[i]
-		}
-		return out, nil
-	}
+	return stop, err
 }
 
 // newNamespace creates a namespace for one test.

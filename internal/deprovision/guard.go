@@ -38,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 )
 
 // Reasons of the DeprovisioningHeld condition and the guard's Events.
@@ -283,4 +284,22 @@ func (g *Guard) lock(ep types.NamespacedName) func() {
 	g.mu.Unlock()
 	l.Lock()
 	return l.Unlock
+}
+
+// CachedUsers is the Guard's Users read from c's cache through the
+// scim.user.endpoint index (scimstore.RegisterIndexes), without copies: the
+// guard only counts and reads them.
+func CachedUsers(c client.Reader) func(context.Context, types.NamespacedName) ([]*scimv1.ScimUser, error) {
+	return func(ctx context.Context, ep types.NamespacedName) ([]*scimv1.ScimUser, error) {
+		var list scimv1.ScimUserList
+		if err := c.List(ctx, &list, client.InNamespace(ep.Namespace),
+			client.MatchingFields{scimstore.IndexUserEndpoint: ep.Name}, client.UnsafeDisableDeepCopy); err != nil {
+			return nil, err
+		}
+		out := make([]*scimv1.ScimUser, len(list.Items))
+		for i := range list.Items {
+			out[i] = &list.Items[i]
+		}
+		return out, nil
+	}
 }

@@ -12,11 +12,9 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -24,7 +22,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/controllers/endpoint"
 	"github.com/scim-operator/scim-operator/controllers/rolebinding"
 	"github.com/scim-operator/scim-operator/controllers/tenantapp"
@@ -202,7 +199,7 @@ func addControllers(mgr manager.Manager, opts *Options) (*tenantapp.Reconciler, 
 	guard := &deprovision.Guard{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Recorder: mgr.GetEventRecorder("scim-operator"),
-		Users:    endpointUsers(mgr.GetClient()),
+		Users:    deprovision.CachedUsers(mgr.GetClient()),
 		Metrics:  deprovision.NewMetrics(metrics.Registry),
 	}
 	if err := (&endpoint.Reconciler{
@@ -256,23 +253,6 @@ func durationOrNil(d time.Duration) *time.Duration {
 		return nil
 	}
 	return &d
-}
-
-// endpointUsers lists an endpoint's users from the cache, for the guard's
-// baseline.
-func endpointUsers(c client.Client) func(context.Context, types.NamespacedName) ([]*scimv1.ScimUser, error) {
-	return func(ctx context.Context, ep types.NamespacedName) ([]*scimv1.ScimUser, error) {
-		var list scimv1.ScimUserList
-		if err := c.List(ctx, &list, client.InNamespace(ep.Namespace),
-			client.MatchingFields{scimstore.IndexUserEndpoint: ep.Name}, client.UnsafeDisableDeepCopy); err != nil {
-			return nil, err
-		}
-		out := make([]*scimv1.ScimUser, len(list.Items))
-		for i := range list.Items {
-			out[i] = &list.Items[i]
-		}
-		return out, nil
-	}
 }
 
 // cacheSynced is the readiness of a process without the SCIM server: its
