@@ -54,31 +54,48 @@ func candidateIndex(rt *schema.ResourceType, f *filter.Filter) (field, value str
 
 // page filters, sorts and pages resources cheap enough to render whole to
 // decide (groups, the role catalog): each one's full rendering is its own
-// lean view (leanPage). An unfiltered listing in id order renders only the
-// page.
+// lean view, kept to answer the page with, so nothing is rendered twice. An
+// unfiltered listing in id order renders only the page.
 func page(ctx context.Context, rt *schema.ResourceType, p listParams, f *filter.Filter, n int,
 	render func(i int) (map[string]any, error)) (map[string]any, error) {
 	if unfiltered(p, f) {
 		start := min(p.startIndex-1, n)
 		return renderPage(ctx, rt, p, start, min(start+p.count, n), n, render)
 	}
-	return leanPage(ctx, rt, p, f, n, func(i int, _ []string, view map[string]any) error {
+	rendered := make([]map[string]any, n)
+	idx, total, err := selectPage(ctx, rt, p, f, n, func(i int, _ []string, view map[string]any) error {
 		res, err := render(i)
 		if err != nil {
 			return err
 		}
+		rendered[i] = res
 		maps.Copy(view, res)
 		return nil
-	}, render)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return renderPage(ctx, rt, p, 0, len(idx), total, func(i int) (map[string]any, error) { return rendered[idx[i]], nil })
 }
 
 // leanPage filters and sorts a listing of n resources on lean views, then
-// renders only the page in full. lean writes into m the members keys names
-// of resource i; the filter and sortBy read nothing else (Filter.Keys), so
-// a resource matches and sorts on its view as it would on its full
-// rendering. One map is reused for every view.
+// renders only the page in full (selectPage).
 func leanPage(ctx context.Context, rt *schema.ResourceType, p listParams, f *filter.Filter, n int,
 	lean func(i int, keys []string, m map[string]any) error, render func(i int) (map[string]any, error)) (map[string]any, error) {
+	idx, total, err := selectPage(ctx, rt, p, f, n, lean)
+	if err != nil {
+		return nil, err
+	}
+	return renderPage(ctx, rt, p, 0, len(idx), total, func(i int) (map[string]any, error) { return render(idx[i]) })
+}
+
+// selectPage decides a filtered or sorted listing of n resources on lean
+// views and returns the indices of the page and how many matched. lean
+// writes into m the members keys names of resource i; the filter and sortBy
+// read nothing else (Filter.Keys), so a resource matches and sorts on its
+// view as it would on its full rendering. One map is reused for every view.
+func selectPage(ctx context.Context, rt *schema.ResourceType, p listParams, f *filter.Filter, n int,
+	lean func(i int, keys []string, m map[string]any) error) ([]int, int, error) {
 	keys := f.Keys()
 	if p.sortBy != "" {
 		if path, err := filter.ResolvePath(rt, p.sortBy); err == nil {
@@ -89,47 +106,44 @@ func leanPage(ctx context.Context, rt *schema.ResourceType, p listParams, f *fil
 			keys = append(keys, k)
 		}
 	}
+	type match struct {
+		i   int
+		key string // the sort key, with sortBy
+	}
 	view := map[string]any{}
-	matched := make([]int, 0, min(n, 1024))
-	var sortKeys []string
+	matched := make([]match, 0, min(n, 1024))
 	for i := 0; i < n; i++ {
 		if i%checkEvery == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, 0, ctx.Err()
 		}
 		clear(view)
 		if err := lean(i, keys, view); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if f != nil && !f.Match(view) {
 			continue
 		}
-		matched = append(matched, i)
+		m := match{i: i}
 		if p.sortBy != "" {
-			sortKeys = append(sortKeys, sortKey(rt, view, p.sortBy))
+			m.key = sortKey(rt, view, p.sortBy)
 		}
+		matched = append(matched, m)
 	}
 	if p.sortBy != "" {
-		order := make([]int, len(matched))
-		for i := range order {
-			order[i] = i
-		}
-		sort.SliceStable(order, func(a, b int) bool {
-			ka, kb := sortKeys[order[a]], sortKeys[order[b]]
+		sort.SliceStable(matched, func(a, b int) bool {
 			if p.descending {
-				return ka > kb
+				return matched[a].key > matched[b].key
 			}
-			return ka < kb
+			return matched[a].key < matched[b].key
 		})
-		sorted := make([]int, len(matched))
-		for i, j := range order {
-			sorted[i] = matched[j]
-		}
-		matched = sorted
 	}
-	total := len(matched)
-	start := min(p.startIndex-1, total)
-	end := min(start+p.count, total)
-	return renderPage(ctx, rt, p, start, end, total, func(i int) (map[string]any, error) { return render(matched[i]) })
+	start := min(p.startIndex-1, len(matched))
+	end := min(start+p.count, len(matched))
+	idx := make([]int, 0, end-start)
+	for _, m := range matched[start:end] {
+		idx = append(idx, m.i)
+	}
+	return idx, len(matched), nil
 }
 
 // unfiltered reports whether a listing is a plain page in id order, which
