@@ -3,7 +3,6 @@ package rolebinding_test
 import (
 	"context"
 	"fmt"
-	"sort"
 	"testing"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -60,29 +59,10 @@ func owned(t *testing.T, uid, ns string) []rbacv1.RoleBinding {
 	return list.Items
 }
 
-// subjectNames is the sorted subject names of RoleBindings.
-func subjectNames(rbs []rbacv1.RoleBinding) []string {
-	names := []string{}
-	for _, rb := range rbs {
-		for _, s := range rb.Subjects {
-			names = append(names, s.Name)
-		}
-	}
-	sort.Strings(names)
-	return names
-}
-
 // wantSubjects waits until the binding's RoleBindings in ns name exactly want.
 func wantSubjects(t *testing.T, uid, ns string, want ...string) {
 	t.Helper()
-	sort.Strings(want)
-	if want == nil {
-		want = []string{}
-	}
-	testharness.Eventually(t, settle, func() string {
-		got := subjectNames(owned(t, uid, ns))
-		return testharness.Unless(fmt.Sprint(got) == fmt.Sprint(want), fmt.Sprintf("subjects become %v", want), fmt.Sprint(got))
-	})
+	testharness.WantBoundSubjects(t, k8s, settle, uid, ns, want...)
 }
 
 // TestBindingFollowsActiveMembers: a binding grants its role to the active
@@ -163,7 +143,7 @@ func TestDeletingTheBindingRemovesItsRoleBindings(t *testing.T) {
 		return testharness.Unless(apierrors.IsNotFound(err), "binding deleted (finalizer released)", fmt.Sprint(err))
 	})
 	if rbs := owned(t, uid, ns); len(rbs) != 0 {
-		t.Errorf("the deleted binding left %d RoleBindings: %v", len(rbs), subjectNames(rbs))
+		t.Errorf("the deleted binding left %d RoleBindings: %v", len(rbs), testharness.BoundSubjects(t, k8s, uid, ns))
 	}
 }
 
@@ -207,6 +187,6 @@ func TestEntitlementGrantsUsersHoldingTheRole(t *testing.T) {
 		return testharness.Unless(apierrors.IsNotFound(err), "entitlement deleted (finalizer released)", fmt.Sprint(err))
 	})
 	if rbs := owned(t, uid, ns); len(rbs) != 0 {
-		t.Errorf("the deleted entitlement left %d RoleBindings: %v", len(rbs), subjectNames(rbs))
+		t.Errorf("the deleted entitlement left %d RoleBindings: %v", len(rbs), testharness.BoundSubjects(t, k8s, uid, ns))
 	}
 }

@@ -2,10 +2,16 @@ package testharness
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"testing"
 
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
 	"github.com/scim-operator/scim-operator/internal/controlplane"
+	"github.com/scim-operator/scim-operator/internal/localpg"
+	"github.com/scim-operator/scim-operator/internal/localpg/pgtest"
 )
 
 // WithControlPlane is the body of a package's TestMain: it starts one control
@@ -66,4 +72,15 @@ func RunOperator(t testing.TB, cp *controlplane.ControlPlane, opts Options) *Ope
 		}
 	})
 	return op
+}
+
+// RunTestsWithPostgres runs the package's tests against one control plane
+// and one local PostgreSQL server, stored in *cp and *pg, with the
+// controller-runtime log discarded.
+func RunTestsWithPostgres(m *testing.M, cp **controlplane.ControlPlane, pg **localpg.Server) int {
+	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+	return WithControlPlane(func(c *controlplane.ControlPlane) int {
+		*cp = c
+		return pgtest.RunMain(m, func(s *localpg.Server) { *pg = s })
+	})
 }

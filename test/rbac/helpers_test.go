@@ -2,21 +2,17 @@ package rbac_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
-	"github.com/scim-operator/scim-operator/controllers/rolebinding"
 	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
@@ -86,34 +82,12 @@ func subjects(t *testing.T, uid string, ns string) []string {
 // subjectsWith is subjects through another control plane's client.
 func subjectsWith(t *testing.T, c client.Client, uid string, ns string) []string {
 	t.Helper()
-	var list rbacv1.RoleBindingList
-	opts := []client.ListOption{client.MatchingLabels{rolebinding.LabelBindingUID: uid}}
-	if ns != "" {
-		opts = append(opts, client.InNamespace(ns))
-	}
-	if err := c.List(context.Background(), &list, opts...); err != nil {
-		t.Fatal(err)
-	}
-	names := []string{}
-	for _, rb := range list.Items {
-		for _, s := range rb.Subjects {
-			names = append(names, s.Name)
-		}
-	}
-	sort.Strings(names)
-	return names
+	return testharness.BoundSubjects(t, c, uid, ns)
 }
 
 func wantSubjects(t *testing.T, uid, ns string, want ...string) {
 	t.Helper()
-	sort.Strings(want)
-	if want == nil {
-		want = []string{}
-	}
-	testharness.Eventually(t, waitLimit, func() string {
-		got := subjects(t, uid, ns)
-		return testharness.Unless(fmt.Sprint(got) == fmt.Sprint(want), fmt.Sprintf("subjects become %v", want), fmt.Sprint(got))
-	})
+	testharness.WantBoundSubjects(t, op.Client, waitLimit, uid, ns, want...)
 }
 
 // groupID finds a group's id by displayName through SCIM.
