@@ -65,13 +65,13 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 
 	release, admitted := s.admit()
 	if !admitted {
-		s.shed(w, shedInFlight, http.StatusServiceUnavailable, "the server is at its limit of concurrent requests; retry later")
+		s.shed(w, r, shedInFlight, http.StatusServiceUnavailable, "the server is at its limit of concurrent requests; retry later")
 		return
 	}
 	defer release()
 	key, resource, id, ok := route(r.URL.EscapedPath())
 	if !ok {
-		writeError(w, errorf(http.StatusNotFound, "", "no such SCIM resource"))
+		refuse(w, r, errorf(http.StatusNotFound, "", "no such SCIM resource"))
 		return
 	}
 	ep := s.registry.Get(key)
@@ -82,18 +82,18 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 		// An unknown endpoint and a wrong token look the same, so endpoints
 		// cannot be enumerated.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="scim"`)
-		writeError(w, errorf(http.StatusUnauthorized, "", "authentication failed: a valid bearer token is required"))
+		refuse(w, r, errorf(http.StatusUnauthorized, "", "authentication failed: a valid bearer token is required"))
 		return
 	}
 	endpointLabel, resourceLabel = key.String(), resource
 	if wait, ok := ep.allow(time.Now()); !ok {
-		writeError(w, &Error{Status: http.StatusTooManyRequests, Detail: "rate limit exceeded; retry later",
+		refuse(w, r, &Error{Status: http.StatusTooManyRequests, Detail: "rate limit exceeded; retry later",
 			RetryAfter: int(wait/time.Second) + 1})
 		return
 	}
 	releaseEndpoint, ok := s.endpointBusy.take(key)
 	if !ok {
-		s.shed(w, shedEndpointInFlight, http.StatusTooManyRequests, "this endpoint has too many requests in flight; retry later")
+		s.shed(w, r, shedEndpointInFlight, http.StatusTooManyRequests, "this endpoint has too many requests in flight; retry later")
 		return
 	}
 	defer releaseEndpoint()
@@ -101,7 +101,7 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	// time limit.
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.RequestTimeout))
 	if r.ContentLength > s.opts.MaxBodyBytes {
-		writeError(w, errorf(http.StatusRequestEntityTooLarge, "", "request body exceeds %d bytes", s.opts.MaxBodyBytes))
+		refuse(w, r, errorf(http.StatusRequestEntityTooLarge, "", "request body exceeds %d bytes", s.opts.MaxBodyBytes))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
@@ -131,9 +131,22 @@ func (s *Server) admit() (release func(), ok bool) {
 
 // shed answers a request refused for want of an in-flight slot, counted
 // under reason, and tells the client to retry in a second.
-func (s *Server) shed(w http.ResponseWriter, reason string, status int, detail string) {
+func (s *Server) shed(w http.ResponseWriter, r *http.Request, reason string, status int, detail string) {
 	s.metrics.shed.WithLabelValues(reason).Inc()
-	writeError(w, &Error{Status: status, Detail: detail, RetryAfter: 1})
+	refuse(w, r, &Error{Status: status, Detail: detail, RetryAfter: 1})
+}
+
+// refuse answers a request turned away before its body is read. Left to
+// itself, net/http drains an unread body before it sends the answer, so a
+// client whose body is slow or never ends would wait for its 401 or 503 as
+// long as the server's read timeout, holding the connection all the while.
+// A request with a body is answered at once and its connection closed.
+func refuse(w http.ResponseWriter, r *http.Request, e *Error) {
+	if r.ContentLength != 0 {
+		w.Header().Set("Connection", "close")
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
+	writeError(w, e)
 }
 
 // endpointSlots bounds the requests each endpoint has in flight.

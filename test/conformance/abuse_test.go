@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -26,6 +27,7 @@ import (
 // the package's operator stays the only one projecting.
 func startServingReplica(t *testing.T, name string, scim testharness.Options) *testharness.Operator {
 	t.Helper()
+	name = testharness.UniqueName(name) // -count=N runs each test anew
 	now := metav1.NewMicroTime(time.Now())
 	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
 		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("someone-else"),
@@ -64,6 +66,30 @@ func holdRequest(t *testing.T, ep *testharness.Endpoint, addr string) net.Conn {
 	return conn
 }
 
+// holdUntilRefused holds requests open on ep until a probe is refused with
+// want, and returns that refusal and the connections it held. A request's
+// slot is freed only when its handler returns, a moment after its client has
+// the answer, so a hold sent right after NewEndpoint's probe can be refused;
+// a refused hold is answered and closed at once, and another is opened.
+func holdUntilRefused(t *testing.T, ep *testharness.Endpoint, addr string, want int, what string) (testharness.Response, []net.Conn) {
+	t.Helper()
+	var held []net.Conn
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if len(held) < 8 {
+			held = append(held, holdRequest(t, ep, addr))
+		}
+		time.Sleep(50 * time.Millisecond)
+		r := ep.Do(t, "GET", "/ServiceProviderConfig", nil)
+		if r.Status == want {
+			return r, held
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d requests held, last status %d", what, len(held), r.Status)
+		}
+	}
+}
+
 // TestInFlightCapSheds503: with --scim-max-in-flight=2 and two requests
 // held open, a third is answered 503 with Retry-After and a SCIM Error,
 // before authentication (a request without a token is shed too, not 401);
@@ -71,14 +97,24 @@ func holdRequest(t *testing.T, ep *testharness.Endpoint, addr string) net.Conn {
 func TestInFlightCapSheds503(t *testing.T) {
 	replica := startServingReplica(t, "abuse-in-flight", testharness.Options{SCIM: scimserver.Options{MaxInFlight: 2, MaxInFlightPerEndpoint: 2}})
 	ep := replica.NewEndpoint(t, testharness.Namespace(t), "idp")
-	held := []net.Conn{holdRequest(t, ep, replica.Addr), holdRequest(t, ep, replica.Addr)}
-
-	r := waitForStatus(t, ep, http.StatusServiceUnavailable, 10*time.Second, "two held requests never filled the cap of 2")
+	r, held := holdUntilRefused(t, ep, replica.Addr, http.StatusServiceUnavailable, "held requests never filled the cap of 2")
 	expectError(t, r, http.StatusServiceUnavailable, "")
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatalf("503 without Retry-After: %v", r.Header)
 	}
 	expectError(t, ep.DoToken(t, "", "GET", "/Users", nil), http.StatusServiceUnavailable, "")
+
+	// A shed request whose body is still arriving is answered at once, not
+	// after the server's 60 s read timeout, and its connection is closed.
+	slow := holdRequest(t, ep, replica.Addr)
+	_ = slow.SetReadDeadline(time.Now().Add(5 * time.Second))
+	answer, err := io.ReadAll(slow)
+	if err != nil {
+		t.Fatalf("a shed request with an unfinished body was not answered and closed: %v (read %q)", err, answer)
+	}
+	if !strings.HasPrefix(string(answer), "HTTP/1.1 503") || !strings.Contains(string(answer), "Connection: close") {
+		t.Fatalf("a shed request with an unfinished body was answered %q", answer)
+	}
 
 	for _, c := range held {
 		_ = c.Close()
@@ -96,9 +132,7 @@ func TestEndpointShareOfInFlight(t *testing.T) {
 	ns := testharness.Namespace(t)
 	greedy := replica.NewEndpoint(t, ns, "greedy")
 	other := replica.NewEndpoint(t, ns, "other")
-	holdRequest(t, greedy, replica.Addr)
-	holdRequest(t, greedy, replica.Addr)
-	r := waitForStatus(t, greedy, http.StatusTooManyRequests, 10*time.Second, "two held requests never filled the endpoint's share of 2")
+	r, _ := holdUntilRefused(t, greedy, replica.Addr, http.StatusTooManyRequests, "held requests never filled the endpoint's share of 2")
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatalf("429 without Retry-After: %v", r.Header)
 	}
