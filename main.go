@@ -45,6 +45,8 @@ func main() {
 		"SCIM requests one endpoint may have in flight; beyond it requests get 429 with Retry-After (0: half of --scim-max-in-flight; negative: no cap).")
 	flag.IntVar(&opts.SCIM.MaxEndpointRPS, "max-endpoint-rps", 200,
 		"Highest requests per second any ScimEndpoint's spec.rateLimit may grant; larger values are clamped to it (0: no clamp).")
+	flag.DurationVar(&opts.SCIM.TombstoneTTL, "tombstone-ttl", scimstore.DefaultTombstoneTTL,
+		"How long a deleted SCIM user's or group's id stays retired before its tombstone is deleted; ids are never reused either way (docs/security.md). A negative value keeps tombstones forever.")
 	flag.IntVar(&opts.SCIM.MaxEndpointBurst, "max-endpoint-burst", 400,
 		"Highest burst any ScimEndpoint's spec.rateLimit may grant; larger values are clamped to it (0: no clamp).")
 	flag.StringVar(&opts.TenantDBCAFile, "tenant-db-ca-file", "",

@@ -43,6 +43,9 @@ type Options struct {
 	// IDKey keys the hash new users' and groups' ids are derived under
 	// (scimstore.Options.IDKey); nil: unkeyed ids.
 	IDKey []byte
+	// TombstoneTTL is how long a deleted resource's id stays retired
+	// (scimstore.Options.TombstoneTTL): 0 the default, negative forever.
+	TombstoneTTL time.Duration
 	// RequestTimeout bounds the work of one request. Default 30 s (Okta gives up at 60 s).
 	RequestTimeout time.Duration
 	// MaxInFlight caps the SCIM requests the process serves at once, across
@@ -150,7 +153,7 @@ func New(opts Options, c client.Client, apiReader client.Reader, ca cache.Cache,
 		endpointBusy: newEndpointSlots(opts.MaxInFlightPerEndpoint),
 		opts:         opts,
 		store: scimstore.New(c, apiReader, ca, scimstore.Options{UserFinalizers: opts.UserFinalizers,
-			MaxMembersPerRequest: opts.MaxMembersPerRequest, IDKey: opts.IDKey}),
+			MaxMembersPerRequest: opts.MaxMembersPerRequest, IDKey: opts.IDKey, TombstoneTTL: opts.TombstoneTTL}),
 		registry:     reg,
 		cache:        ca,
 		log:          log.WithName("scim"),

@@ -20,6 +20,12 @@ const (
 	// use its keys as bearer tokens: an endpoint cannot turn an arbitrary
 	// Secret of its namespace into a credential.
 	LabelTokenSecret = "scim.scim-operator.io/token"
+	// LabelDerivedFrom is set on a ScimUser or ScimGroup created under a
+	// name derived from its unique value and the id epoch: it is the
+	// epoch-free name of that value (the name of the value's ScimClaim), so a
+	// writer can find the resource that holds a value by name whatever epoch
+	// named it.
+	LabelDerivedFrom = "scim.scim-operator.io/derived-from"
 	// LabelGroup names the ScimGroup a ScimMembership shard belongs to.
 	LabelGroup = "scim.scim-operator.io/group"
 	// LabelManagedBy marks objects the operator created and owns.

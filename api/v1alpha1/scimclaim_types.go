@@ -33,6 +33,12 @@ type ScimClaimSpec struct {
 	// value's next resource gets a random id.
 	// +optional
 	Retired bool `json:"retired,omitempty"`
+
+	// RetiredAt is when the id was retired. A tombstone with no holder is
+	// deleted once the operator's tombstone TTL has passed since then: by
+	// that time no replica can derive the id again (docs/security.md, "Ids").
+	// +optional
+	RetiredAt *metav1.Time `json:"retiredAt,omitempty"`
 }
 
 // ScimClaim reserves a userName or group displayName of an endpoint where the
@@ -42,11 +48,13 @@ type ScimClaimSpec struct {
 // on any number of replicas, in one write. A claim of that same name is
 // written only for a value held by a resource whose name derives from another
 // value (it was renamed, or created when the derived id was retired), and as
-// the tombstone of a deleted resource's derived id.
+// the tombstone of a deleted resource's derived id, until the tombstone TTL
+// has passed.
 // +kubebuilder:object:root=true
 // +kubebuilder:printcolumn:name="Kind",type=string,JSONPath=`.spec.kind`
 // +kubebuilder:printcolumn:name="Holder",type=string,JSONPath=`.spec.holder`
 // +kubebuilder:printcolumn:name="Retired",type=boolean,JSONPath=`.spec.retired`
+// +kubebuilder:printcolumn:name="Retired-At",type=date,JSONPath=`.spec.retiredAt`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ScimClaim struct {
 	metav1.TypeMeta   `json:",inline"`

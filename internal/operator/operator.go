@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -208,6 +209,9 @@ func addControllers(mgr manager.Manager, opts *Options) (*tenantapp.Reconciler, 
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the ScimEndpoint controller: %w", err)
 	}
+	if err := addTombstoneSweeper(mgr, opts); err != nil {
+		return nil, err
+	}
 	tenants := &tenantapp.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("scim-operator"),
@@ -268,4 +272,28 @@ func cacheSynced(c cache.Cache) healthz.Checker {
 		}
 		return nil
 	}
+}
+
+// tombstonesExpired counts the tombstones of deleted ids the sweeper deleted.
+var tombstonesExpired = prometheus.NewCounter(prometheus.CounterOpts{
+	Name: "scim_tombstones_expired_total",
+	Help: "Tombstones of deleted SCIM ids deleted once their TTL passed (--tombstone-ttl).",
+})
+
+func init() { metrics.Registry.MustRegister(tombstonesExpired) }
+
+// addTombstoneSweeper adds the leader's sweep of expired tombstones, unless
+// tombstones are kept forever.
+func addTombstoneSweeper(mgr manager.Manager, opts *Options) error {
+	if opts.SCIM.TombstoneTTL < 0 {
+		return nil
+	}
+	store := scimstore.New(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetCache(),
+		scimstore.Options{IDKey: opts.SCIM.IDKey, TombstoneTTL: opts.SCIM.TombstoneTTL})
+	sweeper := &scimstore.TombstoneSweeper{Store: store,
+		Log: opts.Logger.WithName("tombstones"), Swept: func(n int) { tombstonesExpired.Add(float64(n)) }}
+	if err := mgr.Add(sweeper); err != nil {
+		return fmt.Errorf("adding the tombstone sweeper: %w", err)
+	}
+	return nil
 }

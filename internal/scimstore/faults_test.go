@@ -34,6 +34,9 @@ var (
 	// update, patch or delete) fail; writes counts them.
 	failWrite, writes atomic.Int64
 	store             *scimstore.Store
+	// shortLived is a Store whose tombstones live 2 s (id epochs of 1 s),
+	// over the same manager.
+	shortLived *scimstore.Store
 )
 
 var errInjected = errors.New("injected: the API server went away")
@@ -117,6 +120,12 @@ func setup(cp *controlplane.ControlPlane) (func(), error) {
 		return nil, errors.New("the cache did not sync")
 	}
 	if err := store.Follow(ctx); err != nil {
+		cancel()
+		return nil, err
+	}
+	shortLived = scimstore.New(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetCache(), scimstore.Options{
+		MaxMembersPerRequest: scimstore.DefaultMaxMembersPerRequest, TombstoneTTL: tombstoneTTL})
+	if err := shortLived.Follow(ctx); err != nil {
 		cancel()
 		return nil, err
 	}

@@ -39,6 +39,9 @@ type Store struct {
 	maxMembers int
 	// idKey keys derived names (Options.IDKey).
 	idKey []byte
+	// tombstoneTTL is how long a retired id's tombstone is kept
+	// (Options.TombstoneTTL); 0 when tombstones are kept forever.
+	tombstoneTTL time.Duration
 }
 
 // Options configure a Store.
@@ -54,20 +57,34 @@ type Options struct {
 	// kept for the life of the installation. Without it ids are an unkeyed
 	// hash of the endpoint and the value.
 	IDKey []byte
+	// TombstoneTTL is how long the tombstone of a deleted resource's id is
+	// kept (tombstones.go). Derived names then also depend on the id epoch,
+	// half the TTL long, so that once the TTL has passed no replica derives
+	// the id again. 0: DefaultTombstoneTTL; negative: tombstones are kept
+	// forever and names do not depend on time, as before epochs.
+	TombstoneTTL time.Duration
 }
 
 // New returns a Store over the manager's cached client, its uncached
 // reader and its cache's informers (the client's cache), for listings.
 func New(c client.Client, live client.Reader, informers cache.Informers, opts Options) *Store {
+	ttl := opts.TombstoneTTL
+	switch {
+	case ttl == 0:
+		ttl = DefaultTombstoneTTL
+	case ttl < 0:
+		ttl = 0
+	}
 	return &Store{c: c, live: live, informers: informers, userFinalizers: opts.UserFinalizers,
-		maxMembers: opts.MaxMembersPerRequest, idKey: opts.IDKey}
+		maxMembers: opts.MaxMembersPerRequest, idKey: opts.IDKey, tombstoneTTL: ttl}
 }
 
 // Follow registers the streams that writes wait on and createUnique checks
 // new resources against.
 // Call it once the cache has synced, before serving.
 func (s *Store) Follow(ctx context.Context) error {
-	streams := map[string]*stream{"User": newStream("user-"), "Group": newStream("group-"), "Membership": newStream("")}
+	streams := map[string]*stream{"User": newStream("user-", s.tombstoneTTL), "Group": newStream("group-", s.tombstoneTTL),
+		"Membership": newStream("", 0)}
 	streams["User"].names, streams["User"].endpointOf = newOrder(), func(o client.Object) string {
 		return o.(*scimv1.ScimUser).Spec.Endpoint
 	}

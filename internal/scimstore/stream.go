@@ -26,7 +26,8 @@ import (
 //   - for ScimUsers and ScimGroups, which derived names were deleted since
 //     the replica started: those ids are retired (their tombstone claims were
 //     written before the delete, but the claim cache is not ordered with
-//     this stream).
+//     this stream). Like the tombstones, a deletion is forgotten once the
+//     tombstone TTL has passed (tombstones.go).
 //
 // Tombstones of deletions before the replica started are in the claim
 // cache, which starts after the handler is registered (at the first create),
@@ -37,8 +38,12 @@ type stream struct {
 	waiting atomic.Int32 // len(waiters), for observe to skip the lock
 
 	mu      sync.Mutex
-	waiters waiterHeap      // parked awaits, the lowest resourceVersion first
-	retired map[string]bool // namespace/name
+	waiters waiterHeap           // parked awaits, the lowest resourceVersion first
+	retired map[string]time.Time // namespace/name → when the replica saw it deleted
+	// expiries lists the retired names in the order they were recorded,
+	// for forgetting them after ttl (0: never).
+	expiries []expiry
+	ttl      time.Duration
 
 	// names, for ScimUsers and ScimGroups, keeps the live names of each
 	// endpoint in order (order.go); endpointOf gives an object's endpoint.
@@ -70,9 +75,18 @@ func (h *waiterHeap) Pop() any {
 	return w
 }
 
+// An expiry is a retired name and when it was recorded.
+type expiry struct {
+	key string
+	at  time.Time
+}
+
 // newStream returns a stream; prefix names the derived names ("user-",
-// "group-") it records as retired when deleted, or "" for none.
-func newStream(prefix string) *stream { return &stream{prefix: prefix, retired: map[string]bool{}} }
+// "group-") it records as retired when deleted, or "" for none, and ttl how
+// long it remembers them (0: for the replica's life).
+func newStream(prefix string, ttl time.Duration) *stream {
+	return &stream{prefix: prefix, ttl: ttl, retired: map[string]time.Time{}}
+}
 
 // register adds the stream's handler to the kind's informer; the informer
 // replays the objects it holds to it.
@@ -111,9 +125,7 @@ func (s *stream) observe(o any, deleted bool) {
 		s.names.set(obj.GetNamespace()+"/"+s.endpointOf(obj), obj.GetName(), live)
 	}
 	if deleted && s.prefix != "" && strings.HasPrefix(obj.GetName(), s.prefix) {
-		s.mu.Lock()
-		s.retired[obj.GetNamespace()+"/"+obj.GetName()] = true
-		s.mu.Unlock()
+		s.retire(obj.GetNamespace()+"/"+obj.GetName(), time.Now())
 	}
 	rv, err := strconv.ParseUint(obj.GetResourceVersion(), 10, 64)
 	if err != nil {
@@ -184,9 +196,33 @@ func (s *stream) reached(ctx context.Context, rv string) bool {
 	return s.await(ctx, want, streamPatience)
 }
 
-// isRetired reports whether the replica saw namespace/name deleted.
+// retire records that key was deleted at now, and forgets the deletions
+// older than the TTL: the stream holds the deletions of one TTL, not of the
+// replica's life.
+func (s *stream) retire(key string, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.retired[key] = now
+	if s.ttl <= 0 {
+		return
+	}
+	s.expiries = append(s.expiries, expiry{key: key, at: now})
+	n := 0
+	for ; n < len(s.expiries) && now.Sub(s.expiries[n].at) > s.ttl; n++ {
+		// A name deleted again since keeps its newer time.
+		if e := s.expiries[n]; s.retired[e.key].Equal(e.at) {
+			delete(s.retired, e.key)
+		}
+	}
+	clear(s.expiries[:n])
+	s.expiries = s.expiries[n:]
+}
+
+// isRetired reports whether the replica saw namespace/name deleted within
+// the TTL.
 func (s *stream) isRetired(namespace, name string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.retired[namespace+"/"+name]
+	at, ok := s.retired[namespace+"/"+name]
+	return ok && (s.ttl <= 0 || time.Since(at) <= s.ttl)
 }

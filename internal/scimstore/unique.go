@@ -22,14 +22,16 @@ import (
 // Uniqueness of userName and group displayName per endpoint, across every
 // replica of the SCIM server.
 //
-// A resource is created under the name UniqueName derives from its unique
-// value, so the API server's own name uniqueness decides a race between two
-// creates of one value in the single write that creates the resource. A
-// ScimClaim of that same name reserves the value where the holder's name
-// cannot: for a resource renamed to the value, for one created with a random
-// id because the derived one was taken, and as the tombstone of a deleted
-// resource's derived id, which must never name another resource (RFC 7643
-// §3.1: an id is not reassigned).
+// A resource is created under a name derived from its unique value and the
+// id epoch (newName, tombstones.go), so the API server's own name uniqueness
+// decides a race between two creates of one value in one epoch, in the
+// single write that creates the resource; creates in different epochs meet
+// in the check below. A ScimClaim named after the value alone (valueName)
+// reserves the value where the holder's name cannot: for a resource renamed
+// to the value, and for one created with a random id because the derived one
+// was taken. A ScimClaim named after a deleted resource's derived id is its
+// tombstone: the id must never name another resource (RFC 7643 §3.1: an id
+// is not reassigned), until no replica can derive it again.
 //
 // Every writer of a value writes its resource first and then looks for the
 // others, so that of two racing writers the second sees the first:
@@ -42,26 +44,29 @@ import (
 //     API server's raw create rate;
 //   - a create with a random id (after taking the claim, which orders it
 //     against other such creates and renames) and a rename (after its
-//     update) read the derived name from the API server, never the cache,
-//     and back off when it holds the value (heldByName, afterRename).
+//     update) ask the API server, never the cache, for a resource holding
+//     the value by name (its legacy names, and LabelDerivedFrom for the
+//     names of every epoch), and back off when there is one (heldByName,
+//     afterRename).
 // Both writers may back off; both never succeed.
 
 // UniqueName is the unkeyed name for a kind's unique value (userName or
 // displayName) within an endpoint: a SHA-256 of the endpoint and the
 // lower-cased value. A Store without Options.IDKey names resources and
-// claims so; one with a key names them after a keyed hash (derivedName) and
+// claims so; one with a key names them after a keyed hash (valueName) and
 // still honours what holds a value under this name.
 func UniqueName(kind, endpoint, value string) string {
 	h := sha256.Sum256([]byte(endpoint + "\x00" + strings.ToLower(value)))
 	return strings.ToLower(kind) + "-" + hex.EncodeToString(h[:20])
 }
 
-// derivedName is the deterministic name for a kind's unique value within an
-// endpoint: a resource created with that value is named so, and a claim on
-// the value has that name. With Options.IDKey it is an HMAC-SHA256 under the
+// valueName is the deterministic name for a kind's unique value within an
+// endpoint: a claim on the value has that name, and so had the resources
+// created with that value before ids depended on the epoch (newName in
+// tombstones.go). With Options.IDKey it is an HMAC-SHA256 under the
 // installation's key, so an id reveals nothing about the person: without the
 // key nobody can test a guessed userName against it.
-func (s *Store) derivedName(kind, endpoint, value string) string {
+func (s *Store) valueName(kind, endpoint, value string) string {
 	if len(s.idKey) == 0 {
 		return UniqueName(kind, endpoint, value)
 	}
@@ -70,16 +75,11 @@ func (s *Store) derivedName(kind, endpoint, value string) string {
 	return strings.ToLower(kind) + "-" + hex.EncodeToString(mac.Sum(nil)[:20])
 }
 
-// DerivedName is derivedName, for tests that check which id a create got.
-func (s *Store) DerivedName(kind, endpoint, value string) string {
-	return s.derivedName(kind, endpoint, value)
-}
-
-// derivedNames are the names a resource holding value may have been created
-// under: the derived name, and with a key also the unkeyed one of resources
-// created before the key was set, which keep their ids.
-func (s *Store) derivedNames(kind, endpoint, value string) []string {
-	names := []string{s.derivedName(kind, endpoint, value)}
+// valueNames are the names a resource holding value may have been created
+// under before epochs: the value's name, and with a key also the unkeyed one
+// of resources created before the key was set, which keep their ids.
+func (s *Store) valueNames(kind, endpoint, value string) []string {
+	names := []string{s.valueName(kind, endpoint, value)}
 	if len(s.idKey) > 0 {
 		names = append(names, UniqueName(kind, endpoint, value))
 	}
@@ -88,7 +88,7 @@ func (s *Store) derivedNames(kind, endpoint, value string) []string {
 
 // derivedFrom reports whether id is a name derived from value.
 func (s *Store) derivedFrom(kind, endpoint, value, id string) bool {
-	return slices.Contains(s.derivedNames(kind, endpoint, value), id)
+	return slices.Contains(s.valueNames(kind, endpoint, value), id)
 }
 
 // undoCreate deletes obj, which this request created and must not keep,
@@ -127,8 +127,10 @@ func newOfKind(kind string) client.Object {
 // for a random id and creates the resource under that id. It fails with a 409
 // uniqueness Error when a live resource holds the value.
 func (s *Store) createUnique(ctx context.Context, ep endpointRef, kind, value string, build func(name string) client.Object) (client.Object, error) {
-	derived := s.derivedName(kind, ep.Name, value)
-	obj := build(derived)
+	obj := build(s.newName(kind, ep.Name, value, time.Now()))
+	if s.tombstoneTTL > 0 {
+		s.labelDerived(obj, kind, ep.Name, value)
+	}
 	err := s.c.Create(ctx, obj, FieldOwner)
 	switch {
 	case err == nil:
@@ -261,7 +263,7 @@ func anyOther[T client.Object](objs []T, self string) bool {
 // it after claiming: a create under the derived name may have read no claim
 // just before.
 func (s *Store) heldByName(ctx context.Context, ep endpointRef, kind, value, self string) (bool, error) {
-	for _, name := range s.derivedNames(kind, ep.Name, value) {
+	for _, name := range s.valueNames(kind, ep.Name, value) {
 		if name == self {
 			continue
 		}
@@ -277,7 +279,7 @@ func (s *Store) heldByName(ctx context.Context, ep endpointRef, kind, value, sel
 			return true, nil
 		}
 	}
-	return false, nil
+	return s.heldByLabel(ctx, ep, kind, value, self)
 }
 
 // updateUnique writes obj, the update of a resource that held oldValue and
@@ -291,7 +293,7 @@ func (s *Store) heldByName(ctx context.Context, ep endpointRef, kind, value, sel
 // value changed. reverted returns obj holding oldValue again, to undo a
 // refused rename.
 func (s *Store) updateUnique(ctx context.Context, ep endpointRef, kind, oldValue, value string, obj client.Object, reverted func() client.Object) error {
-	renamed := s.derivedName(kind, ep.Name, oldValue) != s.derivedName(kind, ep.Name, value)
+	renamed := s.valueName(kind, ep.Name, oldValue) != s.valueName(kind, ep.Name, value)
 	if renamed {
 		if err := s.claim(ctx, ep, kind, value, obj.GetName()); err != nil {
 			return err
@@ -385,7 +387,7 @@ func (s *Store) heldByUnkeyedClaim(ctx context.Context, ep endpointRef, kind, va
 }
 
 func (s *Store) takeClaim(ctx context.Context, ep endpointRef, kind, value, holder string) error {
-	name := s.derivedName(kind, ep.Name, value)
+	name := s.valueName(kind, ep.Name, value)
 	for attempt := 0; attempt < 3; attempt++ {
 		since := metav1.Now()
 		c := &scimv1.ScimClaim{
@@ -453,7 +455,7 @@ func (s *Store) holderExists(ctx context.Context, ep endpointRef, kind, id strin
 // tombstone stays, with no holder; any other claim is deleted.
 func (s *Store) release(ctx context.Context, ep endpointRef, kind, value, holder string) {
 	var c scimv1.ScimClaim
-	key := types.NamespacedName{Namespace: ep.Namespace, Name: s.derivedName(kind, ep.Name, value)}
+	key := types.NamespacedName{Namespace: ep.Namespace, Name: s.valueName(kind, ep.Name, value)}
 	if err := s.live.Get(ctx, key, &c); err != nil || c.Spec.Holder != holder {
 		return
 	}
@@ -476,7 +478,7 @@ func (s *Store) retire(ctx context.Context, ep endpointRef, kind string, obj cli
 		c := &scimv1.ScimClaim{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: obj.GetName(),
 				Labels: map[string]string{scimv1.LabelEndpoint: ep.Name}},
-			Spec: scimv1.ScimClaimSpec{Endpoint: ep.Name, Kind: kind, Retired: true},
+			Spec: scimv1.ScimClaimSpec{Endpoint: ep.Name, Kind: kind, Retired: true, RetiredAt: ptr.To(metav1.Now())},
 		}
 		err := s.c.Create(ctx, c, FieldOwner)
 		if err == nil || !apierrors.IsAlreadyExists(err) {
@@ -491,7 +493,7 @@ func (s *Store) retire(ctx context.Context, ep endpointRef, kind string, obj cli
 		if c.Spec.Retired {
 			return nil
 		}
-		c.Spec.Retired = true
+		c.Spec.Retired, c.Spec.RetiredAt = true, ptr.To(metav1.Now())
 		if err := s.c.Update(ctx, c, FieldOwner); err == nil || !apierrors.IsConflict(err) || attempt == 2 {
 			return errWrapNil("updating ScimClaim tombstone", err)
 		}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,11 +34,27 @@ func TestKeyedIDs(t *testing.T) {
 	body := func(userName string) string {
 		return fmt.Sprintf(`{"schemas": [%q], "userName": %q, "active": true}`, userURN, userName)
 	}
+	before := time.Now()
 	id := str(post(t, ep, "Users", body("ada@example.com")), "id")
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte("idp\x00ada@example.com"))
-	if want := "user-" + hex.EncodeToString(mac.Sum(nil)[:20]); id != want {
-		t.Errorf("id %s, want the keyed hash %s", id, want)
+	keyed := func(msg []byte) string {
+		mac := hmac.New(sha256.New, key)
+		mac.Write(msg)
+		return "user-" + hex.EncodeToString(mac.Sum(nil)[:20])
+	}
+	// The id is the keyed hash of the value and the id epoch (half the
+	// default tombstone TTL) the create ran in.
+	var want []string
+	for _, at := range []time.Time{before, time.Now()} {
+		epoch := make([]byte, 8)
+		binary.BigEndian.PutUint64(epoch, uint64(at.UnixNano()/int64(scimstore.DefaultTombstoneTTL/2)))
+		want = append(want, keyed(append([]byte("idp\x00ada@example.com\x00epoch\x00"), epoch...)))
+	}
+	if !slices.Contains(want, id) {
+		t.Errorf("id %s, want the keyed hash of the value and the epoch, %v", id, want)
+	}
+	// It carries the keyed name of the value alone, which its claims have.
+	if got := storedUser(t, ep, id).Labels[scimv1.LabelDerivedFrom]; got != keyed([]byte("idp\x00ada@example.com")) {
+		t.Errorf("label %s = %q, want the keyed hash of the value", scimv1.LabelDerivedFrom, got)
 	}
 	if unkeyed := scimstore.UniqueName("User", "idp", "ada@example.com"); id == unkeyed {
 		t.Errorf("the id is the unkeyed hash anyone can compute")

@@ -173,23 +173,26 @@ func checkNotHalfWritten(ctx context.Context, t *testing.T, c client.Client, w *
 			t.Fatal(err)
 		}
 	}
-	// A resource holds its value by its name (derived from the value) or
-	// by a claim of that same name whose holder it is.
+	// A resource holds its value by its name (derived from the value and
+	// the id epoch, and labelled with the value's name) or by a claim of
+	// the value's name whose holder it is.
 	holders := map[string]string{}
 	for _, cl := range claims.Items {
 		holders[cl.Name] = cl.Spec.Holder
 	}
-	reserved := func(kind, id, value string) bool {
+	reserved := func(kind string, obj client.Object, value string) bool {
 		name := scimstore.UniqueName(kind, e.Name, value)
-		return id == name || holders[name] == id
+		id := obj.GetName()
+		byName := strings.HasPrefix(id, strings.ToLower(kind)+"-") && obj.GetLabels()[scimv1.LabelDerivedFrom] == name
+		return byName || holders[name] == id
 	}
 	for _, u := range users.Items {
-		if u.DeletionTimestamp.IsZero() && !reserved("User", u.Name, u.Spec.UserName) {
+		if u.DeletionTimestamp.IsZero() && !reserved("User", &u, u.Spec.UserName) {
 			t.Errorf("user %s (%s) does not hold its userName", u.Name, u.Spec.UserName)
 		}
 	}
 	for _, g := range groups.Items {
-		if g.DeletionTimestamp.IsZero() && !reserved("Group", g.Name, g.Spec.DisplayName) {
+		if g.DeletionTimestamp.IsZero() && !reserved("Group", &g, g.Spec.DisplayName) {
 			t.Errorf("group %s (%s) does not hold its displayName", g.Name, g.Spec.DisplayName)
 		}
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -26,11 +28,17 @@ func TestUniqueIDsAreNeverReassigned(t *testing.T) {
 	e2 := onReplica(t, e1, op2)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// The value's own name: its claims are named so, and a user created
+	// under a name derived from it (and the id epoch) carries it as a label.
 	derived := scimstore.UniqueName("User", e1.Name, "ada@example.com")
 
 	first := mustCreate(t, ctx, e1, "ada@example.com")
-	if first != derived {
-		t.Fatalf("first create got id %s, want the derived %s", first, derived)
+	var u scimv1.ScimUser
+	if err := op1.Client.Get(ctx, types.NamespacedName{Namespace: e1.Namespace, Name: first}, &u); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(first, "user-") || u.Labels[scimv1.LabelDerivedFrom] != derived {
+		t.Fatalf("first create got id %s labelled %v, want an id derived from %s", first, u.Labels, derived)
 	}
 	mustStatus(t, ctx, e2, http.MethodDelete, "/Users/"+first, nil, http.StatusNoContent)
 
@@ -41,17 +49,23 @@ func TestUniqueIDsAreNeverReassigned(t *testing.T) {
 		t.Fatalf("re-created user got the deleted user's id %s", first)
 	}
 	mustStatus(t, ctx, e1, http.MethodGet, "/Users/"+first, nil, http.StatusNotFound)
-	claim := storedClaim(t, ctx, op1.Client, e1.Namespace, derived)
-	if !claim.Spec.Retired || claim.Spec.Holder != second {
-		t.Errorf("claim %s: retired %v, holder %q; want retired and held by %s", derived, claim.Spec.Retired, claim.Spec.Holder, second)
+	if tomb := storedClaim(t, ctx, op1.Client, e1.Namespace, first); !tomb.Spec.Retired || tomb.Spec.RetiredAt == nil || tomb.Spec.Holder != "" {
+		t.Errorf("tombstone %s: %+v; want retired, dated and held by nobody", first, tomb.Spec)
+	}
+	if claim := storedClaim(t, ctx, op1.Client, e1.Namespace, derived); claim.Spec.Retired || claim.Spec.Holder != second {
+		t.Errorf("claim %s: retired %v, holder %q; want a claim held by %s", derived, claim.Spec.Retired, claim.Spec.Holder, second)
 	}
 	mustConflict(t, ctx, e1, "ada@example.com")
 
-	// Renamed away, ada's claim becomes a bare tombstone and the value is
-	// free again; the renamed user holds its new value by claim.
+	// Renamed away, second gives up its claim and the value is free
+	// again; the tombstone of the first id stays; the renamed user holds
+	// its new value by claim.
 	mustStatus(t, ctx, e1, http.MethodPatch, "/Users/"+second, renameTo("ada.byron@example.com"), http.StatusOK)
-	if c := storedClaim(t, ctx, op1.Client, e1.Namespace, derived); !c.Spec.Retired || c.Spec.Holder != "" {
-		t.Errorf("after the rename, claim %s: retired %v, holder %q; want a tombstone with no holder", derived, c.Spec.Retired, c.Spec.Holder)
+	if err := op1.Client.Get(ctx, types.NamespacedName{Namespace: e1.Namespace, Name: derived}, &scimv1.ScimClaim{}); !apierrors.IsNotFound(err) {
+		t.Errorf("after the rename, claim %s: %v; want it released", derived, err)
+	}
+	if c := storedClaim(t, ctx, op1.Client, e1.Namespace, first); !c.Spec.Retired || c.Spec.Holder != "" {
+		t.Errorf("after the rename, tombstone %s: retired %v, holder %q; want a tombstone with no holder", first, c.Spec.Retired, c.Spec.Holder)
 	}
 	mustConflict(t, ctx, e2, "Ada.Byron@example.com")
 	third := mustCreate(t, ctx, e2, "ada@example.com")

@@ -1,0 +1,204 @@
+package scimstore
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+)
+
+// Tombstones with an end.
+//
+// A deleted resource's id must never name another resource (RFC 7643 §3.1),
+// and a derived id is a function of the value: created again, the value
+// would get the same id. So deletion leaves a tombstone (a retired
+// ScimClaim) that sends the next create of the value down the claim path to
+// a random id. Kept forever, tombstones grow with history, in etcd and in
+// every replica's cache.
+//
+// Derived ids therefore also depend on the id epoch: time cut into periods
+// of half the tombstone TTL. A resource created in epoch e is named after
+// (value, e); from epoch e+1 on, no replica derives that name again. Its
+// tombstone is needed only until then, and is deleted once the TTL has
+// passed since the deletion: the deletion came after the creation, so by
+// then epoch e ended at least half a TTL ago, which is the margin left for
+// replicas' clocks to disagree (docs/security.md, "Ids").
+//
+// Claims of values are named after the value alone (valueName), as before
+// epochs, so that writers in different epochs meet on one claim; and a
+// resource named after its value carries LabelDerivedFrom, the value's
+// name, so that heldByName finds it whatever epoch named it.
+
+// DefaultTombstoneTTL is the default of Options.TombstoneTTL.
+const DefaultTombstoneTTL = 14 * 24 * time.Hour
+
+// epochOf is the id epoch of t: its number of whole half-TTLs since the Unix
+// epoch.
+func epochOf(t time.Time, ttl time.Duration) uint64 {
+	return uint64(t.UnixNano() / int64(ttl/2))
+}
+
+// newName is the name a new resource holding value is created under at
+// time t: the value's name with the id epoch mixed in, or, when tombstones
+// are kept forever, the value's name itself.
+func (s *Store) newName(kind, endpoint, value string, t time.Time) string {
+	if s.tombstoneTTL <= 0 {
+		return s.valueName(kind, endpoint, value)
+	}
+	var epoch [8]byte
+	binary.BigEndian.PutUint64(epoch[:], epochOf(t, s.tombstoneTTL))
+	msg := []byte(endpoint + "\x00" + strings.ToLower(value) + "\x00epoch\x00")
+	msg = append(msg, epoch[:]...)
+	var sum []byte
+	if len(s.idKey) == 0 {
+		h := sha256.Sum256(msg)
+		sum = h[:]
+	} else {
+		mac := hmac.New(sha256.New, s.idKey)
+		mac.Write(msg)
+		sum = mac.Sum(nil)
+	}
+	return strings.ToLower(kind) + "-" + hex.EncodeToString(sum[:20])
+}
+
+// NewName is newName now, for tests that check which id a create got.
+func (s *Store) NewName(kind, endpoint, value string) string {
+	return s.newName(kind, endpoint, value, time.Now())
+}
+
+// labelDerived marks obj, about to be created under a name derived from
+// value, with the value's name.
+func (s *Store) labelDerived(obj client.Object, kind, endpoint, value string) {
+	labels := make(map[string]string, len(obj.GetLabels())+1)
+	for k, v := range obj.GetLabels() {
+		labels[k] = v
+	}
+	labels[scimv1.LabelDerivedFrom] = s.valueName(kind, endpoint, value)
+	obj.SetLabels(labels)
+}
+
+// heldByLabel reports whether a live resource other than self holds value
+// under a name derived from it in some epoch: it carries the value's name in
+// LabelDerivedFrom and still holds the value. It lists from the API server,
+// never the cache (see the top of unique.go).
+func (s *Store) heldByLabel(ctx context.Context, ep endpointRef, kind, value, self string) (bool, error) {
+	if s.tombstoneTTL <= 0 {
+		return false, nil
+	}
+	name := s.valueName(kind, ep.Name, value)
+	var items []client.Object
+	selector := client.MatchingLabels{scimv1.LabelDerivedFrom: name}
+	if kind == "Group" {
+		var list scimv1.ScimGroupList
+		if err := s.live.List(ctx, &list, client.InNamespace(ep.Namespace), selector); err != nil {
+			return false, errWrap("listing ScimGroups", err)
+		}
+		for i := range list.Items {
+			items = append(items, &list.Items[i])
+		}
+	} else {
+		var list scimv1.ScimUserList
+		if err := s.live.List(ctx, &list, client.InNamespace(ep.Namespace), selector); err != nil {
+			return false, errWrap("listing ScimUsers", err)
+		}
+		for i := range list.Items {
+			items = append(items, &list.Items[i])
+		}
+	}
+	for _, obj := range items {
+		// A resource renamed since holds its new value by claim, not this
+		// one by name.
+		if obj.GetName() != self && obj.GetDeletionTimestamp() == nil &&
+			s.valueName(kind, ep.Name, uniqueValue(obj)) == name {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// SweepTombstones deletes the tombstones without a holder whose TTL has
+// passed at now, and dates the tombstones written before tombstones were
+// dated (they expire one TTL after the sweep first sees them). It reads the
+// claims from the cache; each write carries the claim's resourceVersion, so
+// a tombstone taken as a claim meanwhile is left alone. It returns how many
+// tombstones it deleted.
+func (s *Store) SweepTombstones(ctx context.Context, now time.Time) (int, error) {
+	if s.tombstoneTTL <= 0 {
+		return 0, nil
+	}
+	var list scimv1.ScimClaimList
+	if err := s.c.List(ctx, &list); err != nil {
+		return 0, errWrap("listing ScimClaims", err)
+	}
+	deleted := 0
+	for i := range list.Items {
+		c := &list.Items[i]
+		if !c.Spec.Retired || c.Spec.Holder != "" {
+			continue
+		}
+		var err error
+		switch {
+		case c.Spec.RetiredAt == nil:
+			c.Spec.RetiredAt = ptr.To(metav1.NewTime(now))
+			err = s.c.Update(ctx, c, FieldOwner)
+		case now.Sub(c.Spec.RetiredAt.Time) > s.tombstoneTTL:
+			err = s.c.Delete(ctx, c, client.Preconditions{UID: &c.UID, ResourceVersion: &c.ResourceVersion})
+			if err == nil {
+				deleted++
+			}
+		}
+		if err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
+			return deleted, errWrap("expiring ScimClaim tombstone", err)
+		}
+		if ctx.Err() != nil {
+			return deleted, ctx.Err()
+		}
+	}
+	return deleted, nil
+}
+
+// TombstoneSweeper runs SweepTombstones on the leader, every tenth of the
+// Store's TTL (between every second and hourly).
+type TombstoneSweeper struct {
+	Store *Store
+	Log   logr.Logger
+	// Swept, when set, is told how many tombstones each sweep deleted.
+	Swept func(n int)
+}
+
+// NeedLeaderElection is true: one replica sweeps.
+func (w *TombstoneSweeper) NeedLeaderElection() bool { return true }
+
+// Start sweeps until ctx ends.
+func (w *TombstoneSweeper) Start(ctx context.Context) error {
+	if w.Store.tombstoneTTL <= 0 {
+		return nil
+	}
+	ticker := time.NewTicker(min(max(w.Store.tombstoneTTL/10, time.Second), time.Hour))
+	defer ticker.Stop()
+	for {
+		n, err := w.Store.SweepTombstones(ctx, time.Now())
+		if err != nil && ctx.Err() == nil {
+			w.Log.Error(err, "sweeping expired tombstones")
+		}
+		if w.Swept != nil {
+			w.Swept(n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
