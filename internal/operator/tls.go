@@ -45,9 +45,6 @@ func (f TLSFiles) Validate() error {
 // by the kubelet) or every 10 s, and that stops with the manager. It returns
 // the handshake callback of the SCIM server's TLS configuration.
 func addCertWatcher(mgr manager.Manager, files TLSFiles, log logr.Logger) (func(*tls.ClientHelloInfo) (*tls.Certificate, error), error) {
-	if err := files.Validate(); err != nil {
-		return nil, err
-	}
 	cw, err := certwatcher.New(files.CertFile, files.KeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("loading the SCIM server's TLS certificate %s and key %s: %w", files.CertFile, files.KeyFile, err)
