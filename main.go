@@ -35,6 +35,10 @@ func main() {
 	flag.DurationVar(&opts.RetryPeriod, "leader-elect-retry-period", 0,
 		"How often candidates try to acquire, and the leader to renew, the Lease (0: 2s).")
 	flag.StringVar(&opts.SCIM.Addr, "scim-bind-address", ":8443", "Address the SCIM server listens on.")
+	flag.StringVar(&opts.SCIMTLS.CertFile, "scim-tls-cert-file", "",
+		"PEM certificate (chain) the SCIM server serves HTTPS with, reread when it changes (a mounted kubernetes.io/tls Secret's tls.crt); empty: plain HTTP. Needs --scim-tls-key-file.")
+	flag.StringVar(&opts.SCIMTLS.KeyFile, "scim-tls-key-file", "",
+		"PEM private key of --scim-tls-cert-file (the Secret's tls.key).")
 	flag.StringVar(&opts.SCIM.ExternalURL, "scim-external-url", "", "scheme://host[:port] the IdP reaches the SCIM server at; used in meta.location (default: the request's Host).")
 	flag.Int64Var(&opts.SCIM.MaxBodyBytes, "scim-max-body-bytes", 1<<20, "Largest SCIM request body accepted (413 above).")
 	flag.IntVar(&opts.SCIM.MaxMembersPerRequest, "scim-max-members-per-request", scimstore.DefaultMaxMembersPerRequest,
@@ -87,6 +91,10 @@ func main() {
 	}
 	if opts.Components, err = operator.ParseComponents(*components); err != nil {
 		fmt.Fprintln(os.Stderr, "scim-operator: --components:", err)
+		os.Exit(2)
+	}
+	if err := opts.SCIMTLS.Validate(); err != nil {
+		fmt.Fprintln(os.Stderr, "scim-operator:", err)
 		os.Exit(2)
 	}
 	opts.SecretNamespaces = splitList(*secretNamespaces)

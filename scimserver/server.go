@@ -11,12 +11,15 @@ package scimserver
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	stdlog "log"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -65,6 +68,11 @@ type Options struct {
 	MaxEndpointRPS, MaxEndpointBurst int
 	// Listener, when set, is used instead of listening on Addr (tests).
 	Listener net.Listener
+	// GetCertificate, when set, makes the server speak HTTPS (TLS 1.2 or
+	// later) with the certificate it returns for each handshake; the operator
+	// passes a certwatcher's, which rereads a rotated Secret volume
+	// (docs/network.md#in-pod-tls). nil: plain HTTP.
+	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	// Preload runs once after the cache synced and before listening; the
 	// operator passes the registry's LoadAll so tokens are known from the start.
 	Preload func(context.Context) error
@@ -217,12 +225,22 @@ func (s *Server) Start(ctx context.Context) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ErrorLog:          stdlog.New(httpErrorLog{s.log}, "", 0),
+	}
+	// HTTP/1.1 only, over TLS as over plain HTTP: refuse() and the in-flight
+	// caps are written for one request at a time per connection.
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	serve := func() error { return srv.Serve(ln) }
+	if s.opts.GetCertificate != nil {
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.opts.GetCertificate}
+		serve = func() error { return srv.ServeTLS(ln, "", "") }
 	}
 	s.addr <- ln.Addr().String()
 	close(s.ready)
-	s.log.Info("serving SCIM", "address", ln.Addr().String())
+	s.log.Info("serving SCIM", "address", ln.Addr().String(), "tls", s.opts.GetCertificate != nil)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- serve() }()
 	select {
 	case <-ctx.Done():
 		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -234,6 +252,21 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		return err
 	}
+}
+
+// httpErrorLog carries net/http's own messages (accept errors, handler
+// panics) to the server's log. Failed TLS handshakes — scanners, and load
+// balancers' TCP health checks every few seconds — go to the debug level.
+type httpErrorLog struct{ log logr.Logger }
+
+func (w httpErrorLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	l := w.log
+	if strings.HasPrefix(msg, "http: TLS handshake error") {
+		l = l.V(1)
+	}
+	l.Info("net/http", "message", msg)
+	return len(p), nil
 }
 
 // minIDKey is the shortest installation key accepted for derived ids.

@@ -61,6 +61,9 @@ type Options struct {
 	KeepLeaseOnStop bool
 	// SCIM configures the SCIM server.
 	SCIM scimserver.Options
+	// SCIMTLS, when set, makes the SCIM server serve HTTPS with this key
+	// pair, reread when the files change; New fails when it cannot be loaded.
+	SCIMTLS TLSFiles
 	// Logger is the root logger.
 	Logger logr.Logger
 	// AllowedRoles lists the roles bindings may grant; nil means
@@ -102,6 +105,9 @@ type Operator struct {
 
 // New builds the manager and registers everything on it. Start it with Manager.Start.
 func New(cfg *rest.Config, opts Options) (*Operator, error) {
+	if err := opts.SCIMTLS.Validate(); err != nil {
+		return nil, err
+	}
 	if opts.LeaderElectionID == "" {
 		opts.LeaderElectionID = "scim-operator.scim.scim-operator.io"
 	}
@@ -178,6 +184,12 @@ func addSCIMServer(mgr manager.Manager, opts Options, tenants *tenantapp.Reconci
 			return nil, err
 		}
 		tenants = &tenantapp.Reconciler{Client: mgr.GetClient()}
+	}
+	if opts.SCIMTLS.Enabled() {
+		var err error
+		if opts.SCIM.GetCertificate, err = addCertWatcher(mgr, opts.SCIMTLS, opts.Logger); err != nil {
+			return nil, err
+		}
 	}
 	opts.SCIM.Preload = loader.LoadAll
 	opts.SCIM.UserFinalizers = tenants.NewUserFinalizers

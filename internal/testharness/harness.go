@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -40,7 +42,10 @@ type Operator struct {
 	Addr   string        // SCIM server address, host:port
 	// Manager is the operator's manager; Manager.Elected() is closed once
 	// this operator runs the reconcilers (at once without leader election).
-	Manager  manager.Manager
+	Manager manager.Manager
+	// TLSRoots is Options.TLSRoots: with it, endpoints are reached over
+	// HTTPS and their clients trust these roots only.
+	TLSRoots *x509.CertPool
 	stop     context.CancelFunc
 	done     chan error
 	stopOnce sync.Once
@@ -72,6 +77,11 @@ type Options struct {
 	// SCIM configures the SCIM server; its Listener is always the harness's.
 	// The zero value keeps the server's defaults, and no rate limit clamp.
 	SCIM scimserver.Options
+	// TLS makes the SCIM server serve HTTPS with these files, as
+	// --scim-tls-cert-file and --scim-tls-key-file do; endpoints' clients
+	// then trust TLSRoots.
+	TLS      operator.TLSFiles
+	TLSRoots *x509.CertPool
 }
 
 // StartOperatorWith is StartOperator with more knobs: a metrics address and
@@ -96,14 +106,16 @@ func StartOperatorWith(cp *controlplane.ControlPlane, opts Options) (*Operator, 
 		Logger:           testLogger(),
 		Components:       opts.Components,
 		SCIM:             scimOpts,
+		SCIMTLS:          opts.TLS,
 		// Tests start many operators in one process, several at once.
 		SkipControllerNameValidation: true,
 	})
 	if err != nil {
+		_ = ln.Close()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	o := &Operator{CP: cp, Manager: op.Manager, stop: cancel, done: make(chan error, 1)}
+	o := &Operator{CP: cp, Manager: op.Manager, TLSRoots: opts.TLSRoots, stop: cancel, done: make(chan error, 1)}
 	go func() { o.done <- op.Manager.Start(ctx) }()
 	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
 	defer wcancel()
@@ -172,9 +184,13 @@ func (o *Operator) NewEndpoint(t testing.TB, ns, name string, mutate ...func(*sc
 	if err := o.Client.Create(ctx, ep); err != nil {
 		t.Fatalf("creating ScimEndpoint: %v", err)
 	}
+	scheme, transport := "http://", &http.Transport{MaxIdleConnsPerHost: 128}
+	if o.TLSRoots != nil {
+		scheme, transport.TLSClientConfig = "https://", &tls.Config{RootCAs: o.TLSRoots}
+	}
 	e := &Endpoint{Namespace: ns, Name: name, Token: token,
-		BaseURL: "http://" + o.Addr + scimserver.PathPrefix + ns + "/" + name,
-		HTTP:    &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}}
+		BaseURL: scheme + o.Addr + scimserver.PathPrefix + ns + "/" + name,
+		HTTP:    &http.Client{Timeout: 60 * time.Second, Transport: transport}}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp := e.Do(t, "GET", "/ServiceProviderConfig", nil)

@@ -50,9 +50,9 @@ func TestPodOptions(t *testing.T) {
 			}
 			wantVolumes := []string{"tenant-db-ca"}
 			wantMounts := []string{"tenant-db-ca:/etc/scim-operator/tenant-db-ca"}
-			if component == "scim" { // the id key stays beside the extra volume
-				wantVolumes = append([]string{"id-key"}, wantVolumes...)
-				wantMounts = append([]string{"id-key:/etc/scim-operator/id-key"}, wantMounts...)
+			if component == "scim" { // the id key and the TLS Secret stay beside the extra volume
+				wantVolumes = append([]string{"id-key", "scim-tls"}, wantVolumes...)
+				wantMounts = append([]string{"id-key:/etc/scim-operator/id-key", "scim-tls:/etc/scim-operator/tls"}, wantMounts...)
 			}
 			if diff := cmp.Diff(wantVolumes, volumes); diff != "" {
 				t.Errorf("volumes (-want +got):\n%s", diff)

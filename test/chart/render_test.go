@@ -53,6 +53,7 @@ func TestSchemaRejectsInvalidValues(t *testing.T) {
 		{"service-type.yaml", "a Service type the chart does not support", "type"},
 		{"ingress-host.yaml", "an ingress host that is a URL", "hosts"},
 		{"endpoint-without-token.yaml", "an endpoint without tokenSecretRefs", "tokenSecretRefs"},
+		{"tls-duration.yaml", "a certificate lifetime in days", "duration"},
 	} {
 		t.Run(tc.reason, func(t *testing.T) {
 			_, err := helm(t, nil, templateArgs([]string{filepath.Join("testdata", "invalid", tc.file)})...)

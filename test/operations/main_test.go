@@ -1,6 +1,7 @@
 // Package operations tests what an operator of scim-operator watches in
-// production: the Prometheus metrics after SCIM traffic, and leader election
-// with two replicas sharing one API server.
+// production: the Prometheus metrics after SCIM traffic, leader election
+// with two replicas sharing one API server, and in-pod TLS with a rotated
+// certificate.
 package operations
 
 import (

@@ -179,3 +179,27 @@ assign ids from the namespace's range (a fixed id outside it is refused).
 {{- toYaml .Values.securityContext }}
 {{- end }}
 {{- end }}
+
+{{/*
+The kubernetes.io/tls Secret the scim pods serve HTTPS with (tls.enabled): the
+given tls.secretName, or the one the cert-manager Certificate writes. Fails on
+values that would leave the pods without a key pair.
+*/}}
+{{- define "scim-operator.tlsSecretName" -}}
+{{- with .Values.tls }}
+{{- if and .certManager.enabled (not .enabled) }}
+{{- fail "tls.certManager.enabled needs tls.enabled: the Certificate is only for the SCIM server's in-pod TLS" }}
+{{- end }}
+{{- if .certManager.enabled }}
+{{- if not .certManager.issuerRef.name }}
+{{- fail "tls.certManager.issuerRef.name must name the cert-manager Issuer or ClusterIssuer that signs the SCIM server's certificate" }}
+{{- end }}
+{{- default (printf "%s-tls" (include "scim-operator.fullname" $ | trunc 59 | trimSuffix "-")) .secretName }}
+{{- else if .enabled }}
+{{- required "tls.secretName must name a kubernetes.io/tls Secret (keys tls.crt and tls.key) in the release namespace when tls.enabled is true, or set tls.certManager.enabled" .secretName }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Where the scim pods mount the TLS Secret. */}}
+{{- define "scim-operator.tlsDir" -}}/etc/scim-operator/tls{{- end }}
