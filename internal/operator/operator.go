@@ -197,6 +197,9 @@ func addSCIMServer(mgr manager.Manager, opts Options, tenants *tenantapp.Reconci
 	if err := mgr.Add(server); err != nil {
 		return nil, fmt.Errorf("adding the SCIM server: %w", err)
 	}
+	if err := addTombstoneSweeper(mgr, opts); err != nil {
+		return nil, err
+	}
 	return server, nil
 }
 
@@ -220,9 +223,6 @@ func addControllers(mgr manager.Manager, opts *Options) (*tenantapp.Reconciler, 
 		Recorder: mgr.GetEventRecorder("scim-operator"), Guard: guard,
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the ScimEndpoint controller: %w", err)
-	}
-	if err := addTombstoneSweeper(mgr, opts); err != nil {
-		return nil, err
 	}
 	tenants := &tenantapp.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
@@ -294,9 +294,12 @@ var tombstonesExpired = prometheus.NewCounter(prometheus.CounterOpts{
 
 func init() { metrics.Registry.MustRegister(tombstonesExpired) }
 
-// addTombstoneSweeper adds the leader's sweep of expired tombstones, unless
-// tombstones are kept forever.
-func addTombstoneSweeper(mgr manager.Manager, opts *Options) error {
+// addTombstoneSweeper adds the sweep of expired tombstones, unless they are
+// kept forever. It runs with the SCIM server, whose ServiceAccount alone may
+// write identities: on the leader, or, where the SCIM server runs without
+// leader election, on every replica (each delete is conditional on the
+// tombstone being unchanged, so replicas sweeping at once do no harm).
+func addTombstoneSweeper(mgr manager.Manager, opts Options) error {
 	if opts.SCIM.TombstoneTTL < 0 {
 		return nil
 	}

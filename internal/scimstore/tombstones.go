@@ -168,8 +168,8 @@ func (s *Store) SweepTombstones(ctx context.Context, now time.Time) (int, error)
 	return deleted, nil
 }
 
-// TombstoneSweeper runs SweepTombstones on the leader, every tenth of the
-// Store's TTL (between every second and hourly).
+// TombstoneSweeper runs SweepTombstones every tenth of the Store's TTL
+// (between every second and hourly).
 type TombstoneSweeper struct {
 	Store *Store
 	Log   logr.Logger
@@ -177,7 +177,7 @@ type TombstoneSweeper struct {
 	Swept func(n int)
 }
 
-// NeedLeaderElection is true: one replica sweeps.
+// NeedLeaderElection is true: where replicas elect a leader, one sweeps.
 func (w *TombstoneSweeper) NeedLeaderElection() bool { return true }
 
 // Start sweeps until ctx ends.
