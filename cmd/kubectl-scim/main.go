@@ -63,6 +63,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 0
 	}
+	if *output != "table" && *output != "json" && *output != "yaml" {
+		fmt.Fprintf(stderr, "error: unknown output format %q: use table, json or yaml\n", *output)
+		return 2
+	}
 	config := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 	report, err := ask(ctx, config, fs.Args(), overrides.Context.Namespace, *endpoint)
 	if err == nil {

@@ -29,7 +29,6 @@ var view = scimv1.RoleRef{Kind: "ClusterRole", Name: "view"}
 type team struct {
 	ns, role string
 	viewers  *scimv1.ScimRoleBinding
-	group    *scimv1.ScimGroup
 }
 
 var oidc = scimv1.Subjects{Kind: scimv1.SubjectUser, UserAttribute: scimv1.UserAttributeUserName, Prefix: "oidc:"}
@@ -44,7 +43,7 @@ func seedTeam(t *testing.T) team {
 	testharness.SeedUser(t, k8s, ns, "okta", "carol", "carol@example.com", true, func(u *scimv1.ScimUser) {
 		u.Spec.Roles = []scimv1.MultiValuedAttribute{{Value: role}}
 	})
-	g := testharness.SeedGroup(t, k8s, ns, "okta", "g-viewers", "k8s-viewers", "alice", "bob")
+	testharness.SeedGroup(t, k8s, ns, "okta", "g-viewers", "k8s-viewers", "alice", "bob")
 	b := &scimv1.ScimRoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "viewers"},
 		Spec: scimv1.ScimRoleBindingSpec{Endpoint: "okta", Group: scimv1.GroupReference{DisplayName: "k8s-viewers"},
 			RoleRef: view, Subjects: oidc}}
@@ -70,7 +69,7 @@ func seedTeam(t *testing.T) team {
 		}
 		return testharness.Unless(got == "oidc:carol@example.com", "carol is granted view cluster-wide", got)
 	})
-	return team{ns: ns, role: role, viewers: b, group: g}
+	return team{ns: ns, role: role, viewers: b}
 }
 
 func create(t *testing.T, o client.Object) {

@@ -43,91 +43,102 @@ func (q Query) options(fields client.MatchingFields) []client.ListOption {
 	return append(opts, fields)
 }
 
-// findUser finds the one user q names: by id or by exact userName through
-// field selectors; only when neither matches, by a case-insensitive scan.
-func (s *session) findUser(q Query) (*scimv1.ScimUser, error) {
-	found := map[client.ObjectKey]*scimv1.ScimUser{}
-	var list scimv1.ScimUserList
-	collect := func(match func(*scimv1.ScimUser) bool) func() {
-		return func() {
-			for i := range list.Items {
-				if u := list.Items[i]; match(&u) {
-					found[client.ObjectKeyFromObject(&u)] = &u
-				}
-			}
+// candidate is a user or a group a query may name.
+type candidate struct {
+	obj            client.Object
+	endpoint, name string // name: the userName or displayName
+}
+
+// lister lists the candidates whose name keep accepts, page by page.
+type lister func(keep func(name string) bool, opts ...client.ListOption) ([]candidate, error)
+
+// find finds the one kind ("user" or "group") q names: by id or by exact
+// name (the field nameField) through field selectors; only when neither
+// matches, by a case-insensitive scan.
+func (s *session) find(kind, nameField string, q Query, list lister) (client.Object, error) {
+	found := map[client.ObjectKey]candidate{}
+	all := func(string) bool { return true }
+	for _, field := range []string{"metadata.name", nameField} {
+		cs, err := list(all, q.options(client.MatchingFields{field: q.Name})...)
+		if err != nil {
+			return nil, err
 		}
-	}
-	all := func(*scimv1.ScimUser) bool { return true }
-	for _, field := range []string{"metadata.name", "spec.userName"} {
-		if err := s.pages(&list, collect(all), q.options(client.MatchingFields{field: q.Name})...); err != nil {
-			return nil, fmt.Errorf("listing ScimUsers: %w", err)
+		for _, c := range cs {
+			found[client.ObjectKeyFromObject(c.obj)] = c
 		}
 	}
 	if len(found) == 0 {
-		fold := func(u *scimv1.ScimUser) bool { return strings.EqualFold(u.Spec.UserName, q.Name) }
-		if err := s.pages(&list, collect(fold), q.options(client.MatchingFields{})...); err != nil {
-			return nil, fmt.Errorf("listing ScimUsers: %w", err)
+		fold := func(name string) bool { return strings.EqualFold(name, q.Name) }
+		cs, err := list(fold, q.options(client.MatchingFields{})...)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			found[client.ObjectKeyFromObject(c.obj)] = c
 		}
 	}
-	var matches []*scimv1.ScimUser
-	for _, u := range found {
-		matches = append(matches, u)
+	matches := make([]candidate, 0, len(found))
+	for _, c := range found {
+		matches = append(matches, c)
 	}
-	sort.Slice(matches, func(i, j int) bool { return keyString(matches[i]) < keyString(matches[j]) })
+	sort.Slice(matches, func(i, j int) bool { return keyString(matches[i].obj) < keyString(matches[j].obj) })
 	switch len(matches) {
 	case 0:
-		return nil, &NotFoundError{Kind: "user", Query: q.Name, Scope: q.scope()}
+		return nil, &NotFoundError{Kind: kind, Query: q.Name, Scope: q.scope()}
 	case 1:
-		return matches[0], nil
+		return matches[0].obj, nil
 	}
-	err := &AmbiguousError{Kind: "user", Query: q.Name}
-	for _, u := range matches {
-		err.Matches = append(err.Matches, fmt.Sprintf("%s/%s: %s (id %s)", u.Namespace, u.Spec.Endpoint, u.Spec.UserName, u.Name))
+	err := &AmbiguousError{Kind: kind, Query: q.Name}
+	for _, c := range matches {
+		err.Matches = append(err.Matches, fmt.Sprintf("%s/%s: %s (id %s)", c.obj.GetNamespace(), c.endpoint, c.name, c.obj.GetName()))
 	}
 	return nil, err
 }
 
-// findGroup finds the one group q names, as findUser finds a user.
-func (s *session) findGroup(q Query) (*scimv1.ScimGroup, error) {
-	found := map[client.ObjectKey]*scimv1.ScimGroup{}
-	var list scimv1.ScimGroupList
-	collect := func(match func(*scimv1.ScimGroup) bool) func() {
-		return func() {
+// findUser finds the one user q names.
+func (s *session) findUser(q Query) (*scimv1.ScimUser, error) {
+	o, err := s.find("user", "spec.userName", q, func(keep func(string) bool, opts ...client.ListOption) ([]candidate, error) {
+		var out []candidate
+		var list scimv1.ScimUserList
+		err := s.pages(&list, func() {
 			for i := range list.Items {
-				if g := list.Items[i]; match(&g) {
-					found[client.ObjectKeyFromObject(&g)] = &g
+				if u := list.Items[i]; keep(u.Spec.UserName) {
+					out = append(out, candidate{obj: &u, endpoint: u.Spec.Endpoint, name: u.Spec.UserName})
 				}
 			}
+		}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("listing ScimUsers: %w", err)
 		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	all := func(*scimv1.ScimGroup) bool { return true }
-	for _, field := range []string{"metadata.name", "spec.displayName"} {
-		if err := s.pages(&list, collect(all), q.options(client.MatchingFields{field: q.Name})...); err != nil {
+	return o.(*scimv1.ScimUser), nil
+}
+
+// findGroup finds the one group q names.
+func (s *session) findGroup(q Query) (*scimv1.ScimGroup, error) {
+	o, err := s.find("group", "spec.displayName", q, func(keep func(string) bool, opts ...client.ListOption) ([]candidate, error) {
+		var out []candidate
+		var list scimv1.ScimGroupList
+		err := s.pages(&list, func() {
+			for i := range list.Items {
+				if g := list.Items[i]; keep(g.Spec.DisplayName) {
+					out = append(out, candidate{obj: &g, endpoint: g.Spec.Endpoint, name: g.Spec.DisplayName})
+				}
+			}
+		}, opts...)
+		if err != nil {
 			return nil, fmt.Errorf("listing ScimGroups: %w", err)
 		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if len(found) == 0 {
-		fold := func(g *scimv1.ScimGroup) bool { return strings.EqualFold(g.Spec.DisplayName, q.Name) }
-		if err := s.pages(&list, collect(fold), q.options(client.MatchingFields{})...); err != nil {
-			return nil, fmt.Errorf("listing ScimGroups: %w", err)
-		}
-	}
-	var matches []*scimv1.ScimGroup
-	for _, g := range found {
-		matches = append(matches, g)
-	}
-	sort.Slice(matches, func(i, j int) bool { return keyString(matches[i]) < keyString(matches[j]) })
-	switch len(matches) {
-	case 0:
-		return nil, &NotFoundError{Kind: "group", Query: q.Name, Scope: q.scope()}
-	case 1:
-		return matches[0], nil
-	}
-	err := &AmbiguousError{Kind: "group", Query: q.Name}
-	for _, g := range matches {
-		err.Matches = append(err.Matches, fmt.Sprintf("%s/%s: %s (id %s)", g.Namespace, g.Spec.Endpoint, g.Spec.DisplayName, g.Name))
-	}
-	return nil, err
+	return o.(*scimv1.ScimGroup), nil
 }
 
 func keyString(o client.Object) string { return o.GetNamespace() + "/" + o.GetName() }
