@@ -108,8 +108,12 @@ soak: controlplane ## Run the 10-minute soak of mixed Okta/Entra ID traffic (nig
 	SCIM_SOAK_DURATION=10m go test -count=1 -timeout=20m -run='^TestSoak$$' -v ./test/faults
 
 .PHONY: build
-build: ## Build the operator binary.
+build: plugin ## Build the operator binary and the kubectl plugin.
 	go build -o $(LOCALBIN)/scim-operator .
+
+.PHONY: plugin
+plugin: ## Build the kubectl plugin into bin/kubectl-scim; put bin/ on PATH for `kubectl scim` (docs/kubectl.md).
+	go build -o $(LOCALBIN)/kubectl-scim ./cmd/kubectl-scim
 
 IMG ?= ghcr.io/scim-operator/scim-operator:dev
 

@@ -50,9 +50,10 @@ func SafeSubjectName(name string) bool {
 	return true
 }
 
-// subjectName names a user's RBAC subject after the configured attribute, or
-// returns "" when the user has no such value.
-func subjectName(u *scimv1.ScimUser, s scimv1.Subjects) string {
+// UserSubject names a user's RBAC subject after the configured attribute, or
+// returns "" when the user has no such value. The name may be unsafe
+// (SafeSubjectName): such a user is skipped.
+func UserSubject(u *scimv1.ScimUser, s scimv1.Subjects) string {
 	var v string
 	switch s.UserAttribute {
 	case scimv1.UserAttributeEmail:
@@ -68,8 +69,9 @@ func subjectName(u *scimv1.ScimUser, s scimv1.Subjects) string {
 	return s.Prefix + v
 }
 
-// groupSubjectName names a Group subject after the configured attribute.
-func groupSubjectName(g *scimv1.ScimGroup, s scimv1.Subjects) string {
+// GroupSubject names a Group subject after the configured attribute, or
+// returns "" when the group has no such value.
+func GroupSubject(g *scimv1.ScimGroup, s scimv1.Subjects) string {
 	v := g.Spec.DisplayName
 	if s.GroupAttribute == scimv1.GroupAttributeExternalID {
 		v = g.Spec.ExternalID
@@ -85,7 +87,7 @@ func groupSubjectName(g *scimv1.ScimGroup, s scimv1.Subjects) string {
 // number of members skipped because their subject name is not safe.
 func desiredSubjects(s scimv1.Subjects, group *scimv1.ScimGroup, activeMembers []*scimv1.ScimUser) ([]rbacv1.Subject, int) {
 	if s.Kind == scimv1.SubjectGroup {
-		name := groupSubjectName(group, s)
+		name := GroupSubject(group, s)
 		if !SafeSubjectName(name) {
 			return nil, 1
 		}
@@ -96,7 +98,7 @@ func desiredSubjects(s scimv1.Subjects, group *scimv1.ScimGroup, activeMembers [
 	names := make([]string, 0, len(activeMembers))
 	skipped := 0
 	for _, u := range activeMembers {
-		name := subjectName(u, s)
+		name := UserSubject(u, s)
 		if !SafeSubjectName(name) {
 			skipped++
 			continue

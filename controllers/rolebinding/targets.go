@@ -25,7 +25,7 @@ func (r *Reconciler) place(ctx context.Context, b binding) ([]placement, error) 
 		if g.target.ClusterWide {
 			continue
 		}
-		nss, err := r.targetNamespaces(ctx, g.target)
+		nss, err := TargetNamespaces(ctx, r.Client, g.target)
 		if err != nil {
 			return nil, err
 		}
@@ -59,8 +59,10 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-// targetNamespaces lists the existing namespaces of a target.
-func (r *Reconciler) targetNamespaces(ctx context.Context, t scimv1.BindingTarget) ([]string, error) {
+// TargetNamespaces lists the existing namespaces of a target that is not
+// cluster-wide: where the reconciler places a grant, and where `kubectl
+// scim` expects it.
+func TargetNamespaces(ctx context.Context, c client.Reader, t scimv1.BindingTarget) ([]string, error) {
 	var out []string
 	if t.NamespaceSelector != nil {
 		sel, err := metav1.LabelSelectorAsSelector(t.NamespaceSelector)
@@ -68,7 +70,7 @@ func (r *Reconciler) targetNamespaces(ctx context.Context, t scimv1.BindingTarge
 			return nil, nil // an invalid selector selects nothing; CRD validation reports it
 		}
 		var nss corev1.NamespaceList
-		if err := r.Client.List(ctx, &nss, client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		if err := c.List(ctx, &nss, client.MatchingLabelsSelector{Selector: sel}); err != nil {
 			return nil, fmt.Errorf("listing namespaces: %w", err)
 		}
 		for _, ns := range nss.Items {
@@ -80,7 +82,7 @@ func (r *Reconciler) targetNamespaces(ctx context.Context, t scimv1.BindingTarge
 	}
 	for _, name := range t.Namespaces {
 		var ns corev1.Namespace
-		err := r.Client.Get(ctx, client.ObjectKey{Name: name}, &ns)
+		err := c.Get(ctx, client.ObjectKey{Name: name}, &ns)
 		if err == nil && ns.DeletionTimestamp.IsZero() {
 			out = append(out, name)
 		} else if err != nil && !apierrors.IsNotFound(err) {

@@ -91,15 +91,15 @@ func desiredRows(app *scimv1.TenantApp, in inputs, sc scope, hasRow func(id stri
 		members: make(map[string][]string, len(in.groups)),
 	}
 	for _, u := range in.users {
-		if u.DeletionTimestamp != nil {
-			continue
-		}
-		scoped := inScope == nil || inScope[u.Name]
-		switch {
-		case scoped && (u.Spec.Active || disable):
-			want.users[u.Name] = userRow(u, u.Spec.Active)
-		case !scoped && disable && hasRow != nil && hasRow(u.Name):
+		switch rowState(u, inScope == nil || inScope[u.Name], disable) {
+		case RowActive:
+			want.users[u.Name] = userRow(u, true)
+		case RowInactive:
 			want.users[u.Name] = userRow(u, false)
+		case RowInactiveIfPresent:
+			if hasRow != nil && hasRow(u.Name) {
+				want.users[u.Name] = userRow(u, false)
+			}
 		}
 	}
 	for _, g := range in.groups {
