@@ -138,20 +138,21 @@ func (s *Store) SweepTombstones(ctx context.Context, now time.Time) (int, error)
 		return 0, nil
 	}
 	var list scimv1.ScimClaimList
-	if err := s.c.List(ctx, &list); err != nil {
+	if err := s.c.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 		return 0, errWrap("listing ScimClaims", err)
 	}
 	deleted := 0
 	for i := range list.Items {
-		c := &list.Items[i]
+		c := &list.Items[i] // the cache's: copied before it is changed
 		if !c.Spec.Retired || c.Spec.Holder != "" {
 			continue
 		}
 		var err error
 		switch {
 		case c.Spec.RetiredAt == nil:
-			c.Spec.RetiredAt = ptr.To(metav1.NewTime(now))
-			err = s.c.Update(ctx, c, FieldOwner)
+			dated := c.DeepCopy()
+			dated.Spec.RetiredAt = ptr.To(metav1.NewTime(now))
+			err = s.c.Update(ctx, dated, FieldOwner)
 		case now.Sub(c.Spec.RetiredAt.Time) > s.tombstoneTTL:
 			err = s.c.Delete(ctx, c, client.Preconditions{UID: &c.UID, ResourceVersion: &c.ResourceVersion})
 			if err == nil {
