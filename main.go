@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"time"
 
 	"go.uber.org/zap/zapcore"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -95,6 +96,11 @@ func main() {
 	}
 	if err := opts.SCIMTLS.Validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "scim-operator:", err)
+		os.Exit(2)
+	}
+	// Replicas' clocks must agree to a quarter of the TTL (docs/security.md).
+	if ttl := opts.SCIM.TombstoneTTL; ttl > 0 && ttl < time.Hour {
+		fmt.Fprintf(os.Stderr, "scim-operator: --tombstone-ttl=%v: want at least 1h (or a negative value for tombstones kept for ever)\n", ttl)
 		os.Exit(2)
 	}
 	opts.SecretNamespaces = splitList(*secretNamespaces)

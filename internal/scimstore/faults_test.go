@@ -37,6 +37,10 @@ var (
 	// shortLived is a Store whose tombstones live 2 s (id epochs of 1 s),
 	// over the same manager.
 	shortLived *scimstore.Store
+	// keyed has an installation key and the default TTL; forever keeps
+	// tombstones for ever (a negative TTL); both over the same manager.
+	keyed, forever *scimstore.Store
+	manager        ctrl.Manager
 )
 
 var errInjected = errors.New("injected: the API server went away")
@@ -128,6 +132,17 @@ func setup(cp *controlplane.ControlPlane) (func(), error) {
 	if err := shortLived.Follow(ctx); err != nil {
 		cancel()
 		return nil, err
+	}
+	manager = mgr
+	keyed = scimstore.New(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetCache(), scimstore.Options{
+		MaxMembersPerRequest: scimstore.DefaultMaxMembersPerRequest, IDKey: []byte("0123456789abcdef0123456789abcdef")})
+	forever = scimstore.New(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetCache(), scimstore.Options{
+		MaxMembersPerRequest: scimstore.DefaultMaxMembersPerRequest, TombstoneTTL: -time.Second})
+	for _, s := range []*scimstore.Store{keyed, forever} {
+		if err := s.Follow(ctx); err != nil {
+			cancel()
+			return nil, err
+		}
 	}
 	return func() { cancel(); <-done }, nil
 }

@@ -74,6 +74,8 @@ func New(c client.Client, live client.Reader, informers cache.Informers, opts Op
 		ttl = DefaultTombstoneTTL
 	case ttl < 0:
 		ttl = 0
+	case ttl < minTombstoneTTL:
+		ttl = minTombstoneTTL
 	}
 	return &Store{c: c, live: live, informers: informers, userFinalizers: opts.UserFinalizers,
 		maxMembers: opts.MaxMembersPerRequest, idKey: opts.IDKey, tombstoneTTL: ttl}

@@ -6,13 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
@@ -43,6 +42,10 @@ import (
 // DefaultTombstoneTTL is the default of Options.TombstoneTTL.
 const DefaultTombstoneTTL = 14 * 24 * time.Hour
 
+// minTombstoneTTL is the shortest TTL a Store uses (tests use seconds; the
+// operator refuses less than an hour, main.go).
+const minTombstoneTTL = 2 * time.Second
+
 // epochOf is the id epoch of t: its number of whole half-TTLs since the Unix
 // epoch.
 func epochOf(t time.Time, ttl time.Duration) uint64 {
@@ -50,16 +53,22 @@ func epochOf(t time.Time, ttl time.Duration) uint64 {
 }
 
 // newName is the name a new resource holding value is created under at
-// time t: the value's name with the id epoch mixed in, or, when tombstones
-// are kept forever, the value's name itself.
+// time t: a hash of the epoch's length and number, the endpoint and the
+// value, or, when tombstones are kept forever, the value's name itself. The
+// length is part of the hash: with another TTL the epoch numbers start
+// again from other values, and without it a changed TTL could number an
+// epoch as one long past, whose tombstones are gone. The message starts
+// with '#', which no endpoint name (a DNS name, valueName's first part)
+// can, so no value's name is also an epoch name.
 func (s *Store) newName(kind, endpoint, value string, t time.Time) string {
 	if s.tombstoneTTL <= 0 {
 		return s.valueName(kind, endpoint, value)
 	}
-	var epoch [8]byte
-	binary.BigEndian.PutUint64(epoch[:], epochOf(t, s.tombstoneTTL))
-	msg := []byte(endpoint + "\x00" + strings.ToLower(value) + "\x00epoch\x00")
-	msg = append(msg, epoch[:]...)
+	msg := make([]byte, 0, 24+len(endpoint)+len(value))
+	msg = append(msg, "#epoch\x00"...)
+	msg = binary.BigEndian.AppendUint64(msg, uint64(s.tombstoneTTL/2))
+	msg = binary.BigEndian.AppendUint64(msg, epochOf(t, s.tombstoneTTL))
+	msg = append(msg, endpoint+"\x00"+strings.ToLower(value)...)
 	var sum []byte
 	if len(s.idKey) == 0 {
 		h := sha256.Sum256(msg)
@@ -89,50 +98,56 @@ func (s *Store) labelDerived(obj client.Object, kind, endpoint, value string) {
 }
 
 // heldByLabel reports whether a live resource other than self holds value
-// under a name derived from it in some epoch: it carries the value's name in
-// LabelDerivedFrom and still holds the value. It lists from the API server,
-// never the cache (see the top of unique.go).
+// under a name derived from it in some epoch: it carries one of the value's
+// names (valueNames: keyed, and unkeyed for resources created before the
+// key) in LabelDerivedFrom and still holds the value. It lists from the API
+// server, never the cache (see the top of unique.go), and runs whatever the
+// TTL: a Store that keeps tombstones forever still meets resources other
+// replicas, or this installation before, named by epoch. A label selector
+// is not an index: the API server reads the namespace's resources of the
+// kind for it, which only renames and the claim path pay.
 func (s *Store) heldByLabel(ctx context.Context, ep endpointRef, kind, value, self string) (bool, error) {
-	if s.tombstoneTTL <= 0 {
-		return false, nil
-	}
-	name := s.valueName(kind, ep.Name, value)
-	var items []client.Object
-	selector := client.MatchingLabels{scimv1.LabelDerivedFrom: name}
-	if kind == "Group" {
-		var list scimv1.ScimGroupList
-		if err := s.live.List(ctx, &list, client.InNamespace(ep.Namespace), selector); err != nil {
-			return false, errWrap("listing ScimGroups", err)
+	for _, name := range s.valueNames(kind, ep.Name, value) {
+		var items []client.Object
+		selector := client.MatchingLabels{scimv1.LabelDerivedFrom: name}
+		if kind == "Group" {
+			var list scimv1.ScimGroupList
+			if err := s.live.List(ctx, &list, client.InNamespace(ep.Namespace), selector); err != nil {
+				return false, errWrap("listing ScimGroups", err)
+			}
+			for i := range list.Items {
+				items = append(items, &list.Items[i])
+			}
+		} else {
+			var list scimv1.ScimUserList
+			if err := s.live.List(ctx, &list, client.InNamespace(ep.Namespace), selector); err != nil {
+				return false, errWrap("listing ScimUsers", err)
+			}
+			for i := range list.Items {
+				items = append(items, &list.Items[i])
+			}
 		}
-		for i := range list.Items {
-			items = append(items, &list.Items[i])
-		}
-	} else {
-		var list scimv1.ScimUserList
-		if err := s.live.List(ctx, &list, client.InNamespace(ep.Namespace), selector); err != nil {
-			return false, errWrap("listing ScimUsers", err)
-		}
-		for i := range list.Items {
-			items = append(items, &list.Items[i])
-		}
-	}
-	for _, obj := range items {
-		// A resource renamed since holds its new value by claim, not this
-		// one by name.
-		if obj.GetName() != self && obj.GetDeletionTimestamp() == nil &&
-			s.valueName(kind, ep.Name, uniqueValue(obj)) == name {
-			return true, nil
+		for _, obj := range items {
+			// A resource renamed since holds its new value by claim, not
+			// this one by name.
+			if obj.GetName() != self && obj.GetDeletionTimestamp() == nil &&
+				slices.Contains(s.valueNames(kind, ep.Name, uniqueValue(obj)), name) {
+				return true, nil
+			}
 		}
 	}
 	return false, nil
 }
 
 // SweepTombstones deletes the tombstones without a holder whose TTL has
-// passed at now, and dates the tombstones written before tombstones were
-// dated (they expire one TTL after the sweep first sees them). It reads the
-// claims from the cache; each write carries the claim's resourceVersion, so
-// a tombstone taken as a claim meanwhile is left alone. It returns how many
-// tombstones it deleted.
+// passed at now. Only tombstones of epoch-named ids are dated (retire): a
+// tombstone without RetiredAt guards an id named after the value alone (a
+// resource created before epochs, or while tombstones are kept forever),
+// which a replica without epochs, or a rollback, would derive again, so it
+// is kept for ever; there are no more of those than the resources created
+// so. It reads the claims from the cache; each delete carries the claim's
+// resourceVersion, so a tombstone taken as a claim meanwhile is left alone.
+// It returns how many tombstones it deleted.
 func (s *Store) SweepTombstones(ctx context.Context, now time.Time) (int, error) {
 	if s.tombstoneTTL <= 0 {
 		return 0, nil
@@ -143,23 +158,15 @@ func (s *Store) SweepTombstones(ctx context.Context, now time.Time) (int, error)
 	}
 	deleted := 0
 	for i := range list.Items {
-		c := &list.Items[i] // the cache's: copied before it is changed
-		if !c.Spec.Retired || c.Spec.Holder != "" {
+		c := &list.Items[i] // the cache's, not to be changed
+		if !c.Spec.Retired || c.Spec.Holder != "" || c.Spec.RetiredAt == nil || now.Sub(c.Spec.RetiredAt.Time) <= s.tombstoneTTL {
 			continue
 		}
-		var err error
+		err := s.c.Delete(ctx, c, client.Preconditions{UID: &c.UID, ResourceVersion: &c.ResourceVersion})
 		switch {
-		case c.Spec.RetiredAt == nil:
-			dated := c.DeepCopy()
-			dated.Spec.RetiredAt = ptr.To(metav1.NewTime(now))
-			err = s.c.Update(ctx, dated, FieldOwner)
-		case now.Sub(c.Spec.RetiredAt.Time) > s.tombstoneTTL:
-			err = s.c.Delete(ctx, c, client.Preconditions{UID: &c.UID, ResourceVersion: &c.ResourceVersion})
-			if err == nil {
-				deleted++
-			}
-		}
-		if err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
+		case err == nil:
+			deleted++
+		case !apierrors.IsConflict(err) && !apierrors.IsNotFound(err):
 			return deleted, errWrap("expiring ScimClaim tombstone", err)
 		}
 		if ctx.Err() != nil {
@@ -167,6 +174,14 @@ func (s *Store) SweepTombstones(ctx context.Context, now time.Time) (int, error)
 		}
 	}
 	return deleted, nil
+}
+
+// epochNamed reports whether obj, a resource about to be deleted, was
+// created under an epoch name: it carries LabelDerivedFrom and is not named
+// after the value itself. Only its tombstone may expire.
+func epochNamed(obj client.Object) bool {
+	label := obj.GetLabels()[scimv1.LabelDerivedFrom]
+	return label != "" && label != obj.GetName()
 }
 
 // TombstoneSweeper runs SweepTombstones every tenth of the Store's TTL

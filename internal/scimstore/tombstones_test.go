@@ -118,54 +118,54 @@ func TestValueHeldAcrossEpochs(t *testing.T) {
 	}
 }
 
-// TestUndatedTombstonesExpireOneTTLAfterFirstSeen: a tombstone written
-// before tombstones were dated is dated by the first sweep and deleted one
-// TTL later; one whose value is claimed again is kept.
-func TestUndatedTombstonesExpireOneTTLAfterFirstSeen(t *testing.T) {
+// TestSweepDeletesOnlyExpiredUnheldDatedTombstones: of a dated tombstone
+// past its TTL, one within it, one held as a claim again, and an undated one
+// (an id named after the value alone, kept for ever), a sweep deletes the
+// first only.
+func TestSweepDeletesOnlyExpiredUnheldDatedTombstones(t *testing.T) {
 	ep := namespace(t)
 	ctx := context.Background()
-	tombstone := func(name, holder string) {
+	now := time.Now()
+	tombstone := func(value, holder string, retiredAt *metav1.Time) string {
+		name := scimstore.UniqueName("User", ep.Name, value)
 		c := &scimv1.ScimClaim{ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: name,
 			Labels: map[string]string{scimv1.LabelEndpoint: ep.Name}},
-			Spec: scimv1.ScimClaimSpec{Endpoint: ep.Name, Kind: "User", Retired: true, Holder: holder}}
+			Spec: scimv1.ScimClaimSpec{Endpoint: ep.Name, Kind: "User", Retired: true, Holder: holder, RetiredAt: retiredAt}}
 		if holder != "" {
 			c.Spec.Since = ptr.To(metav1.Now())
 		}
 		if err := k8s.Create(ctx, c); err != nil {
 			t.Fatal(err)
 		}
+		return name
 	}
-	tombstone(scimstore.UniqueName("User", ep.Name, "old@example.com"), "")
-	tombstone(scimstore.UniqueName("User", ep.Name, "held@example.com"), "8c1e0f4a-0000-4000-8000-000000000000")
-
-	now := time.Now()
-	waitSwept := func(at time.Time, want int) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			if _, err := shortLived.SweepTombstones(ctx, at); err != nil {
-				t.Fatal(err)
-			}
-			left := claims(t, ep.Namespace)
-			dated := 0
-			for _, c := range left {
-				if c.Spec.RetiredAt != nil {
-					dated++
+	past := ptr.To(metav1.NewTime(now.Add(-tombstoneTTL - time.Second)))
+	expired := tombstone("expired@example.com", "", past)
+	kept := map[string]bool{
+		tombstone("recent@example.com", "", ptr.To(metav1.NewTime(now))):            true,
+		tombstone("held@example.com", "8c1e0f4a-0000-4000-8000-000000000000", past): true,
+		tombstone("undated@example.com", "", nil):                                   true,
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := shortLived.SweepTombstones(ctx, now); err != nil {
+			t.Fatal(err)
+		}
+		left := map[string]bool{}
+		for _, c := range claims(t, ep.Namespace) {
+			left[c.Name] = true
+		}
+		if !left[expired] {
+			for name := range kept {
+				if !left[name] {
+					t.Fatalf("the sweep deleted %s, which it must keep", name)
 				}
 			}
-			if len(left) == want && (want == 2 && dated == 1 || want == 1) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("after sweeping at %v: %d claims (%d dated), want %d", at, len(left), dated, want)
-			}
-			time.Sleep(50 * time.Millisecond)
+			return
 		}
-	}
-	waitSwept(now, 2)                               // dated, not deleted
-	waitSwept(now.Add(tombstoneTTL/2), 2)           // still within its TTL
-	waitSwept(now.Add(tombstoneTTL+time.Second), 1) // expired; the held claim stays
-	if left := claims(t, ep.Namespace); left[0].Spec.Holder == "" {
-		t.Fatalf("the claim left is %+v, want the held one", left[0].Spec)
+		if time.Now().After(deadline) {
+			t.Fatalf("the expired tombstone %s was never deleted", expired)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

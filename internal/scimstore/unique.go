@@ -128,9 +128,7 @@ func newOfKind(kind string) client.Object {
 // uniqueness Error when a live resource holds the value.
 func (s *Store) createUnique(ctx context.Context, ep endpointRef, kind, value string, build func(name string) client.Object) (client.Object, error) {
 	obj := build(s.newName(kind, ep.Name, value, time.Now()))
-	if s.tombstoneTTL > 0 {
-		s.labelDerived(obj, kind, ep.Name, value)
-	}
+	s.labelDerived(obj, kind, ep.Name, value)
 	err := s.c.Create(ctx, obj, FieldOwner)
 	switch {
 	case err == nil:
@@ -208,14 +206,7 @@ const (
 func (s *Store) checkDerived(ctx context.Context, ep endpointRef, kind, value string, obj client.Object) (derivedVerdict, error) {
 	st := s.streams[kind]
 	if st == nil || !st.reached(ctx, obj.GetResourceVersion()) {
-		err := s.live.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: obj.GetName()}, &scimv1.ScimClaim{})
-		switch {
-		case apierrors.IsNotFound(err):
-			return derivedFree, nil
-		case err != nil:
-			return derivedFree, errWrap("reading ScimClaim", err)
-		}
-		return derivedRetired, nil
+		return s.checkDerivedLive(ctx, ep, kind, value, obj)
 	}
 	if st.isRetired(ep.Namespace, obj.GetName()) {
 		return derivedRetired, nil
@@ -240,6 +231,35 @@ func (s *Store) checkDerived(ctx context.Context, ep endpointRef, kind, value st
 			return derivedFree, err
 		}
 		held = anyOther(users, obj.GetName())
+	}
+	if held {
+		return derivedHeld, nil
+	}
+	return derivedFree, nil
+}
+
+// checkDerivedLive is checkDerived without the cache, when the informer lags
+// or the Store follows none: it asks the API server for a tombstone of obj's
+// name, a claim of the value (the claim path decides who holds it), and a
+// resource holding the value by name in any epoch. Before epochs the first
+// two were one object, and a holder by name had obj's very name.
+func (s *Store) checkDerivedLive(ctx context.Context, ep endpointRef, kind, value string, obj client.Object) (derivedVerdict, error) {
+	names := []string{obj.GetName()}
+	if claim := s.valueName(kind, ep.Name, value); claim != obj.GetName() {
+		names = append(names, claim)
+	}
+	for _, name := range names {
+		err := s.live.Get(ctx, types.NamespacedName{Namespace: ep.Namespace, Name: name}, &scimv1.ScimClaim{})
+		switch {
+		case err == nil:
+			return derivedRetired, nil
+		case !apierrors.IsNotFound(err):
+			return derivedFree, errWrap("reading ScimClaim", err)
+		}
+	}
+	held, err := s.heldByName(ctx, ep, kind, value, obj.GetName())
+	if err != nil {
+		return derivedFree, err
 	}
 	if held {
 		return derivedHeld, nil
@@ -478,7 +498,7 @@ func (s *Store) retire(ctx context.Context, ep endpointRef, kind string, obj cli
 		c := &scimv1.ScimClaim{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: obj.GetName(),
 				Labels: map[string]string{scimv1.LabelEndpoint: ep.Name}},
-			Spec: scimv1.ScimClaimSpec{Endpoint: ep.Name, Kind: kind, Retired: true, RetiredAt: ptr.To(metav1.Now())},
+			Spec: scimv1.ScimClaimSpec{Endpoint: ep.Name, Kind: kind, Retired: true, RetiredAt: retiredAt(obj)},
 		}
 		err := s.c.Create(ctx, c, FieldOwner)
 		if err == nil || !apierrors.IsAlreadyExists(err) {
@@ -493,12 +513,21 @@ func (s *Store) retire(ctx context.Context, ep endpointRef, kind string, obj cli
 		if c.Spec.Retired {
 			return nil
 		}
-		c.Spec.Retired, c.Spec.RetiredAt = true, ptr.To(metav1.Now())
+		c.Spec.Retired, c.Spec.RetiredAt = true, retiredAt(obj)
 		if err := s.c.Update(ctx, c, FieldOwner); err == nil || !apierrors.IsConflict(err) || attempt == 2 {
 			return errWrapNil("updating ScimClaim tombstone", err)
 		}
 	}
 	return refuse(ErrConcurrent, "the resource was modified concurrently; retry")
+}
+
+// retiredAt dates the tombstone of obj's id now, if the tombstone may
+// expire (epochNamed); nil keeps it for ever.
+func retiredAt(obj client.Object) *metav1.Time {
+	if !epochNamed(obj) {
+		return nil
+	}
+	return ptr.To(metav1.Now())
 }
 
 func errWrapNil(what string, err error) error {
