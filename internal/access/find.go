@@ -90,7 +90,7 @@ func (s *session) find(kind, nameField string, q Query, list lister) (client.Obj
 	}
 	err := &AmbiguousError{Kind: kind, Query: q.Name}
 	for _, c := range matches {
-		err.Matches = append(err.Matches, fmt.Sprintf("%s/%s: %s (id %s)", c.obj.GetNamespace(), c.endpoint, c.name, c.obj.GetName()))
+		err.Matches = append(err.Matches, fmt.Sprintf("%s/%s: %s (id %s)", c.obj.GetNamespace(), c.endpoint, printable(c.name), c.obj.GetName()))
 	}
 	return nil, err
 }

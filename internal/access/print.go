@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"sigs.k8s.io/yaml"
 )
@@ -51,8 +53,22 @@ func (t *table) row(cells ...string) {
 		if c == "" {
 			cells[i] = "-"
 		}
+		cells[i] = printable(cells[i])
 	}
 	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
+}
+
+// printable returns s, or s quoted when it holds a character a terminal
+// would act on rather than show (escape sequences, carriage returns, new
+// lines, tabs): userNames and group names come from the identity provider,
+// and a table must not let one erase or forge the lines around it.
+func printable(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 func (t *table) flush() error { return t.tw.Flush() }
@@ -71,12 +87,16 @@ func (r *UserReport) WriteTable(w io.Writer) error {
 	}
 	groups := make([]string, 0, len(r.Groups))
 	for _, g := range r.Groups {
-		groups = append(groups, fmt.Sprintf("%s (id %s)", g.DisplayName, g.ID))
+		groups = append(groups, fmt.Sprintf("%s (id %s)", printable(g.DisplayName), g.ID))
 	}
-	fmt.Fprintf(w, "User:      %s (id %s, ScimEndpoint %s/%s)\n", r.User.UserName, r.User.ID, r.User.Namespace, r.User.Endpoint)
+	fmt.Fprintf(w, "User:      %s (id %s, ScimEndpoint %s/%s)\n", printable(r.User.UserName), r.User.ID, r.User.Namespace, r.User.Endpoint)
 	fmt.Fprintf(w, "Active:    %s\n", active)
 	fmt.Fprintf(w, "Groups:    %s\n", orNone(groups))
-	fmt.Fprintf(w, "Roles:     %s\n\n", orNone(r.Roles))
+	roles := make([]string, len(r.Roles))
+	for i, role := range r.Roles {
+		roles[i] = printable(role)
+	}
+	fmt.Fprintf(w, "Roles:     %s\n\n", orNone(roles))
 	if len(r.Access) == 0 {
 		fmt.Fprintln(w, "No binding or entitlement grants this user anything.")
 	} else {
@@ -102,7 +122,7 @@ func (r *UserReport) WriteTable(w io.Writer) error {
 
 // WriteTable writes the group, its grants, its RoleBindings and its TenantApps.
 func (r *GroupReport) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "Group:     %s (id %s, ScimEndpoint %s/%s)\n", r.Group.DisplayName, r.Group.ID, r.Group.Namespace, r.Group.Endpoint)
+	fmt.Fprintf(w, "Group:     %s (id %s, ScimEndpoint %s/%s)\n", printable(r.Group.DisplayName), r.Group.ID, r.Group.Namespace, r.Group.Endpoint)
 	fmt.Fprintf(w, "Members:   %d (%d active)\n\n", r.Members, r.ActiveMembers)
 	if len(r.Grants) == 0 {
 		fmt.Fprintln(w, "No binding grants this group anything.")
