@@ -60,14 +60,16 @@ func (s *Server) serveRoles(w http.ResponseWriter, r *http.Request, req *request
 	writeJSON(w, http.StatusOK, body)
 }
 
-// roleToSCIM renders a catalog entry as a Role: its name is the id a user's
+// roleToSCIM renders a catalog entry as a Role: its RoleID (its name, or
+// "<namespace>.<name>" from another namespace) is the id a user's
 // roles[].value names.
 func roleToSCIM(e *scimv1.ScimEntitlement, baseURL string) map[string]any {
+	id := e.RoleID()
 	res := map[string]any{
 		"schemas":     []string{schema.RoleURN},
-		"id":          e.Name,
+		"id":          id,
 		"displayName": e.Spec.DisplayName,
-		"meta":        meta("Role", &e.ObjectMeta, baseURL+"/Roles/"+e.Name),
+		"meta":        meta("Role", &e.ObjectMeta, baseURL+"/Roles/"+id),
 	}
 	if e.Spec.Description != "" {
 		res["description"] = e.Spec.Description
@@ -126,7 +128,7 @@ func (s *Server) governRoles(ctx context.Context, req *request, spec *scimv1.Sci
 // a catalog id (a Kubernetes object name), which is no personal data; any
 // other value is not repeated.
 func roleValueForError(v string) string {
-	if len(v) <= 63 && len(validation.IsDNS1123Subdomain(v)) == 0 && !strings.Contains(v, "..") {
+	if len(v) <= 127 && len(validation.IsDNS1123Subdomain(v)) == 0 && !strings.Contains(v, "..") {
 		return strconv.Quote(v)
 	}
 	return "(a value that cannot be a catalog id, not shown)"

@@ -6,6 +6,12 @@ const (
 	ConditionReady = "Ready"
 	// ConditionDatabaseReachable is True when a TenantApp's database answers.
 	ConditionDatabaseReachable = "DatabaseReachable"
+	// ConditionPublished is True on a ScimEntitlement its endpoint accepts
+	// in its catalog (for an entitlement in another namespace: the endpoint
+	// allows that namespace and every grant stays in it). The SCIM server
+	// publishes an entitlement of another namespace only while this is True
+	// for its current generation.
+	ConditionPublished = "Published"
 	// ConditionDeprovisioningHeld is True on a ScimEndpoint while its
 	// deprovisioning guard holds the projection of revocations.
 	ConditionDeprovisioningHeld = "DeprovisioningHeld"

@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"strings"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -19,11 +21,23 @@ type EntitlementGrant struct {
 // identity provider grants it to users by SCIM role value (its
 // metadata.name), and the operator projects it like a group membership.
 type ScimEntitlementSpec struct {
-	// Endpoint is the name of the ScimEndpoint in this namespace whose users
-	// may be granted the entitlement; it is published there as a SCIM Role.
+	// Endpoint is the name of the ScimEndpoint, in endpointNamespace or else
+	// in this namespace, whose users may be granted the entitlement; it is
+	// published there as a SCIM Role (RoleID).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	Endpoint string `json:"endpoint"`
+
+	// EndpointNamespace is the namespace of the endpoint; empty means this
+	// namespace. Another namespace's endpoint must allow this one in its
+	// spec.allowedNamespaces, or the entitlement is neither published nor
+	// granted (Ready False, EndpointNotAllowed); and an entitlement outside
+	// its endpoint's namespace grants only in its own namespace (Ready False,
+	// GrantOutsideNamespace).
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	EndpointNamespace string `json:"endpointNamespace,omitempty"`
 
 	// DisplayName is what the identity provider shows an administrator or a
 	// requester (Okta's Governance tab, an access request).
@@ -54,15 +68,16 @@ type ScimEntitlementSpec struct {
 // ScimEntitlement is an entry of an endpoint's catalog of Kubernetes access
 // profiles (docs/governance.md). Okta Identity Governance discovers it at
 // /Roles; in Entra ID an app role with the same value mirrors it. Every
-// active user whose SCIM roles hold its name is granted its roles, through
+// active user whose SCIM roles hold its RoleID is granted its roles, through
 // RoleBindings and ClusterRoleBindings the operator owns, under the same
 // subject rules, deprovisioning guard and drift repair as ScimRoleBindings.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=scimen,categories=scim
-// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63",message="the name is the SCIM role value: at most 63 characters"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="the name is (part of) the SCIM role value: a DNS label of at most 63 characters, without dots"
 // +kubebuilder:selectablefield:JSONPath=`.spec.endpoint`
 // +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpoint`
+// +kubebuilder:printcolumn:name="Endpoint-NS",type=string,JSONPath=`.spec.endpointNamespace`,priority=1
 // +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
 // +kubebuilder:printcolumn:name="Granted",type=integer,JSONPath=`.status.members`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
@@ -83,7 +98,33 @@ type ScimEntitlementList struct {
 	Items           []ScimEntitlement `json:"items"`
 }
 
-// Granted reports whether the user's SCIM roles hold the entitlement name.
+// EndpointRef is the ScimEndpoint whose catalog the entitlement is in:
+// spec.endpoint in spec.endpointNamespace, or in its own namespace.
+func (e *ScimEntitlement) EndpointRef() EndpointReference {
+	return endpointRef(e.Namespace, e.Spec.EndpointNamespace, e.Spec.Endpoint)
+}
+
+// RoleID is the entitlement's SCIM Role id, the value a user's roles name to
+// be granted it: its name, or, outside its endpoint's namespace,
+// "<namespace>.<name>" (names are DNS labels, so the dot cannot be part of
+// one).
+func (e *ScimEntitlement) RoleID() string {
+	if ns := e.EndpointRef().Namespace; ns != e.Namespace {
+		return e.Namespace + "." + e.Name
+	}
+	return e.Name
+}
+
+// EntitlementOf is the ScimEntitlement a SCIM role value of an endpoint in
+// namespace endpointNamespace names (the inverse of RoleID).
+func EntitlementOf(endpointNamespace, roleValue string) (namespace, name string) {
+	if ns, name, ok := strings.Cut(roleValue, "."); ok {
+		return ns, name
+	}
+	return endpointNamespace, roleValue
+}
+
+// Granted reports whether the user's SCIM roles hold the entitlement's role id.
 func (s *ScimUserSpec) Granted(entitlement string) bool {
 	for _, r := range s.Roles {
 		if r.Value == entitlement {

@@ -78,18 +78,20 @@ type entitled struct{ *scimv1.ScimEntitlement }
 
 func (b entitled) kind() string { return "ScimEntitlement" }
 func (b entitled) endpoint() client.ObjectKey {
-	return client.ObjectKey{Namespace: b.Namespace, Name: b.Spec.Endpoint}
+	ref := b.EndpointRef()
+	return client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}
 }
 func (b entitled) group() scimv1.GroupReference { return scimv1.GroupReference{} }
-func (b entitled) entitlement() string          { return b.Name }
+func (b entitled) entitlement() string          { return b.RoleID() }
 func (b entitled) subjects() scimv1.Subjects    { return b.Spec.Subjects }
 
 // grants of an entitlement: each of spec.grants, its children named
-// scim-en-<name>-<grant index>-<shard>.
+// scim-en-<role id>-<grant index>-<shard> (the role id is unique per
+// endpoint, where the name is unique per namespace).
 func (b entitled) grants() []grant {
 	out := make([]grant, len(b.Spec.Grants))
 	for i, g := range b.Spec.Grants {
-		out[i] = grant{roleRef: g.RoleRef, target: g.BindingTarget, prefix: fmt.Sprintf("scim-en-%s-%d-", b.Name, i)}
+		out[i] = grant{roleRef: g.RoleRef, target: g.BindingTarget, prefix: fmt.Sprintf("scim-en-%s-%d-", b.RoleID(), i)}
 	}
 	return out
 }

@@ -34,7 +34,8 @@ func (r EntitlementReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 
 // setupEntitlements registers the ScimEntitlement controller. A user's
 // change re-reconciles the entitlements its roles name, before and after the
-// change: the entitlement's name is the role value, so no index is needed.
+// change: the role value names the entitlement (ScimEntitlement.RoleID), so
+// no index is needed.
 func (r *Reconciler) setupEntitlements(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &scimv1.ScimEntitlement{}, indexEndpoint,
 		func(o client.Object) []string {
@@ -95,7 +96,8 @@ func enqueueRoles(q workqueue.TypedRateLimitingInterface[reconcile.Request], o c
 	}
 	for _, r := range u.Spec.Roles {
 		if r.Value != "" {
-			q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Namespace: u.Namespace, Name: r.Value}})
+			ns, name := scimv1.EntitlementOf(u.Namespace, r.Value)
+			q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Namespace: ns, Name: name}})
 		}
 	}
 }

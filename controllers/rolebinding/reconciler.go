@@ -221,6 +221,10 @@ func (r *Reconciler) resolve(ctx context.Context, b binding) (outcome, []rbacv1.
 		out.reason = ReasonEndpointNotAllowed
 		return out, nil, err
 	}
+	if _, ok := b.(entitled); ok && b.GetNamespace() != ep.Namespace && !grantsOnlyIn(b, b.GetNamespace()) {
+		out.reason = ReasonGrantOutsideNamespace
+		return out, nil, nil
+	}
 	if role := b.entitlement(); role != "" {
 		active, found, err := r.entitledUsers(ctx, b.endpoint(), role)
 		if err != nil {
@@ -253,10 +257,22 @@ func (r *Reconciler) resolve(ctx context.Context, b binding) (outcome, []rbacv1.
 	return out, subjects, nil
 }
 
+// grantsOnlyIn reports whether every grant of b is in namespace ns alone:
+// what a tenant's entitlement may grant, as a ScimRoleBinding grants only in
+// its own namespace, whatever the admission policy let its author write.
+func grantsOnlyIn(b binding, ns string) bool {
+	for _, g := range b.grants() {
+		if g.target.ClusterWide || g.target.NamespaceSelector != nil || len(g.target.Namespaces) != 1 || g.target.Namespaces[0] != ns {
+			return false
+		}
+	}
+	return true
+}
+
 // endpointAllows reports whether ep allows a binding in namespace ns to use
-// it. A ScimClusterRoleBinding (no namespace) is an administrator's and a
-// ScimEntitlement lives in its endpoint's namespace: both are always allowed.
-// A namespace that is gone allows nothing.
+// it. A ScimClusterRoleBinding (no namespace) is an administrator's, and a
+// binding or entitlement in the endpoint's own namespace is its owner's:
+// both are always allowed. A namespace that is gone allows nothing.
 func (r *Reconciler) endpointAllows(ctx context.Context, ep *scimv1.ScimEndpoint, ns string) (bool, error) {
 	if ns == "" || ns == ep.Namespace {
 		return true, nil

@@ -22,8 +22,15 @@ const (
 	// granted, and what was is revoked at once (the endpoint owner's
 	// decision, not held by the deprovisioning guard).
 	ReasonEndpointNotAllowed = "EndpointNotAllowed"
-	ReasonGranted            = "Granted"
-	ReasonRevoked            = "Revoked"
+	// ReasonGrantOutsideNamespace: a ScimEntitlement outside its endpoint's
+	// namespace names a grant that is not exactly its own namespace; it is
+	// neither published nor granted.
+	ReasonGrantOutsideNamespace = "GrantOutsideNamespace"
+	// ReasonAccepted: the Published condition of an entitlement its
+	// endpoint accepts.
+	ReasonAccepted = "Accepted"
+	ReasonGranted  = "Granted"
+	ReasonRevoked  = "Revoked"
 	// ReasonConflict: a RoleBinding or ClusterRoleBinding with the name the
 	// operator would use exists and is not this binding's; it is left alone.
 	ReasonConflict = "Conflict"
@@ -48,6 +55,8 @@ func readyCondition(b binding, o outcome) metav1.Condition {
 		c.Message = fmt.Sprintf("ScimEndpoint %s does not exist; nothing is granted", b.endpoint())
 	case ReasonEndpointNotAllowed:
 		c.Message = fmt.Sprintf("ScimEndpoint %s does not allow namespace %s in its spec.allowedNamespaces; nothing is granted", b.endpoint(), b.GetNamespace())
+	case ReasonGrantOutsideNamespace:
+		c.Message = fmt.Sprintf("an entitlement outside its endpoint's namespace grants only in its own namespace (every grant's namespaces must be exactly [%s]); it is not published and nothing is granted", b.GetNamespace())
 	case ReasonConflict:
 		c.Message = fmt.Sprintf("%s exists and does not belong to this binding (no %s label or %s annotation of it); it is left alone and nothing more is granted",
 			o.conflict, LabelBindingUID, AnnotationBinding)
@@ -61,10 +70,26 @@ func readyCondition(b binding, o outcome) metav1.Condition {
 	return c
 }
 
+// publishedCondition says whether the entitlement's endpoint accepts it in
+// its catalog: unless the pass found the endpoint missing, or it refused the
+// entitlement's namespace or grants.
+func publishedCondition(b binding, o outcome) metav1.Condition {
+	c := metav1.Condition{Type: scimv1.ConditionPublished, Status: metav1.ConditionTrue, Reason: ReasonAccepted,
+		ObservedGeneration: b.GetGeneration(), Message: fmt.Sprintf("published at the /Roles of ScimEndpoint %s", b.endpoint())}
+	switch o.reason {
+	case ReasonEndpointNotFound, ReasonEndpointNotAllowed, ReasonGrantOutsideNamespace:
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, o.reason, readyCondition(b, o).Message
+	}
+	return c
+}
+
 // setStatus writes the outcome into the binding's status.
 func setStatus(b binding, o outcome) {
 	st := b.status()
 	meta.SetStatusCondition(&st.Conditions, readyCondition(b, o))
+	if _, ok := b.(entitled); ok {
+		meta.SetStatusCondition(&st.Conditions, publishedCondition(b, o))
+	}
 	st.ObservedGeneration = b.GetGeneration()
 	st.GroupID = o.groupID
 	st.GroupResolvedFrom = o.groupFrom

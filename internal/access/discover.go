@@ -15,7 +15,7 @@ import (
 
 // bindingsOf loads every binding and entitlement of endpoint ep: the
 // ScimRoleBindings of any namespace naming it, the ScimClusterRoleBindings
-// naming it, and the ScimEntitlements of its namespace.
+// naming it, and the ScimEntitlements of any namespace naming it.
 func (s *session) bindingsOf(ep client.ObjectKey) ([]*bindingInfo, error) {
 	var objs []client.Object
 	var rbs scimv1.ScimRoleBindingList
@@ -39,9 +39,11 @@ func (s *session) bindingsOf(ep client.ObjectKey) ([]*bindingInfo, error) {
 	var ens scimv1.ScimEntitlementList
 	if err := s.pages(&ens, func() {
 		for i := range ens.Items {
-			objs = append(objs, &ens.Items[i])
+			if e := &ens.Items[i]; e.EndpointRef().String() == ep.String() {
+				objs = append(objs, e)
+			}
 		}
-	}, client.InNamespace(ep.Namespace), client.MatchingFields{"spec.endpoint": ep.Name}); err != nil {
+	}, client.MatchingFields{"spec.endpoint": ep.Name}); err != nil {
 		return nil, fmt.Errorf("listing ScimEntitlements: %w", err)
 	}
 	return s.loadAll(objs)

@@ -28,8 +28,9 @@ const (
 	// IndexUserRole indexes ScimUsers by "<endpoint>/<role value>" for
 	// every value of spec.roles: the users an entitlement is granted to.
 	IndexUserRole = "scim.user.role"
-	// IndexEntitlementEndpoint indexes ScimEntitlements by spec.endpoint:
-	// an endpoint's catalog.
+	// IndexEntitlementEndpoint indexes ScimEntitlements by their endpoint,
+	// "<namespace>/<name>" (ScimEntitlement.EndpointRef): an endpoint's
+	// catalog, across the namespaces it allows.
 	IndexEntitlementEndpoint = "scim.entitlement.endpoint"
 	IndexMembershipGroup     = "scim.membership.group"
 	IndexMembershipMember    = "scim.membership.member"
@@ -48,6 +49,8 @@ func RegisterIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 		field string
 		fn    client.IndexerFunc
 	}
+	// The catalog of an endpoint spans the namespaces it allows.
+	everywhere := map[string]bool{IndexEntitlementEndpoint: true}
 	user := func(o client.Object) *scimv1.ScimUser { return o.(*scimv1.ScimUser) }
 	group := func(o client.Object) *scimv1.ScimGroup { return o.(*scimv1.ScimGroup) }
 	for _, i := range []idx{
@@ -80,7 +83,7 @@ func RegisterIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 			return out
 		}},
 		{&scimv1.ScimEntitlement{}, IndexEntitlementEndpoint, func(o client.Object) []string {
-			return []string{o.(*scimv1.ScimEntitlement).Spec.Endpoint}
+			return []string{o.(*scimv1.ScimEntitlement).EndpointRef().String()}
 		}},
 		{&scimv1.ScimGroup{}, IndexGroupEndpoint, func(o client.Object) []string { return []string{group(o).Spec.Endpoint} }},
 		{&scimv1.ScimGroup{}, IndexGroupDisplayName, func(o client.Object) []string {
@@ -105,7 +108,7 @@ func RegisterIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 			return out
 		}},
 	} {
-		if err := indexNamespaced(ctx, indexer, i.obj, i.field, i.fn); err != nil {
+		if err := indexNamespaced(ctx, indexer, i.obj, i.field, i.fn, everywhere[i.field]); err != nil {
 			return fmt.Errorf("indexing %T by %s: %w", i.obj, i.field, err)
 		}
 	}
@@ -114,14 +117,16 @@ func RegisterIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 
 // indexNamespaced adds a field index that answers only namespaced lookups
 // (client.MatchingFields with client.InNamespace, and Store.byIndex), which
-// are the only ones made of these indexes. client.FieldIndexer.IndexField
-// stores every value twice, once more for lookups across namespaces; for
-// the userName and externalId of 100,000 users that second copy was a fifth
-// of the operator's heap. The index has IndexField's name and key format
+// are the only ones made of most of these indexes, or, with everywhere,
+// lookups across namespaces too. client.FieldIndexer.IndexField stores every
+// value twice, once more for lookups across namespaces; for the userName and
+// externalId of 100,000 users that second copy was a fifth of the
+// operator's heap. The index has IndexField's name and key format
 // (controller-runtime's cache/internal.FieldIndexName and
-// KeyToNamespacedKey), so the cached client's List finds it. An indexer that
-// is not a cache (a fake client's) gets a plain IndexField.
-func indexNamespaced(ctx context.Context, indexer client.FieldIndexer, obj client.Object, field string, fn client.IndexerFunc) error {
+// KeyToNamespacedKey, "__all_namespaces" for every namespace), so the cached
+// client's List finds it. An indexer that is not a cache (a fake client's)
+// gets a plain IndexField.
+func indexNamespaced(ctx context.Context, indexer client.FieldIndexer, obj client.Object, field string, fn client.IndexerFunc, everywhere bool) error {
 	informers, ok := indexer.(cache.Informers)
 	if !ok {
 		return indexer.IndexField(ctx, obj, field, fn)
@@ -136,9 +141,17 @@ func indexNamespaced(ctx context.Context, indexer client.FieldIndexer, obj clien
 			return nil, fmt.Errorf("object of type %T is not an Object", raw)
 		}
 		vals := fn(o)
-		for i, v := range vals {
-			vals[i] = o.GetNamespace() + "/" + v
+		out := make([]string, 0, 2*len(vals))
+		for _, v := range vals {
+			out = append(out, o.GetNamespace()+"/"+v)
+			if everywhere {
+				out = append(out, allNamespaces+"/"+v)
+			}
 		}
-		return vals, nil
+		return out, nil
 	}})
 }
+
+// allNamespaces is the namespace part of an index key that holds a value in
+// every namespace (controller-runtime's cache/internal.KeyToNamespacedKey).
+const allNamespaces = "__all_namespaces"

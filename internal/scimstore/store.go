@@ -301,16 +301,20 @@ func listIndexed[T client.Object](ctx context.Context, s *Store, kind T, ep endp
 	return out, nil
 }
 
-// byIndex returns the cached objects of kind in namespace whose field index
-// (registered with client.FieldIndexer, see RegisterIndexes) holds value,
-// without copying them.
+// byIndex returns the cached objects of kind in namespace ("": in every
+// namespace) whose field index (registered with client.FieldIndexer, see
+// RegisterIndexes) holds value, without copying them.
 func (s *Store) byIndex(ctx context.Context, kind client.Object, field, namespace, value string) ([]any, error) {
 	indexer, err := s.indexer(ctx, kind)
 	if err != nil {
 		return nil, err
 	}
 	// The key format of controller-runtime's field indexes
-	// (cache/internal.FieldIndexName and KeyToNamespacedKey).
+	// (cache/internal.FieldIndexName and KeyToNamespacedKey); indexes
+	// registered everywhere (indexNamespaced) answer "".
+	if namespace == "" {
+		namespace = allNamespaces
+	}
 	return indexer.ByIndex("field:"+field, namespace+"/"+value)
 }
 

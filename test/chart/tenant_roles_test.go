@@ -97,6 +97,19 @@ func TestTenantRolesAggregate(t *testing.T) {
 	eventually(t, "an editor of t1 with bind on view creates a ScimRoleBinding of identity/okta", func() error {
 		return ed.Create(ctx, rb.DeepCopy())
 	})
+	// An entitlement of t1 published to identity/okta: bind on view in t1
+	// suffices to grant it there, and nowhere else.
+	entitlement := func(name, grantIn string) *scimv1.ScimEntitlement {
+		return &scimv1.ScimEntitlement{ObjectMeta: metav1.ObjectMeta{Namespace: tenantNS, Name: name},
+			Spec: scimv1.ScimEntitlementSpec{Endpoint: "okta", EndpointNamespace: identity, DisplayName: name,
+				Grants: []scimv1.EntitlementGrant{{RoleRef: scimv1.RoleRef{Kind: "ClusterRole", Name: "view"},
+					BindingTarget: scimv1.BindingTarget{Namespaces: []string{grantIn}}}}}}
+	}
+	eventually(t, "an editor of t1 with bind on view creates a ScimEntitlement granting in t1", func() error {
+		return client.IgnoreAlreadyExists(ed.Create(ctx, entitlement("payments-readers", tenantNS)))
+	})
+	outside := entitlement("identity-readers", identity)
+	expectRefused(ctx, t, admin, func() error { return ed.Create(ctx, outside.DeepCopy()) }, outside, "not allowed to bind every role of spec.grants")
 	eventually(t, "an editor of t1 creates a TenantApp", func() error {
 		return client.IgnoreAlreadyExists(ed.Create(ctx, &scimv1.TenantApp{ObjectMeta: metav1.ObjectMeta{Namespace: tenantNS, Name: "app"},
 			Spec: scimv1.TenantAppSpec{Endpoint: "okta", EndpointNamespace: identity, Database: scimv1.TenantDatabase{

@@ -2,6 +2,7 @@ package rbac_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -112,5 +113,97 @@ func wantReady(t *testing.T, b *scimv1.ScimRoleBinding, status metav1.ConditionS
 		c := meta.FindStatusCondition(cur.Status.Conditions, scimv1.ConditionReady)
 		return testharness.Unless(c != nil && c.Status == status && c.Reason == reason &&
 			c.ObservedGeneration == cur.Generation, "Ready "+string(status)+" "+reason, fmt.Sprintf("%+v", c))
+	})
+}
+
+// TestTenantEntitlementsPublishedWhereAllowed: a tenant namespace the
+// endpoint allows publishes an entitlement to the endpoint's /Roles as
+// "<namespace>.<name>", granted only in its own namespace; a namespace the
+// endpoint does not allow, or an entitlement granting outside its own
+// namespace, is neither published nor granted, and a user cannot be given it.
+func TestTenantEntitlementsPublishedWhereAllowed(t *testing.T) {
+	ctx := context.Background()
+	team := testharness.UniqueName("platform")
+	ep := op.NewEndpoint(t, testharness.Namespace(t), "okta", func(e *scimv1.ScimEndpoint) {
+		e.Spec.AllowedNamespaces = scimv1.AllowedNamespaces{From: scimv1.NamespacesFromSelector,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": team}}}
+	})
+	allowedNS, refusedNS, otherNS := testharness.Namespace(t), testharness.Namespace(t), testharness.Namespace(t)
+	for ns, labels := range map[string]map[string]string{allowedNS: {"team": team}, refusedNS: nil, otherNS: nil} {
+		if err := op.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: labels}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tenantEntitlement := func(ns, name, grantIn string) *scimv1.ScimEntitlement {
+		t.Helper()
+		e := &scimv1.ScimEntitlement{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			Spec: scimv1.ScimEntitlementSpec{Endpoint: ep.Name, EndpointNamespace: ep.Namespace, DisplayName: name,
+				Grants: []scimv1.EntitlementGrant{{RoleRef: view, BindingTarget: scimv1.BindingTarget{Namespaces: []string{grantIn}}}}}}
+		if err := op.Client.Create(ctx, e); err != nil {
+			t.Fatalf("creating ScimEntitlement %s/%s: %v", ns, name, err)
+		}
+		return e
+	}
+	published := tenantEntitlement(allowedNS, "deployers", allowedNS)
+	refused := tenantEntitlement(refusedNS, "deployers", refusedNS)
+	reaching := tenantEntitlement(allowedNS, "reaching", otherNS)
+	wantPublished(t, published, metav1.ConditionTrue, rolebinding.ReasonAccepted)
+	wantPublished(t, refused, metav1.ConditionFalse, rolebinding.ReasonEndpointNotAllowed)
+	wantPublished(t, reaching, metav1.ConditionFalse, rolebinding.ReasonGrantOutsideNamespace)
+
+	id := allowedNS + ".deployers"
+	r := ep.Do(t, "GET", "/Roles", nil)
+	var roles struct{ Resources []struct{ ID string } }
+	if err := json.Unmarshal(r.Body, &roles); err != nil || r.Status != 200 {
+		t.Fatalf("GET /Roles: %d %s", r.Status, r.Body)
+	}
+	if got := fmt.Sprint(roles.Resources); got != fmt.Sprintf("[{%s}]", id) {
+		t.Fatalf("/Roles lists %s, want only %s", got, id)
+	}
+	if r := ep.Do(t, "GET", "/Roles/"+id, nil); r.Status != 200 {
+		t.Fatalf("GET /Roles/%s: %d %s", id, r.Status, r.Body)
+	}
+	for _, gone := range []string{refusedNS + ".deployers", allowedNS + ".reaching", "deployers"} {
+		if r := ep.Do(t, "GET", "/Roles/"+gone, nil); r.Status != 404 {
+			t.Errorf("GET /Roles/%s: %d, want 404", gone, r.Status)
+		}
+	}
+
+	alice := createUser(t, ep, "alice@example.com")
+	if r := ep.Do(t, "PUT", "/Users/"+alice, userWithRoles("alice@example.com", true, refusedNS+".deployers")); r.Status != 400 {
+		t.Fatalf("granting the entitlement of a namespace the endpoint does not allow: %d %s, want 400", r.Status, r.Body)
+	}
+	put(t, ep, alice, userWithRoles("alice@example.com", true, id))
+	wantSubjects(t, entitlementUID(t, published), allowedNS, "alice@example.com")
+	put(t, ep, alice, userWithRoles("alice@example.com", true))
+	wantSubjects(t, entitlementUID(t, published), allowedNS)
+	for _, e := range []*scimv1.ScimEntitlement{refused, reaching} {
+		if got := subjects(t, entitlementUID(t, e), ""); len(got) != 0 {
+			t.Errorf("entitlement %s/%s granted %v", e.Namespace, e.Name, got)
+		}
+	}
+}
+
+func entitlementUID(t *testing.T, e *scimv1.ScimEntitlement) string {
+	t.Helper()
+	var cur scimv1.ScimEntitlement
+	if err := op.Client.Get(context.Background(), client.ObjectKeyFromObject(e), &cur); err != nil {
+		t.Fatal(err)
+	}
+	return string(cur.UID)
+}
+
+// wantPublished waits until the entitlement's Published condition has
+// status and reason for its generation.
+func wantPublished(t *testing.T, e *scimv1.ScimEntitlement, status metav1.ConditionStatus, reason string) {
+	t.Helper()
+	testharness.Eventually(t, waitLimit, func() string {
+		var cur scimv1.ScimEntitlement
+		if err := op.Client.Get(context.Background(), client.ObjectKeyFromObject(e), &cur); err != nil {
+			return err.Error()
+		}
+		c := meta.FindStatusCondition(cur.Status.Conditions, scimv1.ConditionPublished)
+		return testharness.Unless(c != nil && c.Status == status && c.Reason == reason &&
+			c.ObservedGeneration == cur.Generation, "Published "+string(status)+" "+reason, fmt.Sprintf("%+v", c))
 	})
 }
