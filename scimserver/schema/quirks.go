@@ -40,7 +40,9 @@ type Quirks struct {
 	// carries a value as "remove these elements":
 	// {"op":"Remove","path":"members","value":[{"value":"<id>"}]}. Entra
 	// removes group members this way without the aadOptscim062020 flag:
-	// same page, section "Requests made to remove a group member".
+	// same page, section "Requests made to remove a group member". A
+	// third-party JumpCloud setup guide reports JumpCloud removing members
+	// the same way (docs/compatibility.md, JumpCloud).
 	RemoveWithValue bool
 
 	// ManagerAsString reads a bare string where a singular complex attribute
