@@ -19,8 +19,9 @@ import (
 // *scimerr.Error.
 //
 // A multi-valued attribute needs an array, and yields []any without its null
-// elements (with q.BlankSubAttributes, an element left blank is one). Objects keep null sub-attributes (PATCH reads them as "remove
-// this sub-attribute"; a resource body drops them). When several keys spell
+// elements (with q.BlankSubAttributes, an element left blank is one).
+// Objects keep null sub-attributes (PATCH reads them as "remove this
+// sub-attribute"; a resource body drops them). When several keys spell
 // one sub-attribute in different case, the first non-null one in sorted key
 // order wins, so the result never depends on map iteration order.
 func Coerce(attr *Attribute, v any, q Quirks) (any, error) {
