@@ -204,7 +204,9 @@ func normalizeAttrs(attrs []*schema.Attribute, in map[string]any, q schema.Quirk
 }
 
 // normalizeValue type-checks one attribute's value through schema.Coerce and
-// drops null sub-attributes, which in a resource body mean "unassigned".
+// drops null sub-attributes, which in a resource body mean "unassigned". A
+// singular complex value that q.BlankSubAttributes leaves blank (OneLogin's
+// manager for a user without one) is unassigned as a whole.
 func normalizeValue(attr *schema.Attribute, v any, q schema.Quirks) (any, error) {
 	c, err := schema.Coerce(attr, v, q)
 	if err != nil {
@@ -212,6 +214,9 @@ func normalizeValue(attr *schema.Attribute, v any, q schema.Quirks) (any, error)
 	}
 	switch t := c.(type) {
 	case map[string]any:
+		if sent, ok := v.(map[string]any); ok && q.BlankSubAttributes && schema.LeftBlank(attr, sent, t) {
+			return nil, nil
+		}
 		dropNulls(t)
 	case []any:
 		for _, el := range t {

@@ -54,6 +54,15 @@ const (
 	quirkUserStart = `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"u1","userName":"ada","active":true,
 	                   "emails":[{"type":"work","value":"ada@example.com"}]}`
 	patchPre = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`
+	// oneLoginBlanks are the members OneLogin's SCIM v2 Enterprise template
+	// renders for a user whose title, department, mobile number, address
+	// and manager are not set: every parameter becomes "" and the
+	// manager's "{$user.manager_firstname} {$user.manager_lastname}" " ".
+	oneLoginBlanks = `,"name":{"givenName":"Ada","familyName":"Lovelace"},"title":"",
+	  "emails":[{"value":"ada@example.com","type":"work","primary":true}],
+	  "phoneNumbers":[{"value":"","type":"mobile"}],
+	  "addresses":[{"locality":"","region":"","country":""}],
+	  "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"","manager":{"value":"","displayName":" "}}`
 	// entraRoleJSON is a role value as Entra ID sends it without the
 	// aadOptscim062020 flag: a JSON-encoded object, as a JSON string.
 	entraRoleJSON = `"{\"id\":\"06b07648-ecfe-589f-9d2f-6325724a46ee\",\"value\":\"payments-deployer\",\"displayName\":\"Payments deployer\"}"`
@@ -132,6 +141,27 @@ func TestQuirkCatalogue(t *testing.T) {
 		{quirk: "RolesAsJSONStrings", reason: "POST body", body: user(`,"roles":[{"value":` + entraRoleJSON + `}]`),
 			want:       user(`,"roles":[{"value":"payments-deployer","display":"Payments deployer"}]`),
 			strictWant: user(`,"roles":[{"value":` + entraRoleJSON + `}]`)},
+		{quirk: "BlankSubAttributes", reason: "POST body rendered from a OneLogin template for a user with no phone, address or manager",
+			body: user(oneLoginBlanks),
+			want: user(`,"name":{"givenName":"Ada","familyName":"Lovelace"},"title":"","phoneNumbers":[],"addresses":[],
+			             "emails":[{"value":"ada@example.com","type":"work","primary":true}],
+			             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":""}`),
+			strictWant: user(oneLoginBlanks)},
+		{quirk: "BlankSubAttributes", reason: "an element without a value but no blank is kept",
+			body:       user(`,"phoneNumbers":[{"type":"mobile"}]`),
+			want:       user(`,"phoneNumbers":[{"type":"mobile"}]`),
+			strictWant: user(`,"phoneNumbers":[{"type":"mobile"}]`)},
+		{quirk: "BlankSubAttributes", reason: "PATCH replace of a list with a blank element",
+			patch: `{"op":"replace","path":"emails","value":[{"value":"","type":"work","primary":true}]}`,
+			want:  `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"u1","userName":"ada","active":true}`,
+			strictWant: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"u1","userName":"ada","active":true,
+			        "emails":[{"value":"","type":"work","primary":true}]}`},
+		{quirk: "BlankSubAttributes", reason: "PATCH of a singular value unassigns the blank sub-attribute and keeps the others",
+			patch: `{"op":"add","path":"name","value":{"givenName":"Ada","familyName":" "}}`,
+			want: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"u1","userName":"ada","active":true,
+			        "name":{"givenName":"Ada"},"emails":[{"type":"work","value":"ada@example.com"}]}`,
+			strictWant: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"u1","userName":"ada","active":true,
+			        "name":{"givenName":"Ada","familyName":" "},"emails":[{"type":"work","value":"ada@example.com"}]}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.quirk+"/"+tc.reason, func(t *testing.T) {
@@ -277,6 +307,61 @@ func TestSchemasNamingNoKnownSchema(t *testing.T) {
 		_, err := parseBody(t, schema.UserResourceType, body, schema.Strict())
 		if e := translate(err); err == nil || e.ScimType != scimInvalidSyntax {
 			t.Errorf("Strict, %s: %v, want 400 invalidSyntax", body, err)
+		}
+	}
+}
+
+// TestBlankSubAttributesLeaveGrantsAlone: Lenient's BlankSubAttributes never
+// touches members, roles or entitlements, whose elements name a resource or
+// a grant, nor a top-level attribute such as userName: a blank one gets the
+// same answer in both modes.
+func TestBlankSubAttributesLeaveGrantsAlone(t *testing.T) {
+	for mode, q := range map[string]schema.Quirks{"Lenient": schema.Lenient(), "Strict": schema.Strict()} {
+		res, err := parseBody(t, schema.GroupResourceType, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"G","members":[{"value":""}]}`, q)
+		if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		if _, _, e := groupFromSCIM(res); e == nil || e.Status != 400 || e.ScimType != scimInvalidValue {
+			t.Errorf("%s: a member with a blank value: %v, want 400 invalidValue", mode, e)
+		}
+		user := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada","roles":[{"value":""}],"entitlements":[{"value":" ","type":"k8s"}]}`
+		res, err = parseBody(t, schema.UserResourceType, user, q)
+		if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		if diff := cmp.Diff(jsonMap(t, user), roundTrip(t, res)); diff != "" {
+			t.Errorf("%s: roles and entitlements changed, -sent +read:\n%s", mode, diff)
+		}
+		res, err = parseBody(t, schema.UserResourceType, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":" "}`, q)
+		if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		if _, e := userFromSCIM(res, true); e == nil || e.Status != 400 || e.ScimType != scimInvalidValue {
+			t.Errorf("%s: a blank userName: %v, want 400 invalidValue", mode, e)
+		}
+	}
+}
+
+// TestOneLoginSCIM11TemplateRefused: OneLogin's SCIM 1.1 connectors send the
+// "OneLogin Core User Schema" template, whose schemas names only
+// urn:scim:schemas:core:1.0. This server speaks SCIM 2.0: both modes answer
+// 400 invalidSyntax naming the URN the body must carry, which is what the
+// OneLogin administrator sees (docs/compatibility.md, OneLogin).
+func TestOneLoginSCIM11TemplateRefused(t *testing.T) {
+	body := `{"schemas":["urn:scim:schemas:core:1.0"],"userName":"ada@example.com",
+	          "name":{"givenName":"Ada","familyName":"Lovelace","formatted":"Ada Lovelace"}}`
+	for _, tc := range []struct {
+		mode   string
+		q      schema.Quirks
+		detail string
+	}{
+		{"Lenient", schema.Lenient(), "schemas must name urn:ietf:params:scim:schemas:core:2.0:User"},
+		{"Strict", schema.Strict(), "schemas names a schema that is not urn:ietf:params:scim:schemas:core:2.0:User or one of its extensions"},
+	} {
+		_, err := parseBody(t, schema.UserResourceType, body, tc.q)
+		e := translate(err)
+		if err == nil || e.Status != 400 || e.ScimType != scimInvalidSyntax || e.Detail != tc.detail {
+			t.Errorf("%s: %v, want 400 invalidSyntax: %s", tc.mode, err, tc.detail)
 		}
 	}
 }

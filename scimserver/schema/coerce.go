@@ -19,8 +19,9 @@ import (
 // *scimerr.Error.
 //
 // A multi-valued attribute needs an array, and yields []any without its null
-// elements. Objects keep null sub-attributes (PATCH reads them as "remove
-// this sub-attribute"; a resource body drops them). When several keys spell
+// elements (with q.BlankSubAttributes, an element left blank is one).
+// Objects keep null sub-attributes (PATCH reads them as "remove this
+// sub-attribute"; a resource body drops them). When several keys spell
 // one sub-attribute in different case, the first non-null one in sorted key
 // order wins, so the result never depends on map iteration order.
 func Coerce(attr *Attribute, v any, q Quirks) (any, error) {
@@ -60,7 +61,11 @@ func CoerceOne(attr *Attribute, v any, q Quirks) (any, error) {
 					return nil, err
 				}
 			}
-			return coerceObject(attr, t, q)
+			out, err := coerceObject(attr, t, q)
+			if err == nil && q.BlankSubAttributes && attr.MultiValued && LeftBlank(attr, t, out) {
+				return nil, nil
+			}
+			return out, err
 		case string:
 			if q.ManagerAsString && !attr.MultiValued && attr.Sub("value") != nil {
 				return map[string]any{"value": t}, nil
@@ -96,6 +101,9 @@ func CoerceOne(attr *Attribute, v any, q Quirks) (any, error) {
 	s, ok := v.(string)
 	if !ok {
 		return nil, typeError(attr, "expected a string")
+	}
+	if q.BlankSubAttributes && blankSubs[attr] && isBlank(s) {
+		return nil, nil
 	}
 	if q.RolesAsJSONStrings && attr == userRoleValue {
 		if role, isJSON, err := decodeRole(s); isJSON {

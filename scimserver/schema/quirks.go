@@ -40,7 +40,9 @@ type Quirks struct {
 	// carries a value as "remove these elements":
 	// {"op":"Remove","path":"members","value":[{"value":"<id>"}]}. Entra
 	// removes group members this way without the aadOptscim062020 flag:
-	// same page, section "Requests made to remove a group member".
+	// same page, section "Requests made to remove a group member". A
+	// third-party JumpCloud setup guide reports JumpCloud removing members
+	// the same way (docs/compatibility.md, JumpCloud).
 	RemoveWithValue bool
 
 	// ManagerAsString reads a bare string where a singular complex attribute
@@ -106,6 +108,25 @@ type Quirks struct {
 	// example output (PATCH) and the note that PATCH and POST differ (page
 	// above).
 	RolesAsJSONStrings bool
+
+	// BlankSubAttributes reads a sub-attribute of a person's name, emails,
+	// phone numbers, instant messaging addresses, photos, addresses or
+	// enterprise manager that is a blank string ("", or spaces only) as
+	// unassigned, and drops an element of such a list, or a resource body's
+	// name or manager, that is left with nothing but its type and primary
+	// labels. OneLogin's SCIM provisioner sends the body of an admin-edited
+	// "SCIM JSON Template", JSON text with a parameter substituted inside
+	// each quoted string, so a parameter the user has no value for is sent
+	// as "" and its template's manager display name
+	// "{$user.manager_firstname} {$user.manager_lastname}" as " ": "Creating
+	// SCIM Custom Connectors", OneLogin KB0013904,
+	// https://onelogin.service-now.com/kb?id=kb_article_view&sysparm_article=KB0013904,
+	// "Define Your SCIM User Schema",
+	// https://developers.onelogin.com/scim/define-user-schema, and on how a
+	// macro is evaluated, "Attribute Macros", OneLogin KB0010609. Never
+	// members, groups, roles or entitlements: their elements name a resource
+	// or a grant, and a blank one gets the same answer in every mode.
+	BlankSubAttributes bool
 }
 
 // Lenient returns the catalogue with every documented deviation accepted:
@@ -123,6 +144,7 @@ func Lenient() Quirks {
 		SchemasOptional:         true,
 		IgnoreUnknownAttributes: true,
 		RolesAsJSONStrings:      true,
+		BlankSubAttributes:      true,
 	}
 }
 
