@@ -121,6 +121,23 @@ IMG ?= ghcr.io/scim-operator/scim-operator:dev
 docker-build: ## Build the operator image (IMG=...).
 	docker build -t $(IMG) .
 
+##@ Release
+
+# VERSION defaults, in hack/release.sh, to the latest v* tag `git describe`
+# finds, else the chart's version. BASES=published builds on golang:1.26 and
+# distroless instead of bases assembled from this machine (docs/releasing.md).
+VERSION ?=
+DIST ?= dist
+BASES ?= local
+
+.PHONY: release
+release: $(HELM) ## Build the chart, the linux/amd64+arm64 image archive, the SBOM and SHA256SUMS of VERSION into dist/.
+	VERSION=$(VERSION) DIST=$(DIST) BASES=$(BASES) HELM=$(HELM) hack/release.sh
+
+.PHONY: test-release
+test-release: $(HELM) ## Run `make release` into a temporary folder and check every artifact (test/release).
+	SCIM_RELEASE_TEST=1 go test -count=1 -timeout=30m -v ./test/release 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
+
 ##@ Helm chart
 
 CHART_DIR ?= charts/scim-operator
