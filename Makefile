@@ -12,6 +12,8 @@ CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 STATICCHECK ?= $(LOCALBIN)/staticcheck-$(STATICCHECK_VERSION)
 HELM_VERSION ?= v3.22.0
 HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+ACTIONLINT_VERSION ?= v1.7.12
+ACTIONLINT ?= $(LOCALBIN)/actionlint-$(ACTIONLINT_VERSION)
 
 # The control plane the tests and the local mode run against (see hack/controlplane.sh).
 K8S_VERSION ?= 1.37.2
@@ -54,9 +56,13 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: lint
-lint: $(STATICCHECK) vet ## Run go vet and staticcheck; fail on unformatted files.
+lint: $(STATICCHECK) vet lint-workflows ## Run go vet, staticcheck and actionlint; fail on unformatted files.
 	@unformatted=$$(gofmt -s -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(STATICCHECK) ./...
+
+.PHONY: lint-workflows
+lint-workflows: $(ACTIONLINT) ## Check .github/workflows with actionlint (its run: scripts with shellcheck when installed).
+	$(ACTIONLINT) .github/workflows/*.yml
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail when generated code or manifests are stale.
@@ -121,6 +127,23 @@ IMG ?= ghcr.io/scim-operator/scim-operator:dev
 docker-build: ## Build the operator image (IMG=...).
 	docker build -t $(IMG) .
 
+##@ Release
+
+# VERSION defaults, in hack/release.sh, to the latest v* tag `git describe`
+# finds, else the chart's version. BASES=published builds on golang:1.26 and
+# distroless instead of bases assembled from this machine (docs/releasing.md).
+VERSION ?=
+DIST ?= dist
+BASES ?= local
+
+.PHONY: release
+release: $(HELM) ## Build the chart, the linux/amd64+arm64 image archive, the SBOM and SHA256SUMS of VERSION into dist/.
+	VERSION=$(VERSION) DIST=$(DIST) BASES=$(BASES) HELM=$(HELM) hack/release.sh
+
+.PHONY: test-release
+test-release: $(HELM) ## Run `make release` into a temporary folder and check every artifact (test/release).
+	SCIM_RELEASE_TEST=1 go test -count=1 -timeout=30m -v ./test/release 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
+
 ##@ Helm chart
 
 CHART_DIR ?= charts/scim-operator
@@ -145,6 +168,10 @@ $(LOCALBIN):
 $(CONTROLLER_GEN): | $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
 	mv $(LOCALBIN)/controller-gen $(CONTROLLER_GEN)
+
+$(ACTIONLINT): | $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	mv $(LOCALBIN)/actionlint $(ACTIONLINT)
 
 $(STATICCHECK): | $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

@@ -57,9 +57,10 @@ func newPodman(t *testing.T) *podman {
 	return p
 }
 
-// command returns a podman command with the test's storage and runtime.
-func (p *podman) command(args ...string) *exec.Cmd {
-	global := []string{
+// commandLine is podman with the test's storage and runtime, before the
+// subcommand. Its words hold no space (os.MkdirTemp, LookPath).
+func (p *podman) commandLine() []string {
+	return []string{p.bin,
 		"--root", filepath.Join(p.dir, "storage"),
 		"--runroot", filepath.Join(p.dir, "run"),
 		"--tmpdir", filepath.Join(p.dir, "tmp"),
@@ -68,8 +69,18 @@ func (p *podman) command(args ...string) *exec.Cmd {
 		"--cgroup-manager=cgroupfs",
 		"--events-backend=none",
 	}
-	cmd := exec.Command(p.bin, append(global, args...)...)
-	cmd.Env = append(os.Environ(), "CONTAINERS_CONF="+filepath.Join(p.dir, "containers.conf"))
+}
+
+// env is the environment podman runs in: the test's containers.conf.
+func (p *podman) env() []string {
+	return append(os.Environ(), "CONTAINERS_CONF="+filepath.Join(p.dir, "containers.conf"))
+}
+
+// command returns a podman command with the test's storage and runtime.
+func (p *podman) command(args ...string) *exec.Cmd {
+	line := p.commandLine()
+	cmd := exec.Command(line[0], append(line[1:], args...)...)
+	cmd.Env = p.env()
 	return cmd
 }
 
