@@ -41,13 +41,15 @@ func TestKeyedIDs(t *testing.T) {
 		mac.Write(msg)
 		return "user-" + hex.EncodeToString(mac.Sum(nil)[:20])
 	}
-	// The id is the keyed hash of the value and the id epoch (half the
-	// default tombstone TTL) the create ran in.
+	// The id is the keyed hash of the id epoch (its length, half the
+	// default tombstone TTL, and its number) the create ran in, the
+	// endpoint and the value (internal/scimstore/tombstones.go).
 	var want []string
+	half := scimstore.DefaultTombstoneTTL / 2
 	for _, at := range []time.Time{before, time.Now()} {
-		epoch := make([]byte, 8)
-		binary.BigEndian.PutUint64(epoch, uint64(at.UnixNano()/int64(scimstore.DefaultTombstoneTTL/2)))
-		want = append(want, keyed(append([]byte("idp\x00ada@example.com\x00epoch\x00"), epoch...)))
+		msg := binary.BigEndian.AppendUint64([]byte("#epoch\x00"), uint64(half))
+		msg = binary.BigEndian.AppendUint64(msg, uint64(at.UnixNano()/int64(half)))
+		want = append(want, keyed(append(msg, "idp\x00ada@example.com"...)))
 	}
 	if !slices.Contains(want, id) {
 		t.Errorf("id %s, want the keyed hash of the value and the epoch, %v", id, want)
