@@ -50,8 +50,8 @@ type pred[T any] func(res T, elem int) bool
 // Compile compiles f to decide on resources of type T read through bind.
 // A node naming an attribute bind has no reader for (a user's groups, a
 // group's members) is decided on a view of the resource holding that
-// node's keys, built by view when the evaluation reaches it. A nil f
-// matches everything.
+// node's keys, built by view when the evaluation reaches it (view may be
+// nil when Viewed is 0). A nil f matches everything.
 func Compile[T any](f *Filter, bind Binder[T], view View[T]) *Typed[T] {
 	t := &Typed[T]{view: view, m: map[string]any{}}
 	if f != nil {
