@@ -84,6 +84,8 @@ FUZZ_TIME ?= 30s
 fuzz: ## Run each fuzz target for FUZZ_TIME (default 30s).
 	go test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZ_TIME) ./scimserver/filter
 	go test -run='^$$' -fuzz='^FuzzApply$$' -fuzztime=$(FUZZ_TIME) ./scimserver/patch
+	go test -run='^$$' -fuzz='^FuzzFold$$' -fuzztime=$(FUZZ_TIME) ./scimserver/filter
+	go test -run='^$$' -fuzz='^FuzzTypedFilter$$' -fuzztime=$(FUZZ_TIME) ./scimserver
 
 .PHONY: test-scale
 test-scale: controlplane ## Run the slow scale tests (100,000-member group), one package at a time.

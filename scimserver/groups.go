@@ -166,9 +166,11 @@ func (s *Server) listGroups(r *http.Request, req *request) (any, error) {
 			return nil, err
 		}
 	}
-	return page(ctx, groupRT, p, f, len(groups), func(i int) (map[string]any, error) {
-		return s.renderGroup(ctx, req, groups[i], withMembers)
-	})
+	return leanPage(ctx, groupRT, p, f, groups, groupBinder,
+		func(g *scimv1.ScimGroup, keys []string, m map[string]any) error {
+			return s.leanGroup(ctx, req, g, keys, m)
+		},
+		func(g *scimv1.ScimGroup) (map[string]any, error) { return s.renderGroup(ctx, req, g, withMembers) })
 }
 
 func (s *Server) groupFromBody(r *http.Request, req *request) (scimv1.ScimGroupSpec, []string, error) {

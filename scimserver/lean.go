@@ -4,18 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 )
 
-// A filtered or sorted listing decides which users it returns on a lean
-// view of each: only the members of the SCIM representation the filter and
-// sortBy read, written into one reused map. Rendering every user in full
-// (JSON through the whole spec, and the groups of each) to keep a page of
-// them cost ~3.5 KB and a membership lookup per user, 350 MB per request at
-// 100,000 users; the page alone is rendered in full.
+// A filtered or sorted listing decides on the stored users themselves
+// (typed.go). What no binding reads there, a user's groups above all, it
+// reads on a lean view: only the members of the SCIM representation a
+// filter node or sortBy reads, written into one reused map. Rendering every
+// user in full (JSON through the whole spec, and the groups of each) to
+// keep a page of them cost ~3.5 KB and a membership lookup per user, 350 MB
+// per request at 100,000 users; the page alone is rendered in full.
 
 // userFields maps the lower-cased JSON name of each ScimUserSpec field to
 // its JSON name and index.
@@ -86,6 +88,23 @@ func (s *Server) leanUser(ctx context.Context, req *request, u *scimv1.ScimUser,
 			default:
 				m[f.name] = toAny(x)
 			}
+		}
+	}
+	return nil
+}
+
+// leanGroup writes into m the members keys names of g's SCIM
+// representation, as renderGroup renders it, with members only when keys
+// name them.
+func (s *Server) leanGroup(ctx context.Context, req *request, g *scimv1.ScimGroup, keys []string, m map[string]any) error {
+	withMembers := slices.ContainsFunc(keys, func(k string) bool { return strings.EqualFold(k, "members") })
+	full, err := s.renderGroup(ctx, req, g, withMembers)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if _, v, ok := schema.Lookup(full, k); ok {
+			m[k] = v
 		}
 	}
 	return nil

@@ -2,10 +2,9 @@ package scimserver
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/scim-operator/scim-operator/internal/scimstore"
@@ -53,9 +52,9 @@ func candidateIndex(rt *schema.ResourceType, f *filter.Filter) (field, value str
 }
 
 // page filters, sorts and pages resources cheap enough to render whole to
-// decide (groups, the role catalog): each one's full rendering is its own
-// lean view, kept to answer the page with, so nothing is rendered twice. An
-// unfiltered listing in id order renders only the page.
+// decide (the role catalog): each one's full rendering is its own view,
+// kept to answer the page with, so nothing is rendered twice. An unfiltered
+// listing in id order renders only the page.
 func page(ctx context.Context, rt *schema.ResourceType, p listParams, f *filter.Filter, n int,
 	render func(i int) (map[string]any, error)) (map[string]any, error) {
 	if unfiltered(p, f) {
@@ -63,7 +62,7 @@ func page(ctx context.Context, rt *schema.ResourceType, p listParams, f *filter.
 		return renderPage(ctx, rt, p, start, min(start+p.count, n), n, render)
 	}
 	rendered := make([]map[string]any, n)
-	idx, total, err := selectPage(ctx, rt, p, f, n, func(i int, _ []string, view map[string]any) error {
+	d := viewDecider(rt, p, f, n, func(i int, _ []string, view map[string]any) error {
 		res, err := render(i)
 		if err != nil {
 			return err
@@ -72,78 +71,151 @@ func page(ctx context.Context, rt *schema.ResourceType, p listParams, f *filter.
 		maps.Copy(view, res)
 		return nil
 	})
+	idx, total, err := selectPage(ctx, p, n, d)
 	if err != nil {
 		return nil, err
 	}
 	return renderPage(ctx, rt, p, 0, len(idx), total, func(i int) (map[string]any, error) { return rendered[idx[i]], nil })
 }
 
-// leanPage filters and sorts a listing of n resources on lean views, then
-// renders only the page in full (selectPage).
-func leanPage(ctx context.Context, rt *schema.ResourceType, p listParams, f *filter.Filter, n int,
-	lean func(i int, keys []string, m map[string]any) error, render func(i int) (map[string]any, error)) (map[string]any, error) {
-	idx, total, err := selectPage(ctx, rt, p, f, n, lean)
+// leanPage filters and sorts stored resources where they are (typedDecider)
+// and renders only the page. view writes a lean view of a resource, for
+// what bind has no reader for; render renders one in full.
+func leanPage[T any](ctx context.Context, rt *schema.ResourceType, p listParams, f *filter.Filter, items []T,
+	bind filter.Binder[T], view filter.View[T], render func(T) (map[string]any, error)) (map[string]any, error) {
+	idx, total, err := selectPage(ctx, p, len(items), typedDecider(rt, p, f, items, bind, view))
 	if err != nil {
 		return nil, err
 	}
-	return renderPage(ctx, rt, p, 0, len(idx), total, func(i int) (map[string]any, error) { return render(idx[i]) })
+	return renderPage(ctx, rt, p, 0, len(idx), total, func(i int) (map[string]any, error) { return render(items[idx[i]]) })
 }
 
-// selectPage decides a filtered or sorted listing of n resources on lean
-// views and returns the indices of the page and how many matched. lean
-// writes into m the members keys names of resource i; the filter and sortBy
-// read nothing else (Filter.Keys), so a resource matches and sorts on its
-// view as it would on its full rendering. One map is reused for every view.
-func selectPage(ctx context.Context, rt *schema.ResourceType, p listParams, f *filter.Filter, n int,
-	lean func(i int, keys []string, m map[string]any) error) ([]int, int, error) {
-	keys := f.Keys()
-	if p.sortBy != "" {
-		if path, err := filter.ResolvePath(rt, p.sortBy); err == nil {
-			k := path.Attr.Name
-			if path.Extension(rt) {
-				k = path.URN
-			}
-			keys = append(keys, k)
-		}
-	}
-	type match struct {
-		i   int
-		key string // the sort key, with sortBy
-	}
-	view := map[string]any{}
-	matched := make([]match, 0, min(n, 1024))
+// A decider decides a filtered or sorted listing of n resources: match
+// reports whether resource i is listed (and readies its sort key), cmp
+// orders two listed resources by their sort keys, ascending; it is nil
+// without sortBy.
+type decider struct {
+	match func(i int) (bool, error)
+	cmp   func(a, b int) int
+}
+
+// selectPage decides a listing of n resources and returns the indices of the
+// page and how many matched. Resources of equal sort keys keep their order,
+// the id order the Store lists in. What it allocates per resource is one
+// int32 of the listed ones' indices, beside what d allocates.
+func selectPage(ctx context.Context, p listParams, n int, d decider) ([]int, int, error) {
+	matched := make([]int32, 0, n)
 	for i := 0; i < n; i++ {
 		if i%checkEvery == 0 && ctx.Err() != nil {
 			return nil, 0, ctx.Err()
 		}
-		clear(view)
-		if err := lean(i, keys, view); err != nil {
+		ok, err := d.match(i)
+		if err != nil {
 			return nil, 0, err
 		}
-		if f != nil && !f.Match(view) {
-			continue
+		if ok {
+			matched = append(matched, int32(i))
 		}
-		m := match{i: i}
-		if p.sortBy != "" {
-			m.key = sortKey(rt, view, p.sortBy)
-		}
-		matched = append(matched, m)
 	}
-	if p.sortBy != "" {
-		sort.SliceStable(matched, func(a, b int) bool {
+	if d.cmp != nil {
+		slices.SortStableFunc(matched, func(a, b int32) int {
 			if p.descending {
-				return matched[a].key > matched[b].key
+				a, b = b, a
 			}
-			return matched[a].key < matched[b].key
+			return d.cmp(int(a), int(b))
 		})
 	}
 	start := min(p.startIndex-1, len(matched))
 	end := min(start+p.count, len(matched))
 	idx := make([]int, 0, end-start)
-	for _, m := range matched[start:end] {
-		idx = append(idx, m.i)
+	for _, i := range matched[start:end] {
+		idx = append(idx, int(i))
 	}
 	return idx, len(matched), nil
+}
+
+// typedDecider decides on the stored objects: the filter compiled against
+// bind (filter.Typed), and the sortBy value read in place
+// (filter.SortValue) and compared without being rendered
+// (compareSortValues). Where bind has no reader, a filter node or the sort
+// key reads a lean view written by view.
+func typedDecider[T any](rt *schema.ResourceType, p listParams, f *filter.Filter, items []T,
+	bind filter.Binder[T], view filter.View[T]) decider {
+	typed := filter.Compile(f, bind, view)
+	d := decider{match: func(i int) (bool, error) { return typed.Match(items[i]) }}
+	if p.sortBy == "" {
+		return d
+	}
+	if get, _ := filter.SortValue(rt, p.sortBy, bind); get != nil {
+		d.cmp = func(a, b int) int {
+			av, aok := get(items[a])
+			bv, bok := get(items[b])
+			return compareSortValues(av, aok, bv, bok)
+		}
+		return d
+	}
+	keys := make([]string, len(items))
+	members := []string{sortMember(rt, p.sortBy)}
+	m := map[string]any{}
+	match := d.match
+	d.match = func(i int) (bool, error) {
+		ok, err := match(i)
+		if !ok || err != nil {
+			return false, err
+		}
+		clear(m)
+		if err := view(items[i], members, m); err != nil {
+			return false, err
+		}
+		keys[i] = sortKey(rt, m, p.sortBy)
+		return true, nil
+	}
+	d.cmp = func(a, b int) int { return strings.Compare(keys[a], keys[b]) }
+	return d
+}
+
+// viewDecider decides on views: lean writes into m the members keys names
+// of resource i; the filter and sortBy read nothing else (Filter.Keys), so a
+// resource matches and sorts on its view as it would on its full rendering.
+// One map is reused for every view.
+func viewDecider(rt *schema.ResourceType, p listParams, f *filter.Filter, n int,
+	lean func(i int, keys []string, m map[string]any) error) decider {
+	members := f.Keys()
+	var keys []string
+	if p.sortBy != "" {
+		members = append(members, sortMember(rt, p.sortBy))
+		keys = make([]string, n)
+	}
+	view := map[string]any{}
+	d := decider{match: func(i int) (bool, error) {
+		clear(view)
+		if err := lean(i, members, view); err != nil {
+			return false, err
+		}
+		if f != nil && !f.Match(view) {
+			return false, nil
+		}
+		if keys != nil {
+			keys[i] = sortKey(rt, view, p.sortBy)
+		}
+		return true, nil
+	}}
+	if keys != nil {
+		d.cmp = func(a, b int) int { return strings.Compare(keys[a], keys[b]) }
+	}
+	return d
+}
+
+// sortMember is the member of a resource's rendering sortBy reads.
+func sortMember(rt *schema.ResourceType, sortBy string) string {
+	path, err := filter.ResolvePath(rt, sortBy)
+	switch {
+	case err != nil:
+		return ""
+	case path.Extension(rt):
+		return path.URN
+	}
+	return path.Attr.Name
 }
 
 // unfiltered reports whether a listing is a plain page in id order, which
@@ -165,17 +237,6 @@ func renderPage(ctx context.Context, rt *schema.ResourceType, p listParams, star
 		out = append(out, attrselect.Select(rt, res, p.attributes, p.exclude))
 	}
 	return listResponse(out, total, p.startIndex), nil
-}
-
-// sortKey is the lower-cased string form of the first value at path; resources
-// without a value sort last in ascending order (RFC 7644 §3.4.2.3). Only an
-// absent value or an empty string counts as no value: false and 0 are values.
-func sortKey(rt *schema.ResourceType, res map[string]any, path string) string {
-	vals, err := filter.Values(rt, res, path)
-	if err != nil || len(vals) == 0 || vals[0] == nil || vals[0] == "" {
-		return "\U0010FFFF"
-	}
-	return strings.ToLower(fmt.Sprint(vals[0]))
 }
 
 // parseFilter parses a filter parameter; an empty one means no filter.

@@ -107,9 +107,11 @@ func (s *Server) listUsers(r *http.Request, req *request) (int, any, error) {
 			return 0, nil, err
 		}
 	}
-	body, err := leanPage(ctx, userRT, p, f, len(users),
-		func(i int, keys []string, m map[string]any) error { return s.leanUser(ctx, req, users[i], keys, m) },
-		func(i int) (map[string]any, error) { return s.renderUser(ctx, req, users[i]) })
+	body, err := leanPage(ctx, userRT, p, f, users, userBinder,
+		func(u *scimv1.ScimUser, keys []string, m map[string]any) error {
+			return s.leanUser(ctx, req, u, keys, m)
+		},
+		func(u *scimv1.ScimUser) (map[string]any, error) { return s.renderUser(ctx, req, u) })
 	return http.StatusOK, body, err
 }
 

@@ -112,24 +112,39 @@ func unquote(s string) (string, bool) {
 // compare applies a non-presence operator to one stored value. Values of the
 // wrong type never match.
 func compare(leaf *schema.Attribute, op string, stored, want any) bool {
+	switch v := stored.(type) {
+	case string:
+		return compareString(leaf, op, v, want)
+	case bool:
+		return leaf.Type == schema.Boolean && v == want.(bool)
+	}
 	switch leaf.Type {
-	case schema.Boolean:
-		b, ok := toBool(stored)
-		return ok && b == want.(bool)
 	case schema.Integer, schema.Decimal:
 		f, ok := toFloat(stored)
 		return ok && ordered(op, cmpFloat(f, want.(float64)))
 	case schema.DateTime:
-		if t, ok := want.(time.Time); ok {
-			st, ok := toTime(stored)
-			return ok && ordered(op, st.Compare(t))
-		}
-		s, ok := stored.(string)
-		return ok && substring(op, s, want.(string))
+		t, ok := want.(time.Time)
+		st, stored := stored.(time.Time)
+		return ok && stored && ordered(op, st.Compare(t))
 	}
-	s, ok := stored.(string)
-	if !ok {
+	return false
+}
+
+// compareString is compare on a stored string, which a typed resource
+// passes without boxing it (Scalar.compare).
+func compareString(leaf *schema.Attribute, op, s string, want any) bool {
+	switch leaf.Type {
+	case schema.Boolean:
+		b, ok := stringBool(s)
+		return ok && b == want.(bool)
+	case schema.Integer, schema.Decimal:
 		return false
+	case schema.DateTime:
+		if t, ok := want.(time.Time); ok {
+			st, err := time.Parse(time.RFC3339Nano, s)
+			return err == nil && ordered(op, st.Compare(t))
+		}
+		return substring(op, s, want.(string))
 	}
 	w := want.(string)
 	if op == opEq {
@@ -138,13 +153,28 @@ func compare(leaf *schema.Attribute, op string, stored, want any) bool {
 		}
 		return strings.EqualFold(s, w)
 	}
-	if !leaf.CaseExact {
-		s, w = strings.ToLower(s), strings.ToLower(w)
-	}
-	if isSubstring(op) {
+	switch {
+	case leaf.CaseExact && isSubstring(op):
 		return substring(op, s, w)
+	case leaf.CaseExact:
+		return ordered(op, strings.Compare(s, w))
+	case isSubstring(op):
+		return foldSubstring(op, s, w)
 	}
-	return ordered(op, strings.Compare(s, w))
+	return ordered(op, FoldCompare(s, w))
+}
+
+// foldSubstring is substring on the lower-cased strings.
+func foldSubstring(op, s, w string) bool {
+	switch op {
+	case opCo:
+		return foldContains(s, w)
+	case opSw:
+		return foldHasPrefix(s, w)
+	case opEw:
+		return foldHasSuffix(s, w)
+	}
+	return false
 }
 
 func substring(op, s, w string) bool {
@@ -192,12 +222,17 @@ func toBool(v any) (bool, bool) {
 	case bool:
 		return t, true
 	case string:
-		switch {
-		case strings.EqualFold(t, "true"):
-			return true, true
-		case strings.EqualFold(t, "false"):
-			return false, true
-		}
+		return stringBool(t)
+	}
+	return false, false
+}
+
+func stringBool(s string) (bool, bool) {
+	switch {
+	case strings.EqualFold(s, "true"):
+		return true, true
+	case strings.EqualFold(s, "false"):
+		return false, true
 	}
 	return false, false
 }
@@ -215,15 +250,4 @@ func toFloat(v any) (float64, bool) {
 		return float64(t), true
 	}
 	return 0, false
-}
-
-func toTime(v any) (time.Time, bool) {
-	switch t := v.(type) {
-	case time.Time:
-		return t, true
-	case string:
-		parsed, err := time.Parse(time.RFC3339Nano, t)
-		return parsed, err == nil
-	}
-	return time.Time{}, false
 }

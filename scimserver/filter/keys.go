@@ -10,6 +10,11 @@ func (f *Filter) Keys() []string {
 	if f == nil {
 		return nil
 	}
+	return nodeKeys(f.root)
+}
+
+// nodeKeys is Keys of the filter n is the root of.
+func nodeKeys(n node) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(o operand) {
@@ -41,6 +46,6 @@ func (f *Filter) Keys() []string {
 			add(n.target)
 		}
 	}
-	walk(f.root)
+	walk(n)
 	return out
 }

@@ -70,17 +70,24 @@ type compareNode struct {
 }
 
 func (n compareNode) match(obj map[string]any) bool {
+	return n.decide(func() bool { return n.target.present(obj) }, func(op string) bool { return n.any(op, obj) })
+}
+
+// decide is the comparison, given whether the attribute is present and
+// whether any of its values compares true with op: the semantics above,
+// shared by Match on a rendering and Typed on a stored object.
+func (n compareNode) decide(present func() bool, anyValue func(op string) bool) bool {
 	switch {
 	case n.op == opPr:
-		return n.target.present(obj)
+		return present()
 	case n.value == nil && n.op == opEq:
-		return !n.target.present(obj)
+		return !present()
 	case n.value == nil && n.op == opNe:
-		return n.target.present(obj)
+		return present()
 	case n.op == opNe:
-		return !n.any(opEq, obj)
+		return !anyValue(opEq)
 	}
-	return n.any(n.op, obj)
+	return anyValue(n.op)
 }
 
 func (n compareNode) any(op string, obj map[string]any) bool {

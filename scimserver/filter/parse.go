@@ -1,7 +1,8 @@
 // Package filter parses and evaluates SCIM filters (RFC 7644 §3.4.2.2) and
 // PATCH paths (RFC 7644 §3.5.2) against a resource type's schema. Resources
-// are the JSON representation decoded into map[string]any; attribute names
-// match case-insensitively everywhere. Syntax is delegated to
+// are the JSON representation decoded into map[string]any, or typed objects
+// read in place through a Binder (Compile, SortValue); attribute names match
+// case-insensitively everywhere. Syntax is delegated to
 // github.com/scim2/filter-parser after length and nesting caps are enforced,
 // because that parser recurses and a deep stack kills the whole process.
 package filter
