@@ -314,6 +314,10 @@ func newGoldenServer(t *testing.T) *Server {
 	if err := scimstore.RegisterIndexes(ctx, clientIndexes{b}); err != nil {
 		t.Fatal(err)
 	}
+	// The API server's selectable field of ScimEntitlements.
+	b.WithIndex(&scimv1.ScimEntitlement{}, "spec.endpoint", func(o client.Object) []string {
+		return []string{o.(*scimv1.ScimEntitlement).Spec.Endpoint}
+	})
 	c := b.Build()
 	informers := &indexedInformers{informers: map[reflect.Type]*indexedInformer{}}
 	if err := scimstore.RegisterIndexes(ctx, informers); err != nil {

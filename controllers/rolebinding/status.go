@@ -71,13 +71,17 @@ func readyCondition(b binding, o outcome) metav1.Condition {
 }
 
 // publishedCondition says whether the entitlement's endpoint accepts it in
-// its catalog: unless the pass found the endpoint missing, or it refused the
-// entitlement's namespace or grants.
+// its catalog: only when the pass got through every check to projecting it
+// (Bound, or a RoleBinding of someone else's in the way). An entitlement
+// refused for any reason — its endpoint missing or not allowing its
+// namespace, a grant outside it, a role off the allow-list — is not
+// published, so no user can be given it.
 func publishedCondition(b binding, o outcome) metav1.Condition {
 	c := metav1.Condition{Type: scimv1.ConditionPublished, Status: metav1.ConditionTrue, Reason: ReasonAccepted,
 		ObservedGeneration: b.GetGeneration(), Message: fmt.Sprintf("published at the /Roles of ScimEndpoint %s", b.endpoint())}
 	switch o.reason {
-	case ReasonEndpointNotFound, ReasonEndpointNotAllowed, ReasonGrantOutsideNamespace:
+	case ReasonBound, ReasonConflict:
+	default:
 		c.Status, c.Reason, c.Message = metav1.ConditionFalse, o.reason, readyCondition(b, o).Message
 	}
 	return c

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 )
@@ -88,8 +89,9 @@ func (s *Store) UnknownRoles(ctx context.Context, ep endpointRef, values []strin
 		return nil, nil
 	}
 	var live scimv1.ScimEntitlementList
-	// Across namespaces: a catalog has tens of entries, not thousands.
-	if err := s.live.List(ctx, &live); err != nil {
+	// The entitlements naming the endpoint by name, in any namespace (a
+	// selectable field: the API server filters them).
+	if err := s.live.List(ctx, &live, client.MatchingFields{"spec.endpoint": ep.Name}); err != nil {
 		return nil, errWrap("listing ScimEntitlements", err)
 	}
 	for i := range live.Items {

@@ -108,3 +108,25 @@ func TestLaggingInformerFindsHoldersOfEarlierEpochs(t *testing.T) {
 		t.Fatalf("creating ADA@example.com while %s holds ada@example.com, without an informer: %v (%v), want ErrNotUnique", ada.Name, err, dup)
 	}
 }
+
+// TestLaggingKeyedCreateFindsUnkeyedClaimHolder: a user renamed before the
+// installation key was set holds its new userName by an unkeyed claim only;
+// a create of that userName by a keyed Store without an informer is refused
+// too, as the claim path and the cached path refuse it (found by review).
+func TestLaggingKeyedCreateFindsUnkeyedClaimHolder(t *testing.T) {
+	ep := namespace(t)
+	ctx := context.Background()
+	bob, err := store.CreateUser(ctx, ep, scimv1.ScimUserSpec{UserName: "bob@example.com", Active: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.UpdateUser(ctx, ep, bob, scimv1.ScimUserSpec{UserName: "carol@example.com", Active: true}, false); err != nil {
+		t.Fatal(err)
+	}
+	lagging := scimstore.New(manager.GetClient(), manager.GetAPIReader(), manager.GetCache(), scimstore.Options{
+		MaxMembersPerRequest: scimstore.DefaultMaxMembersPerRequest, IDKey: []byte("0123456789abcdef0123456789abcdef")})
+	dup, err := lagging.CreateUser(ctx, ep, scimv1.ScimUserSpec{UserName: "carol@example.com", Active: true})
+	if !errors.Is(err, scimstore.ErrNotUnique) {
+		t.Fatalf("creating carol@example.com while %s holds it by an unkeyed claim, keyed and without an informer: %v (%v), want ErrNotUnique", bob.Name, err, dup)
+	}
+}

@@ -258,6 +258,11 @@ func (s *Store) checkDerivedLive(ctx context.Context, ep endpointRef, kind, valu
 		}
 	}
 	held, err := s.heldByName(ctx, ep, kind, value, obj.GetName())
+	if err == nil && !held {
+		// A claim written before the key: a resource renamed to the
+		// value holds it by that claim alone.
+		held, err = s.heldByUnkeyedClaim(ctx, ep, kind, value, obj.GetName())
+	}
 	if err != nil {
 		return derivedFree, err
 	}

@@ -105,7 +105,16 @@ func TestTenantRolesAggregate(t *testing.T) {
 				Grants: []scimv1.EntitlementGrant{{RoleRef: scimv1.RoleRef{Kind: "ClusterRole", Name: "view"},
 					BindingTarget: scimv1.BindingTarget{Namespaces: []string{grantIn}}}}}}
 	}
-	eventually(t, "an editor of t1 with bind on view creates a ScimEntitlement granting in t1", func() error {
+	// edit alone does not write ScimEntitlements: in an endpoint's own
+	// namespace they are the platform's catalog. A publisher of t1 is given
+	// that right explicitly.
+	if err := ed.Create(ctx, entitlement("unasked", tenantNS)); !apierrors.IsForbidden(err) {
+		t.Errorf("an editor of t1 creating a ScimEntitlement with edit alone: want Forbidden, got %v", err)
+	}
+	grant(t, admin, tenantNS, editor, "tenants-publish", rbacv1.PolicyRule{
+		APIGroups: []string{scimv1.GroupVersion.Group}, Resources: []string{"scimentitlements"},
+		Verbs: []string{"create", "update", "patch", "delete", "get", "list", "watch"}})
+	eventually(t, "a publisher of t1 with bind on view creates a ScimEntitlement granting in t1", func() error {
 		return client.IgnoreAlreadyExists(ed.Create(ctx, entitlement("payments-readers", tenantNS)))
 	})
 	outside := entitlement("identity-readers", identity)
