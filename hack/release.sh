@@ -5,7 +5,9 @@
 #   scim-operator-<v>.oci.tar    the image for each of PLATFORMS, an OCI archive whose index.json
 #                                names one image index, tagged <v>
 #   scim-operator-<v>.cdx.json   the CycloneDX SBOM of the image's binaries (hack/sbom)
-#   SHA256SUMS                   the sha256 of the three
+#   kubectl-scim-<v>-<os>-<arch>.tar.gz
+#                                the kubectl plugin (docs/kubectl.md) for each of PLUGIN_PLATFORMS
+#   SHA256SUMS                   the sha256 of them all
 #
 # VERSION    x.y.z or x.y.z-pre (no "v", no "+build": it is also the image tag);
 #            default: the latest v* tag `git describe` finds, else Chart.yaml's version
@@ -13,6 +15,7 @@
 # BASES      local (default): bases assembled from this machine by hack/bases.sh,
 #            no registry needed; published: the Dockerfile's defaults, pulled
 # PLATFORMS  default linux/amd64,linux/arm64
+# PLUGIN_PLATFORMS  default linux/amd64,linux/arm64,darwin/amd64,darwin/arm64
 # HELM       the Helm binary (the Makefile passes bin/helm-<version>)
 # PODMAN_RUNTIME  podman's OCI runtime (default: runc when installed; crun
 #            fails on some machines, see docs/install.md)
@@ -36,6 +39,7 @@ fi
 DIST=${DIST:-dist}
 BASES=${BASES:-local}
 PLATFORMS=${PLATFORMS:-linux/amd64,linux/arm64}
+PLUGIN_PLATFORMS=${PLUGIN_PLATFORMS:-linux/amd64,linux/arm64,darwin/amd64,darwin/arm64}
 HELM=${HELM:-helm}
 case $BASES in local | published) ;; *)
   echo "BASES=$BASES: want local or published" >&2
@@ -46,7 +50,7 @@ esac
 name=scim-operator-$VERSION
 chart=$DIST/$name.tgz archive=$DIST/$name.oci.tar sbom=$DIST/$name.cdx.json
 mkdir -p "$DIST"
-rm -f "$chart" "$archive" "$sbom" "$DIST/SHA256SUMS"
+rm -f "$chart" "$archive" "$sbom" "$DIST/SHA256SUMS" "$DIST"/kubectl-scim-"$VERSION"-*.tar.gz
 # The release commit's time: the image's creation time and file times and the SBOM's timestamp.
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
 export SOURCE_DATE_EPOCH
@@ -112,6 +116,22 @@ step "archive $archive"
 step "SBOM $sbom"
 go run ./hack/sbom -archive "$archive" -version "$VERSION" -o "$sbom"
 
-(cd "$DIST" && sha256sum "$name.tgz" "$name.oci.tar" "$name.cdx.json" >SHA256SUMS)
+plugins=()
+IFS=, read -ra plugin_platforms <<<"$PLUGIN_PLATFORMS"
+for platform in "${plugin_platforms[@]}"; do
+  os=${platform%/*} arch=${platform#*/}
+  plugin=kubectl-scim-$VERSION-$os-$arch.tar.gz
+  step "plugin $DIST/$plugin"
+  work=$(mktemp -d)
+  CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -ldflags "-s -w -buildid=" -o "$work/kubectl-scim" ./cmd/kubectl-scim
+  cp LICENSE "$work/"
+  # Reproducible: fixed owner, order and times (the release commit's).
+  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
+    -C "$work" -cf - kubectl-scim LICENSE | gzip -n >"$DIST/$plugin"
+  rm -rf "$work"
+  plugins+=("$plugin")
+done
+
+(cd "$DIST" && sha256sum "$name.tgz" "$name.oci.tar" "$name.cdx.json" "${plugins[@]}" >SHA256SUMS)
 step "done: $(cd "$DIST" && pwd)"
 cat "$DIST/SHA256SUMS"

@@ -61,10 +61,11 @@ func TestRelease(t *testing.T) {
 	binaries := map[string][]byte{}
 	t.Run("image", func(t *testing.T) { binaries = checkImage(t, name+".oci.tar") })
 	t.Run("SBOM", func(t *testing.T) { checkSBOM(t, name+".cdx.json", binaries) })
+	t.Run("plugin", func(t *testing.T) { checkPlugins(t, dist) })
 }
 
-// checkSums verifies every line of SHA256SUMS and that it names the three
-// artifacts.
+// checkSums verifies every line of SHA256SUMS and that it names every
+// artifact.
 func checkSums(t *testing.T, dist string) {
 	data, err := os.ReadFile(filepath.Join(dist, "SHA256SUMS"))
 	if err != nil {
@@ -87,6 +88,9 @@ func checkSums(t *testing.T, dist string) {
 		named = append(named, file)
 	}
 	want := []string{"scim-operator-" + version + ".tgz", "scim-operator-" + version + ".oci.tar", "scim-operator-" + version + ".cdx.json"}
+	for _, p := range pluginPlatforms {
+		want = append(want, pluginArchive(p))
+	}
 	if strings.Join(named, " ") != strings.Join(want, " ") {
 		t.Errorf("SHA256SUMS names %v, want %v", named, want)
 	}
