@@ -52,9 +52,13 @@ type MemSample struct {
 	// /gc/heap/live:bytes); with gc=1 a GC runs first, so it is exact.
 	HeapLiveBytes uint64 `json:"heapLiveBytes"`
 	// GoTotalBytes is all memory the Go runtime mapped (/memory/classes/total:bytes).
-	GoTotalBytes uint64  `json:"goTotalBytes"`
-	CPUSeconds   float64 `json:"cpuSeconds"`
-	Goroutines   int     `json:"goroutines"`
+	GoTotalBytes uint64 `json:"goTotalBytes"`
+	// AllocBytes is every heap allocation since the process started
+	// (/gc/heap/allocs:bytes): the difference over some requests is what
+	// they allocated.
+	AllocBytes uint64  `json:"allocBytes"`
+	CPUSeconds float64 `json:"cpuSeconds"`
+	Goroutines int     `json:"goroutines"`
 }
 
 // RunChild runs the operator the way main.go does, on the control plane of
@@ -137,7 +141,7 @@ func controlMux(op *operator.Operator) *http.ServeMux {
 
 // sampleMemory reads the process's memory and CPU figures.
 func sampleMemory() MemSample {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/total:bytes"}}
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/total:bytes"}, {Name: "/gc/heap/allocs:bytes"}}
 	metrics.Read(s)
 	m := MemSample{CPUSeconds: cpuSeconds(), Goroutines: runtime.NumGoroutine()}
 	m.RSSBytes, m.PeakRSSBytes = residentBytes()
@@ -146,6 +150,9 @@ func sampleMemory() MemSample {
 	}
 	if s[1].Value.Kind() == metrics.KindUint64 {
 		m.GoTotalBytes = s[1].Value.Uint64()
+	}
+	if s[2].Value.Kind() == metrics.KindUint64 {
+		m.AllocBytes = s[2].Value.Uint64()
 	}
 	return m
 }

@@ -23,6 +23,9 @@ func targets(s Sizes) []target {
 		out = append(out, target{fmt.Sprintf("write ratio, %d clients ≥ 0.7", c), fmt.Sprintf("writes.c%d.ratio", c), false, 0.7, "ratio"})
 	}
 	out = append(out, target{fmt.Sprintf("userName eq p99 at %s users < 5 ms", thousands(big)), fmt.Sprintf("reads.username.u%d.p99_ms", big), true, 5, "ms"})
+	out = append(out,
+		target{fmt.Sprintf("sorted page p50 at %s users < 50 ms", thousands(big)), fmt.Sprintf("reads.sorted.u%d.p50_ms", big), true, 50, "ms"},
+		target{fmt.Sprintf("sorted page allocation at %s users < 10 MiB", thousands(big)), fmt.Sprintf("reads.sorted.u%d.alloc_mib", big), true, 10, "MiB"})
 	out = append(out, target{"deprovisioning p99 (RoleBinding and tenant row) < 1 s", "deprov.both.p99_ms", true, 1000, "ms"})
 	out = append(out, target{"entitlement revocation p99 (RoleBinding) < 1 s", "deprov.entitlement.p99_ms", true, 1000, "ms"})
 	out = append(out, target{"tenant full sync ≥ 20,000 rows/s", "sync.fullsync.rows_per_s", false, 20000, "rows/s"})

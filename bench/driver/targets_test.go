@@ -15,6 +15,8 @@ func TestCheckTargets(t *testing.T) {
 	for _, v := range []float64{6, 4, 7} {
 		s.record("reads.username.u100000.p99_ms", "p99", "ms", v)
 	}
+	s.record("reads.sorted.u100000.p50_ms", "p50", "ms", 12)
+	s.record("reads.sorted.u100000.alloc_mib", "MiB", "MiB", 10.5)
 	s.record("deprov.both.p99_ms", "p99", "ms", 999)
 	s.record("deprov.entitlement.p99_ms", "p99", "ms", 1001)
 	s.record("sync.fullsync.rows_per_s", "rows/s", "rows/s", 19999)
@@ -26,6 +28,8 @@ func TestCheckTargets(t *testing.T) {
 		"writes.c16.ratio":               StatusMet, // median 0.75 ≥ 0.7, though one run missed
 		"writes.c64.ratio":               StatusNotMeasured,
 		"reads.username.u100000.p99_ms":  StatusMissed, // median 6 ≥ 5
+		"reads.sorted.u100000.p50_ms":    StatusMet,
+		"reads.sorted.u100000.alloc_mib": StatusMissed, // 10.5 ≥ 10
 		"deprov.both.p99_ms":             StatusMet,
 		"deprov.entitlement.p99_ms":      StatusMissed, // 1,001 ≥ 1,000
 		"sync.c16.lag_s":                 StatusNotMeasured,
