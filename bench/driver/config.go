@@ -26,6 +26,10 @@ type Config struct {
 	// Timeout bounds the whole run; stages still running at the deadline
 	// fail and the report says so.
 	Timeout time.Duration
+	// Previous, when set, is an earlier report.json to compare with: the
+	// report gains a table of the targets' figures in both and plots of
+	// sync wall time and RSS per user against it.
+	Previous string
 	// Log receives progress lines; nil discards them.
 	Log func(format string, args ...any)
 }

@@ -62,6 +62,7 @@ func renderMarkdown(r *Report) string {
 		p("![%s](%s)", strings.TrimSuffix(plot, ".svg"), plot)
 		p("")
 	}
+	renderComparison(&b, r)
 	for _, sc := range r.Scenarios {
 		renderScenario(&b, sc)
 	}

@@ -26,7 +26,9 @@ type Report struct {
 	Targets   []Verdict       `json:"targets"`
 	Profile   *ProfileSummary `json:"profile,omitempty"`
 	Plots     []string        `json:"plots,omitempty"`
-	Errors    []string        `json:"errors,omitempty"`
+	// Previous is the earlier report this run is compared with.
+	Previous *Previous `json:"previous,omitempty"`
+	Errors   []string  `json:"errors,omitempty"`
 }
 
 // Machine describes where the figures were measured; a reader needs it to

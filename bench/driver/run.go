@@ -63,6 +63,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := controlplane.CheckBinaries(); err != nil {
 		return nil, err
 	}
+	var previous *Previous
+	if cfg.Previous != "" {
+		// Read first: a typo should not cost a 17-minute run.
+		if previous, err = loadPrevious(cfg.Previous); err != nil {
+			return nil, fmt.Errorf("the previous report: %w", err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	b := &bench{cfg: cfg, sizes: SizesFor(cfg.Scale), out: out, sc: map[string]*Scenario{}}
@@ -70,7 +77,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Machine: Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Kubernetes: controlplane.KubernetesVersion,
 			Etcd: controlplane.EtcdVersion, Commit: commit(), LoadBefore: loadAverage(),
 			OperatorRun: fmt.Sprintf("a subprocess (this binary in %s mode: internal/operator.New, as main.go, JSON logs at info level into logs/), "+
-				"GOMAXPROCS %d, sharing the machine with kube-apiserver, etcd, PostgreSQL and the driver.", ChildArg, runtime.NumCPU())}}
+				"GOMAXPROCS %d, sharing the machine with kube-apiserver, etcd, PostgreSQL and the driver.", ChildArg, runtime.NumCPU())},
+		Previous: previous}
 	defer func() {
 		if b.pg != nil {
 			_ = b.pg.Stop()
@@ -107,6 +115,9 @@ func (b *bench) finish() error {
 	r.Profile = summarizeProfile(r, b.out)
 	if err := r.writePlots(b.out); err != nil {
 		r.Errors = append(r.Errors, "writing plots: "+err.Error())
+	}
+	if err := r.writeComparePlots(b.out); err != nil {
+		r.Errors = append(r.Errors, "writing comparison plots: "+err.Error())
 	}
 	return r.write(b.out)
 }

@@ -39,6 +39,8 @@ func main() {
 	fs.IntVar(&cfg.SyncRuns, "sync-runs", 2, "Initial syncs (with deprovisioning after the 16-client ones) per concurrency level; "+
 		"each takes minutes at scale 1.")
 	fs.DurationVar(&cfg.Timeout, "timeout", 40*time.Minute, "Bound on the whole run.")
+	fs.StringVar(&cfg.Previous, "previous", driver.LatestResult("bench/results"),
+		"An earlier report.json to compare with (default: the newest under bench/results; empty for none).")
 	only := fs.String("only", "", `Comma-separated stages to run: "sync" (scenarios 1, 4) and/or "big" (2, 3, 5, 6); empty runs all.`)
 	assets := fs.String("assets", "", "Folder of kube-apiserver and etcd (sets KUBEBUILDER_ASSETS; default bin/k8s/<versions>).")
 	_ = fs.Parse(os.Args[1:])
