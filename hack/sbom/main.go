@@ -17,6 +17,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/scim-operator/scim-operator/internal/ociarchive"
 )
 
 func main() {
@@ -39,11 +41,11 @@ func run(archivePath, version, module, out string) error {
 	if err != nil {
 		return err
 	}
-	a, err := readArchive(archivePath)
+	a, err := ociarchive.Read(archivePath)
 	if err != nil {
 		return err
 	}
-	binaries, err := a.entrypoints()
+	binaries, err := entrypoints(a)
 	if err != nil {
 		return fmt.Errorf("%s: %w", archivePath, err)
 	}

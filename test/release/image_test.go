@@ -32,7 +32,7 @@ var shells = []string{"sh", "bash", "dash", "ash", "zsh", "busybox"}
 // machine as the entrypoint, user 65532, and no shell anywhere.
 func checkImage(t *testing.T, archive string) map[string][]byte {
 	binaries := map[string][]byte{}
-	for _, img := range readArchive(t, archive).images(t) {
+	for _, img := range images(t, archive) {
 		want, ok := machines[img.platform]
 		if !ok {
 			t.Errorf("the archive holds an image for %s, want only %v", img.platform, slices.Sorted(maps.Keys(machines)))
