@@ -1,17 +1,11 @@
 package operations
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,6 +14,7 @@ import (
 	"time"
 
 	"github.com/scim-operator/scim-operator/internal/operator"
+	"github.com/scim-operator/scim-operator/internal/testcerts"
 	"github.com/scim-operator/scim-operator/internal/testharness"
 )
 
@@ -28,13 +23,13 @@ import (
 // client that trusts only the test's CA, then rotates the Secret the kubelet's
 // way: new connections must get the new certificate without a restart.
 func TestInPodTLS(t *testing.T) {
-	ca := newTestCA(t)
-	first := ca.issue(t, time.Now().Add(48*time.Hour))
+	ca := testcerts.NewCA(t, "scim-operator test CA")
+	first := ca.Issue(t, "scim-operator", time.Now().Add(48*time.Hour))
 	vol := newSecretVolume(t)
 	vol.write(t, first)
 
 	metricsAddr := freeAddr(t)
-	op := start(t, testharness.Options{MetricsAddr: metricsAddr, TLS: vol.files(), TLSRoots: ca.pool})
+	op := start(t, testharness.Options{MetricsAddr: metricsAddr, TLS: vol.files(), TLSRoots: ca.Pool})
 	e := op.NewEndpoint(t, testharness.UniqueName("tls"), "okta") // polls until a request over HTTPS answers 200
 	if !strings.HasPrefix(e.BaseURL, "https://") {
 		t.Fatalf("endpoint base URL %s is not HTTPS", e.BaseURL)
@@ -46,10 +41,10 @@ func TestInPodTLS(t *testing.T) {
 	if created.Status != http.StatusCreated {
 		t.Fatalf("POST /Users over HTTPS = %d: %s", created.Status, created.Body)
 	}
-	if serial := servedSerial(t, e, ca.pool); serial.Cmp(first.serial) != 0 {
-		t.Fatalf("served certificate serial %s, want the first's %s", serial, first.serial)
+	if serial := servedSerial(t, e, ca.Pool); serial.Cmp(first.Serial) != 0 {
+		t.Fatalf("served certificate serial %s, want the first's %s", serial, first.Serial)
 	}
-	checkExpiryMetric(t, metricsAddr, first.notAfter)
+	checkExpiryMetric(t, metricsAddr, first.NotAfter)
 
 	t.Run("plain HTTP to the TLS port is refused", func(t *testing.T) {
 		plain := *e
@@ -62,22 +57,22 @@ func TestInPodTLS(t *testing.T) {
 	})
 
 	t.Run("TLS 1.1 is refused", func(t *testing.T) {
-		conn, err := tls.Dial("tcp", op.Addr, &tls.Config{RootCAs: ca.pool, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11})
+		conn, err := tls.Dial("tcp", op.Addr, &tls.Config{RootCAs: ca.Pool, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11})
 		if err == nil {
 			conn.Close()
 			t.Fatal("a TLS 1.1 handshake succeeded, want TLS 1.2 at least")
 		}
 	})
 
-	second := ca.issue(t, time.Now().Add(72*time.Hour))
+	second := ca.Issue(t, "scim-operator", time.Now().Add(72*time.Hour))
 	vol.write(t, second)
 	deadline := time.Now().Add(30 * time.Second) // the watcher reacts to the swap, and rereads every 10 s anyway
 	for {
-		serial := servedSerial(t, e, ca.pool)
-		if serial.Cmp(second.serial) == 0 {
+		serial := servedSerial(t, e, ca.Pool)
+		if serial.Cmp(second.Serial) == 0 {
 			break
 		}
-		if serial.Cmp(first.serial) != 0 {
+		if serial.Cmp(first.Serial) != 0 {
 			t.Fatalf("served certificate serial %s is neither the first's nor the second's", serial)
 		}
 		if time.Now().After(deadline) {
@@ -85,18 +80,18 @@ func TestInPodTLS(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	checkExpiryMetric(t, metricsAddr, second.notAfter)
+	checkExpiryMetric(t, metricsAddr, second.NotAfter)
 }
 
 // TestInPodTLSRefusesABadKeyPair checks that the operator does not start when
 // its certificate cannot be loaded, and says which files it could not use.
 func TestInPodTLSRefusesABadKeyPair(t *testing.T) {
-	ca := newTestCA(t)
+	ca := testcerts.NewCA(t, "scim-operator test CA")
 	vol := newSecretVolume(t)
-	vol.write(t, ca.issue(t, time.Now().Add(time.Hour)))
-	other := ca.issue(t, time.Now().Add(time.Hour))
+	vol.write(t, ca.Issue(t, "scim-operator", time.Now().Add(time.Hour)))
+	other := ca.Issue(t, "scim-operator", time.Now().Add(time.Hour))
 	mismatched := filepath.Join(t.TempDir(), "other.key")
-	if err := os.WriteFile(mismatched, other.keyPEM, 0o600); err != nil {
+	if err := os.WriteFile(mismatched, other.KeyPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -107,7 +102,7 @@ func TestInPodTLSRefusesABadKeyPair(t *testing.T) {
 		{"a key of another certificate", operator.TLSFiles{CertFile: vol.files().CertFile, KeyFile: mismatched}},
 	} {
 		t.Run(tc.reason, func(t *testing.T) {
-			op, err := testharness.StartOperatorWith(cp, testharness.Options{TLS: tc.files, TLSRoots: ca.pool})
+			op, err := testharness.StartOperatorWith(cp, testharness.Options{TLS: tc.files, TLSRoots: ca.Pool})
 			if err == nil {
 				_ = op.Stop()
 				t.Fatal("the operator started")
@@ -159,80 +154,6 @@ func checkExpiryMetric(t *testing.T, addr string, want time.Time) {
 	}
 }
 
-// testCA is a self-signed certificate authority of one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-// keyPair is a serving certificate and its key, PEM-encoded.
-type keyPair struct {
-	certPEM, keyPEM []byte
-	serial          *big.Int
-	notAfter        time.Time
-}
-
-func newTestCA(t *testing.T) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: randomSerial(t), Subject: pkix.Name{CommonName: "scim-operator test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour * 7),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
-}
-
-// issue signs a serving certificate for 127.0.0.1 that expires at notAfter
-// (whole seconds, as the metric reports it).
-func (ca *testCA) issue(t *testing.T, notAfter time.Time) keyPair {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	notAfter = notAfter.Truncate(time.Second)
-	tmpl := &x509.Certificate{SerialNumber: randomSerial(t), Subject: pkix.Name{CommonName: "scim-operator"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: notAfter,
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keyPair{
-		certPEM:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM:   pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
-		serial:   tmpl.SerialNumber,
-		notAfter: notAfter,
-	}
-}
-
-func randomSerial(t *testing.T) *big.Int {
-	t.Helper()
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // secretVolume is a directory written the way the kubelet's atomic writer
 // writes a Secret volume: the files live in a timestamped directory,
 // ..data links to it, and tls.crt and tls.key link into ..data.
@@ -258,14 +179,14 @@ func (v *secretVolume) files() operator.TLSFiles {
 
 // write puts kp in a new timestamped directory, swaps ..data to it with one
 // rename and removes the previous directory.
-func (v *secretVolume) write(t *testing.T, kp keyPair) {
+func (v *secretVolume) write(t *testing.T, kp testcerts.KeyPair) {
 	t.Helper()
 	v.version++
 	ts := fmt.Sprintf("..2026_01_01_00_00_%02d.000000000", v.version)
 	if err := os.Mkdir(filepath.Join(v.dir, ts), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for name, data := range map[string][]byte{"tls.crt": kp.certPEM, "tls.key": kp.keyPEM} {
+	for name, data := range map[string][]byte{"tls.crt": kp.CertPEM, "tls.key": kp.KeyPEM} {
 		if err := os.WriteFile(filepath.Join(v.dir, ts, name), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
