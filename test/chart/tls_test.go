@@ -98,6 +98,27 @@ func TestInPodTLS(t *testing.T) {
 		})
 	}
 
+	t.Run("group-only files need a group", func(t *testing.T) {
+		for _, tc := range []struct {
+			set      []string
+			wantMode bool
+		}{
+			{[]string{"podSecurityContext.fsGroup=null"}, false},                          // 0440 root-owned files: unreadable
+			{[]string{"podSecurityContext.fsGroup=null", "openshift.enabled=true"}, true}, // the SCC assigns one
+		} {
+			args := []string{"--set", "tls.enabled=true", "--set", "tls.secretName=s"}
+			for _, s := range tc.set {
+				args = append(args, "--set", s)
+			}
+			pod := deployments(t, render(t, nil, args...))["scim"].Spec.Template.Spec
+			for _, v := range pod.Volumes {
+				if v.Name == "scim-tls" && (v.Secret.DefaultMode != nil) != tc.wantMode {
+					t.Errorf("%v: TLS volume mode %v, want set = %v", tc.set, v.Secret.DefaultMode, tc.wantMode)
+				}
+			}
+		}
+	})
+
 	t.Run("lifetime from values", func(t *testing.T) {
 		cert := one(t, render(t, []string{allFeatures}), "Certificate")
 		duration, _, _ := unstructured.NestedString(cert.Object, "spec", "duration")
@@ -149,6 +170,10 @@ func checkTLSPod(t *testing.T, dep appsv1.Deployment, secret string) {
 	wantItems := []corev1.KeyToPath{{Key: "tls.crt", Path: "tls.crt"}, {Key: "tls.key", Path: "tls.key"}}
 	if vol.Secret.SecretName != secret || !cmp.Equal(wantItems, vol.Secret.Items) {
 		t.Errorf("TLS volume = Secret %s items %v, want Secret %s items %v", vol.Secret.SecretName, vol.Secret.Items, secret, wantItems)
+	}
+	// The private key is readable by the pod's group alone, which the pod has.
+	if m := vol.Secret.DefaultMode; m == nil || *m != 0o440 || pod.SecurityContext == nil || pod.SecurityContext.FSGroup == nil {
+		t.Errorf("TLS volume mode %v with fsGroup %v, want 0440 files of the pod's fsGroup", vol.Secret.DefaultMode, pod.SecurityContext.FSGroup)
 	}
 	mounted := false
 	for _, m := range c.VolumeMounts {
