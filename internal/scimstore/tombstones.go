@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
@@ -108,29 +109,22 @@ func (s *Store) labelDerived(obj client.Object, kind, endpoint, value string) {
 // kind for it, which only renames and the claim path pay.
 func (s *Store) heldByLabel(ctx context.Context, ep endpointRef, kind, value, self string) (bool, error) {
 	for _, name := range s.valueNames(kind, ep.Name, value) {
-		var items []client.Object
-		selector := client.MatchingLabels{scimv1.LabelDerivedFrom: name}
+		var list client.ObjectList = &scimv1.ScimUserList{}
 		if kind == "Group" {
-			var list scimv1.ScimGroupList
-			if err := s.live.List(ctx, &list, client.InNamespace(ep.Namespace), selector); err != nil {
-				return false, errWrap("listing ScimGroups", err)
-			}
-			for i := range list.Items {
-				items = append(items, &list.Items[i])
-			}
-		} else {
-			var list scimv1.ScimUserList
-			if err := s.live.List(ctx, &list, client.InNamespace(ep.Namespace), selector); err != nil {
-				return false, errWrap("listing ScimUsers", err)
-			}
-			for i := range list.Items {
-				items = append(items, &list.Items[i])
-			}
+			list = &scimv1.ScimGroupList{}
 		}
-		for _, obj := range items {
+		if err := s.live.List(ctx, list, client.InNamespace(ep.Namespace), client.MatchingLabels{scimv1.LabelDerivedFrom: name}); err != nil {
+			return false, errWrap("listing Scim"+kind+"s", err)
+		}
+		items, err := apimeta.ExtractList(list)
+		if err != nil {
+			return false, err
+		}
+		for _, item := range items {
+			obj, ok := item.(client.Object)
 			// A resource renamed since holds its new value by claim, not
 			// this one by name.
-			if obj.GetName() != self && obj.GetDeletionTimestamp() == nil &&
+			if ok && obj.GetName() != self && obj.GetDeletionTimestamp() == nil &&
 				slices.Contains(s.valueNames(kind, ep.Name, uniqueValue(obj)), name) {
 				return true, nil
 			}
