@@ -48,7 +48,7 @@ func Select(rt *schema.ResourceType, res map[string]any, attributes, excluded []
 	if !p.selective {
 		for k, v := range res {
 			if !known[strings.ToLower(k)] {
-				out[k] = deepCopy(v)
+				out[k] = schema.DeepCopy(v)
 			}
 		}
 	}
@@ -110,7 +110,7 @@ func (p picker) keepsSub(attr, sub *schema.Attribute) bool {
 // value selects the sub-attributes of a complex value; empty results are nil.
 func (p picker) value(attr *schema.Attribute, v any) any {
 	if attr.Type != schema.Complex {
-		return deepCopy(v)
+		return schema.DeepCopy(v)
 	}
 	switch t := v.(type) {
 	case []any:
@@ -130,10 +130,10 @@ func (p picker) value(attr *schema.Attribute, v any) any {
 			sub := attr.Sub(k)
 			switch {
 			case sub == nil && !p.selective:
-				out[k] = deepCopy(e)
+				out[k] = schema.DeepCopy(e)
 			case sub == nil, e == nil, !p.keepsSub(attr, sub):
 			default:
-				out[sub.Name] = deepCopy(e)
+				out[sub.Name] = schema.DeepCopy(e)
 			}
 		}
 		if len(out) == 0 {
@@ -141,5 +141,5 @@ func (p picker) value(attr *schema.Attribute, v any) any {
 		}
 		return out
 	}
-	return deepCopy(v)
+	return schema.DeepCopy(v)
 }

@@ -43,22 +43,3 @@ func schemas(rt *schema.ResourceType, res map[string]any, present []string) []an
 	}
 	return out
 }
-
-// deepCopy copies decoded JSON so the result shares nothing with the input.
-func deepCopy(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(t))
-		for k, e := range t {
-			m[k] = deepCopy(e)
-		}
-		return m
-	case []any:
-		l := make([]any, len(t))
-		for i, e := range t {
-			l[i] = deepCopy(e)
-		}
-		return l
-	}
-	return v
-}

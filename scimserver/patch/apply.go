@@ -32,7 +32,7 @@ func Apply(rt *schema.ResourceType, res map[string]any, ops []Operation, opts Op
 	if res == nil {
 		return errors.New("patch: Apply needs a non-nil resource")
 	}
-	a := &applier{rt: rt, opts: opts, res: deepCopy(res).(map[string]any)}
+	a := &applier{rt: rt, opts: opts, res: schema.DeepCopy(res).(map[string]any)}
 	for i, op := range ops {
 		if err := a.apply(op); err != nil {
 			return inOperation(i, err)

@@ -99,27 +99,6 @@ func elements(v any) []any {
 	}
 }
 
-// deepCopy copies decoded JSON so the working copy shares nothing with the
-// caller's resource.
-func deepCopy(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(t))
-		for k, e := range t {
-			m[k] = deepCopy(e)
-		}
-		return m
-	case []any:
-		l := make([]any, len(t))
-		for i, e := range t {
-			l[i] = deepCopy(e)
-		}
-		return l
-	default:
-		return v
-	}
-}
-
 // identity is a canonical encoding of a value, to recognise exact duplicates
 // in linear time (json.Marshal sorts map keys).
 func identity(v any) string {

@@ -33,3 +33,24 @@ func Delete(obj map[string]any, name string) {
 		}
 	}
 }
+
+// DeepCopy copies decoded JSON (maps, slices and scalars) so the result
+// shares nothing with v.
+func DeepCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[k] = DeepCopy(e)
+		}
+		return m
+	case []any:
+		l := make([]any, len(t))
+		for i, e := range t {
+			l[i] = DeepCopy(e)
+		}
+		return l
+	default:
+		return v
+	}
+}
