@@ -155,7 +155,9 @@ func (s *Server) listGroups(r *http.Request, req *request) (any, error) {
 			return s.renderGroup(ctx, req, groups[i], withMembers)
 		})
 	}
-	view := func(g *scimv1.ScimGroup, keys []string, m map[string]any) error { return s.leanGroup(ctx, req, g, keys, m) }
+	view := func(g *scimv1.ScimGroup, keys []string, m map[string]any) error {
+		return s.leanGroup(ctx, req, g, keys, m)
+	}
 	render := func(g *scimv1.ScimGroup) (map[string]any, error) { return s.renderGroup(ctx, req, g, withMembers) }
 	var groups []*scimv1.ScimGroup
 	switch field, value := candidateIndex(groupRT, f); field {

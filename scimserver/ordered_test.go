@@ -56,7 +56,9 @@ func (i *followedInformer) AddEventHandler(h toolscache.ResourceEventHandler) (t
 	return synced{}, nil
 }
 
-type synced struct{ toolscache.ResourceEventHandlerRegistration }
+type synced struct {
+	toolscache.ResourceEventHandlerRegistration
+}
 
 func (synced) HasSynced() bool { return true }
 

@@ -97,7 +97,9 @@ func (s *Server) listUsers(r *http.Request, req *request) (int, any, error) {
 		})
 		return http.StatusOK, body, err
 	}
-	view := func(u *scimv1.ScimUser, keys []string, m map[string]any) error { return s.leanUser(ctx, req, u, keys, m) }
+	view := func(u *scimv1.ScimUser, keys []string, m map[string]any) error {
+		return s.leanUser(ctx, req, u, keys, m)
+	}
 	render := func(u *scimv1.ScimUser) (map[string]any, error) { return s.renderUser(ctx, req, u) }
 	var users []*scimv1.ScimUser
 	switch field, value := candidateIndex(userRT, f); field {
