@@ -12,8 +12,8 @@ import (
 
 // A listing sorted by one of orderedAttrs, without a filter equality an
 // index narrows (candidateIndex), reads the endpoint's resources already
-// in order from the Store (OrderedUsers, OrderedGroups; docs/scim-api.md,
-// "Sorting"): an ordering per endpoint and attribute that a listing has
+// in order from the Store (OrderedUsers, OrderedGroups; docs/install.md,
+// "Sorted listings"): an ordering per endpoint and attribute that a listing has
 // asked for, which the Store keeps in order as writes arrive. Without a
 // filter the page costs the page; with one, a pass over every resource in
 // order that evaluates the filter (totalResults counts every match) but

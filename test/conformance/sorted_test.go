@@ -11,7 +11,7 @@ import (
 
 // TestSortedPagesFollowWrites: a listing sorted by name.familyName or
 // userName (which the server answers from an ordering it keeps as writes
-// arrive; docs/scim-api.md, "Sorting") shows every acknowledged write in
+// arrive; docs/install.md, "Sorted listings") shows every acknowledged write in
 // the very next read — creates, deletions, renames and changes of the
 // sorted attribute — in the order RFC 7644 §3.4.2.3 gives: case-insensitive,
 // users without a value last ascending and first descending, equal values
