@@ -3,6 +3,7 @@ package scimserver
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"runtime"
@@ -183,18 +184,108 @@ func TestOrderedAgreesWithSorting(t *testing.T) {
 	}
 }
 
+// TestOrderedGroupsAgreeWithSorting is TestOrderedAgreesWithSorting for
+// groups: creates, deletions, displayName and lastModified changes.
+func TestOrderedGroupsAgreeWithSorting(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(12, 12))
+	fx := groupFixture(13, 80)
+	informers := &followedInformers{indexedInformers: &indexedInformers{informers: map[reflect.Type]*indexedInformer{}},
+		handlers: map[reflect.Type][]toolscache.ResourceEventHandler{}}
+	if err := scimstore.RegisterIndexes(ctx, informers); err != nil {
+		t.Fatal(err)
+	}
+	live := map[string]*scimv1.ScimGroup{}
+	for _, g := range fx.items {
+		g.Spec.Endpoint = "okta"
+		informers.write(t, nil, g)
+		live[g.Name] = g
+	}
+	store := scimstore.New(nil, nil, informers, scimstore.Options{})
+	if err := store.Follow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ep := types.NamespacedName{Namespace: "ns", Name: "okta"}
+	_, groupFilters := filters(t, groupRT, 14, 20)
+	var sortBys []string
+	for _, path := range paths(groupRT) {
+		if orderKey(groupRT, path) != "" {
+			sortBys = append(sortBys, path)
+		}
+	}
+	if len(sortBys) != 4 {
+		t.Fatalf("%v are kept in order, want displayName, externalId and meta.created/lastModified", sortBys)
+	}
+	for round := range 60 {
+		names := slices.Sorted(maps.Keys(live))
+		old := live[names[r.IntN(len(names))]]
+		g := old.DeepCopy()
+		g.ResourceVersion = strconv.Itoa(200000 + round)
+		switch r.IntN(4) {
+		case 0:
+			g, _ = randomGroup(r, 1000+round)
+			g.Spec.Endpoint = "okta"
+			informers.write(t, nil, g)
+		case 1:
+			informers.write(t, old, nil)
+			delete(live, old.Name)
+			g = nil
+		case 2:
+			g.Spec.DisplayName = maybe(r)
+			informers.write(t, old, g)
+		default:
+			g.Annotations = map[string]string{AnnotationLastModified: randomStamp(r, true)}
+			informers.write(t, old, g)
+		}
+		if g != nil {
+			live[g.Name] = g
+		}
+		for _, sortBy := range sortBys {
+			var f *filter.Filter
+			if r.IntN(2) == 0 {
+				f = groupFilters[r.IntN(len(groupFilters))]
+			}
+			p := listParams{sortBy: sortBy, descending: r.IntN(2) == 0, startIndex: 1 + r.IntN(len(live)+2), count: r.IntN(len(live) + 1)}
+			items, err := store.ListGroups(ctx, ep, "", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			idx, wantTotal, err := selectPage(ctx, p, len(items), typedDecider(groupRT, p, f, items, groupBinder, fx.view))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, i := range idx {
+				want = append(want, items[i].Name)
+			}
+			ord, err := ordering(groupRT, sortBy, groupBinder, func(key string, cmp func(a, b *scimv1.ScimGroup) int) (*scimstore.Ordered[*scimv1.ScimGroup], error) {
+				return store.OrderedGroups(ctx, ep, key, cmp)
+			})
+			if err != nil || ord == nil {
+				t.Fatalf("sortBy=%s: no ordering (%v)", sortBy, err)
+			}
+			page, total, err := orderedSelect(ctx, p, f, ord, groupBinder, fx.view)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, g := range page {
+				got = append(got, g.Name)
+			}
+			if total != wantTotal || !slices.Equal(got, want) {
+				t.Fatalf("round %d sortBy=%s descending=%v startIndex=%d count=%d filter=%v: page %v of %d, want %v of %d",
+					round, sortBy, p.descending, p.startIndex, p.count, f != nil, got, total, want, wantTotal)
+			}
+		}
+	}
+}
+
 // mutate makes one random write to the users: a create, a deletion, the
 // start of a deletion a finalizer holds, or a change of userName,
 // name.familyName, displayName, emails, lastModified or everything.
 func mutate(t *testing.T, r *rand.Rand, informers *followedInformers, live map[string]*scimv1.ScimUser, created *int, rv int) {
 	t.Helper()
-	names := slices.Sorted(func(yield func(string) bool) {
-		for n := range live {
-			if !yield(n) {
-				return
-			}
-		}
-	})
+	names := slices.Sorted(maps.Keys(live))
 	old := live[names[r.IntN(len(names))]]
 	u := old.DeepCopy()
 	u.ResourceVersion = strconv.Itoa(rv)

@@ -48,8 +48,10 @@ func (r *orderings[T]) reorder(old, obj any) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var from string
 	if o, ok := old.(T); ok && o.GetDeletionTimestamp() == nil {
-		for _, ord := range r.endpoints[o.GetNamespace()+"/"+r.endpointOf(o)] {
+		from = o.GetNamespace() + "/" + r.endpointOf(o)
+		for _, ord := range r.endpoints[from] {
 			ord.remove(o)
 		}
 	}
@@ -57,6 +59,17 @@ func (r *orderings[T]) reorder(old, obj any) {
 		for _, ord := range r.endpoints[o.GetNamespace()+"/"+r.endpointOf(o)] {
 			ord.insert(o)
 		}
+	}
+	// The orderings of an endpoint emptied (deleted, most likely) are
+	// dropped; a listing would build them again.
+	for key, ord := range r.endpoints[from] {
+		if ord.n == 0 {
+			delete(r.endpoints[from], key)
+			r.count.Add(-1)
+		}
+	}
+	if from != "" && len(r.endpoints[from]) == 0 {
+		delete(r.endpoints, from)
 	}
 }
 

@@ -201,3 +201,31 @@ func TestOrderingBuiltAheadOfItsEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestOrderingOfAnEmptiedEndpointIsDropped: once an endpoint's last user
+// is gone its orderings are too, and a listing builds them anew.
+func TestOrderingOfAnEmptiedEndpointIsDropped(t *testing.T) {
+	set := newOrderings(func(u *scimv1.ScimUser) string { return u.Spec.Endpoint })
+	a, b := orderedUser("a", "Ada", "okta", false), orderedUser("b", "Bob", "okta", false)
+	list := func() ([]*scimv1.ScimUser, error) { return []*scimv1.ScimUser{a, b}, nil }
+	if _, err := set.get("ns/okta", "displayName", byDisplayName, list); err != nil {
+		t.Fatal(err)
+	}
+	renamed := orderedUser("a", "Zoe", "okta", false)
+	set.reorder(a, renamed)
+	set.reorder(b, nil)
+	if n := set.count.Load(); n != 1 {
+		t.Fatalf("%d orderings after the endpoint kept one user, want 1", n)
+	}
+	set.reorder(renamed, nil)
+	if n := set.count.Load(); n != 0 || len(set.endpoints) != 0 {
+		t.Fatalf("%d orderings (%d endpoints) after the endpoint's last user left, want none", n, len(set.endpoints))
+	}
+	ord, err := set.get("ns/okta", "displayName", byDisplayName, func() ([]*scimv1.ScimUser, error) { return nil, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, total := ord.Page(0, 10, false); len(got) != 0 || total != 0 {
+		t.Fatalf("rebuilt ordering holds %d of %d", len(got), total)
+	}
+}
