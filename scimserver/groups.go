@@ -155,8 +155,25 @@ func (s *Server) listGroups(r *http.Request, req *request) (any, error) {
 			return s.renderGroup(ctx, req, groups[i], withMembers)
 		})
 	}
+	view := func(g *scimv1.ScimGroup, keys []string, m map[string]any) error {
+		return s.leanGroup(ctx, req, g, keys, m)
+	}
+	render := func(g *scimv1.ScimGroup) (map[string]any, error) { return s.renderGroup(ctx, req, g, withMembers) }
 	var groups []*scimv1.ScimGroup
 	switch field, value := candidateIndex(groupRT, f); field {
+	case "":
+		ord, err := ordering(groupRT, p.sortBy, groupBinder, func(key string, cmp func(a, b *scimv1.ScimGroup) int) (*scimstore.Ordered[*scimv1.ScimGroup], error) {
+			return s.store.OrderedGroups(ctx, req.ep.Key, key, cmp)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ord != nil {
+			return orderedPage(ctx, groupRT, p, f, ord, groupBinder, view, render)
+		}
+		if groups, err = s.store.ListGroups(ctx, req.ep.Key, "", ""); err != nil {
+			return nil, err
+		}
 	case "id":
 		if g, err := s.store.GetGroup(ctx, req.ep.Key, value); err == nil {
 			groups = []*scimv1.ScimGroup{g}
@@ -166,11 +183,7 @@ func (s *Server) listGroups(r *http.Request, req *request) (any, error) {
 			return nil, err
 		}
 	}
-	return leanPage(ctx, groupRT, p, f, groups, groupBinder,
-		func(g *scimv1.ScimGroup, keys []string, m map[string]any) error {
-			return s.leanGroup(ctx, req, g, keys, m)
-		},
-		func(g *scimv1.ScimGroup) (map[string]any, error) { return s.renderGroup(ctx, req, g, withMembers) })
+	return leanPage(ctx, groupRT, p, f, groups, groupBinder, view, render)
 }
 
 func (s *Server) groupFromBody(r *http.Request, req *request) (scimv1.ScimGroupSpec, []string, error) {

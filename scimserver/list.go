@@ -146,12 +146,8 @@ func typedDecider[T any](rt *schema.ResourceType, p listParams, f *filter.Filter
 	if p.sortBy == "" {
 		return d
 	}
-	if get, _ := filter.SortValue(rt, p.sortBy, bind); get != nil {
-		d.cmp = func(a, b int) int {
-			av, aok := get(items[a])
-			bv, bok := get(items[b])
-			return compareSortValues(av, aok, bv, bok)
-		}
+	if cmp := sortCompare(rt, p.sortBy, bind); cmp != nil {
+		d.cmp = func(a, b int) int { return cmp(items[a], items[b]) }
 		return d
 	}
 	keys := make([]string, len(items))

@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/scimserver/attrselect"
 	"github.com/scim-operator/scim-operator/scimserver/patch"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
@@ -96,8 +97,26 @@ func (s *Server) listUsers(r *http.Request, req *request) (int, any, error) {
 		})
 		return http.StatusOK, body, err
 	}
+	view := func(u *scimv1.ScimUser, keys []string, m map[string]any) error {
+		return s.leanUser(ctx, req, u, keys, m)
+	}
+	render := func(u *scimv1.ScimUser) (map[string]any, error) { return s.renderUser(ctx, req, u) }
 	var users []*scimv1.ScimUser
 	switch field, value := candidateIndex(userRT, f); field {
+	case "":
+		ord, err := ordering(userRT, p.sortBy, userBinder, func(key string, cmp func(a, b *scimv1.ScimUser) int) (*scimstore.Ordered[*scimv1.ScimUser], error) {
+			return s.store.OrderedUsers(ctx, req.ep.Key, key, cmp)
+		})
+		if err != nil {
+			return 0, nil, err
+		}
+		if ord != nil {
+			body, err := orderedPage(ctx, userRT, p, f, ord, userBinder, view, render)
+			return http.StatusOK, body, err
+		}
+		if users, err = s.store.ListUsers(ctx, req.ep.Key, "", ""); err != nil {
+			return 0, nil, err
+		}
 	case "id":
 		if u, err := s.store.GetUser(ctx, req.ep.Key, value); err == nil {
 			users = []*scimv1.ScimUser{u}
@@ -107,11 +126,7 @@ func (s *Server) listUsers(r *http.Request, req *request) (int, any, error) {
 			return 0, nil, err
 		}
 	}
-	body, err := leanPage(ctx, userRT, p, f, users, userBinder,
-		func(u *scimv1.ScimUser, keys []string, m map[string]any) error {
-			return s.leanUser(ctx, req, u, keys, m)
-		},
-		func(u *scimv1.ScimUser) (map[string]any, error) { return s.renderUser(ctx, req, u) })
+	body, err := leanPage(ctx, userRT, p, f, users, userBinder, view, render)
 	return http.StatusOK, body, err
 }
 

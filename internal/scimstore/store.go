@@ -93,6 +93,8 @@ func (s *Store) Follow(ctx context.Context) error {
 	streams["Group"].names, streams["Group"].endpointOf = newOrder(), func(o client.Object) string {
 		return o.(*scimv1.ScimGroup).Spec.Endpoint
 	}
+	streams["User"].ordered = newOrderings(func(u *scimv1.ScimUser) string { return u.Spec.Endpoint })
+	streams["Group"].ordered = newOrderings(func(g *scimv1.ScimGroup) string { return g.Spec.Endpoint })
 	kinds := map[string]client.Object{"User": &scimv1.ScimUser{}, "Group": &scimv1.ScimGroup{}, "Membership": &scimv1.ScimMembership{}}
 	for kind, obj := range kinds {
 		if err := streams[kind].register(ctx, s.informers, obj); err != nil {

@@ -49,6 +49,9 @@ type stream struct {
 	// endpoint in order (order.go); endpointOf gives an object's endpoint.
 	names      *order
 	endpointOf func(client.Object) string
+	// ordered, for ScimUsers and ScimGroups, keeps the orderings sorted
+	// listings asked for (ordered.go) in order.
+	ordered interface{ reorder(old, obj any) }
 	// synced reports whether the informer's replay of the objects it held
 	// when the handler was added has been delivered.
 	synced func() bool
@@ -96,8 +99,12 @@ func (s *stream) register(ctx context.Context, informers cache.Informers, obj cl
 		return err
 	}
 	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc: func(o any) { s.observe(o, false) },
-		UpdateFunc: func(_, o any) {
+		AddFunc: func(o any) {
+			s.reorder(nil, o)
+			s.observe(o, false)
+		},
+		UpdateFunc: func(old, o any) {
+			s.reorder(old, o)
 			obj, ok := o.(client.Object)
 			s.observe(o, ok && obj.GetDeletionTimestamp() != nil)
 		},
@@ -105,6 +112,7 @@ func (s *stream) register(ctx context.Context, informers cache.Informers, obj cl
 			if d, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
 				o = d.Obj
 			}
+			s.reorder(o, nil)
 			s.observe(o, true)
 		},
 	})
@@ -113,6 +121,15 @@ func (s *stream) register(ctx context.Context, informers cache.Informers, obj cl
 	}
 	s.synced = reg.HasSynced
 	return nil
+}
+
+// reorder moves an object in the stream's orderings, before observe
+// advances the stream: once a writer's wait ends, the orderings hold its
+// write.
+func (s *stream) reorder(old, obj any) {
+	if s.ordered != nil {
+		s.ordered.reorder(old, obj)
+	}
 }
 
 func (s *stream) observe(o any, deleted bool) {
