@@ -154,6 +154,13 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 			return nil, err
 		}
 	}
+	release := &startupRelease{cache: mgr.GetCache(), log: opts.Logger.WithName("memory")}
+	if op.SCIM != nil {
+		release.ready = op.SCIM.ReadyCheck
+	}
+	if err := mgr.Add(release); err != nil {
+		return nil, fmt.Errorf("adding the start-up memory release: %w", err)
+	}
 	if opts.ProbeAddr != "0" {
 		if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 			return nil, err
