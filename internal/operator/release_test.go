@@ -51,3 +51,26 @@ func TestStartupReleaseWaitsForReadiness(t *testing.T) {
 		})
 	}
 }
+
+// The release waits out the controllers' first pass: it goes on while a
+// window allocates settleAlloc or more.
+func TestSettledWaitsForQuietAllocation(t *testing.T) {
+	calls, total := 0, uint64(0)
+	allocs := func() uint64 {
+		calls++
+		if calls <= 3 { // the first reading and two busy windows
+			total += 10 * settleAlloc
+		} else {
+			total += settleAlloc / 4
+		}
+		return total
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if !settled(ctx, allocs) {
+		t.Fatal("settled returned false before its context ended")
+	}
+	if calls != 4 {
+		t.Errorf("allocations read %d times, want 4 (settled after the first quiet window)", calls)
+	}
+}
