@@ -134,7 +134,9 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 		Controller:                    config.Controller{SkipNameValidation: &opts.SkipControllerNameValidation},
 		// Managed fields are a third of a cached ScimUser and nothing reads
 		// them (an update that omits them keeps them): they are dropped.
-		Cache: cache.Options{ByObject: cacheByObject(opts.SecretNamespaces), DefaultTransform: cache.TransformStripManagedFields()},
+		// Informers LIST rather than stream their first sync (informers.go).
+		Cache: cache.Options{ByObject: cacheByObject(opts.SecretNamespaces), DefaultTransform: cache.TransformStripManagedFields(),
+			NewInformer: newListingInformer},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
@@ -153,6 +155,13 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 		if op.SCIM, err = addSCIMServer(mgr, opts, tenants); err != nil {
 			return nil, err
 		}
+	}
+	release := &startupRelease{cache: mgr.GetCache(), log: opts.Logger.WithName("memory")}
+	if op.SCIM != nil {
+		release.ready = op.SCIM.ReadyCheck
+	}
+	if err := mgr.Add(release); err != nil {
+		return nil, fmt.Errorf("adding the start-up memory release: %w", err)
 	}
 	if opts.ProbeAddr != "0" {
 		if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -236,8 +237,17 @@ func (s *Store) getCachedOrLive(ctx context.Context, key types.NamespacedName, o
 // indexed under that value. The returned objects are shared with the cache and
 // must not be modified.
 func (s *Store) ListUsers(ctx context.Context, ep endpointRef, field, value string) ([]*scimv1.ScimUser, error) {
-	return listIndexed(ctx, s, &scimv1.ScimUser{}, ep, field, value, IndexUserEndpoint,
+	valueOf, inBucket := bucketed[field]
+	indexed := value
+	if inBucket {
+		indexed = bucketOf(value)
+	}
+	users, err := listIndexed(ctx, s, &scimv1.ScimUser{}, ep, field, indexed, IndexUserEndpoint,
 		func(u *scimv1.ScimUser) string { return u.Spec.Endpoint })
+	if err != nil || !inBucket {
+		return users, err
+	}
+	return slices.DeleteFunc(users, func(u *scimv1.ScimUser) bool { return valueOf(u) != value }), nil
 }
 
 // GetGroup returns a group of the endpoint from the cache, or a 404 Error.
