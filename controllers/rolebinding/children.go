@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -61,16 +62,17 @@ func (e *notOursError) Error() string {
 // children are created, children that only gain subjects are rewritten. A
 // failed write does not stop the others; the errors are joined. Only
 // children whose subjects or labels drifted are written, so a single
-// membership change touches a single shard. It reports whether it wrote.
-func applyChildren[T child](ctx context.Context, r *Reconciler, b binding, want []T, owned []T) (bool, error) {
-	wrote := false
+// membership change touches a single shard. It returns the names of the
+// children it wrote.
+func applyChildren[T child](ctx context.Context, r *Reconciler, b binding, want []T, owned []T) ([]string, error) {
+	var wrote []string
 	var errs []error
 	do := func(key string, write func() error) {
 		if err := write(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", key, err))
 			return
 		}
-		wrote = true
+		wrote = append(wrote, key[strings.LastIndexByte(key, '/')+1:])
 	}
 	have := map[string]T{}
 	for _, o := range owned {
@@ -234,18 +236,18 @@ func (r *Reconciler) ownedClusterRoleBindings(ctx context.Context, b binding) ([
 	return out, nil
 }
 
-func (r *Reconciler) applyRoleBindings(ctx context.Context, b binding, want []*rbacv1.RoleBinding) (bool, error) {
+func (r *Reconciler) applyRoleBindings(ctx context.Context, b binding, want []*rbacv1.RoleBinding) ([]string, error) {
 	owned, err := r.ownedRoleBindings(ctx, b)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	return applyChildren(ctx, r, b, want, owned)
 }
 
-func (r *Reconciler) applyClusterRoleBindings(ctx context.Context, b binding, want []*rbacv1.ClusterRoleBinding) (bool, error) {
+func (r *Reconciler) applyClusterRoleBindings(ctx context.Context, b binding, want []*rbacv1.ClusterRoleBinding) ([]string, error) {
 	owned, err := r.ownedClusterRoleBindings(ctx, b)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	return applyChildren(ctx, r, b, want, owned)
 }

@@ -82,60 +82,131 @@ func GroupSubject(g *scimv1.ScimGroup, s scimv1.Subjects) string {
 	return s.Prefix + v
 }
 
-// desiredSubjects returns the sorted, de-duplicated subjects — every active
-// member user in User mode, or the group itself in Group mode — and the
-// number of members skipped because their subject name is not safe.
-func desiredSubjects(s scimv1.Subjects, group *scimv1.ScimGroup, activeMembers []*scimv1.ScimUser) ([]rbacv1.Subject, int) {
-	if s.Kind == scimv1.SubjectGroup {
-		name := GroupSubject(group, s)
-		if !SafeSubjectName(name) {
-			return nil, 1
-		}
-		return []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: name}}, 0
+// subjectShards are the desired subjects split over a grant's children:
+// shard n goes to child n, sorted by name, without duplicates. At most 1,000
+// subjects share shard 0; more are spread over Shards shards by FNV-1a of the
+// name, so one membership change rewrites one child. Empty shards are
+// omitted.
+type subjectShards map[int][]rbacv1.Subject
+
+// count is the number of subjects over every shard.
+func (s subjectShards) count() int {
+	n := 0
+	for _, ss := range s {
+		n += len(ss)
 	}
-	// Sorting the names and dropping adjacent duplicates costs a fraction of
-	// a set of 100,000 strings and of sorting the subjects themselves.
-	names := make([]string, 0, len(activeMembers))
-	skipped := 0
-	for _, u := range activeMembers {
-		name := UserSubject(u, s)
-		if !SafeSubjectName(name) {
-			skipped++
-			continue
-		}
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	names = slices.Compact(names)
-	if len(names) == 0 {
-		return nil, skipped
-	}
-	out := make([]rbacv1.Subject, len(names))
-	for i, name := range names {
-		out[i] = rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: name}
-	}
-	return out, skipped
+	return n
 }
 
-// shardSubjects splits subjects over RoleBindings: one when there are at most
-// 1,000, else 64 by hash of the name. Empty shards are omitted.
-func shardSubjects(subjects []rbacv1.Subject) map[int][]rbacv1.Subject {
-	shards := map[int][]rbacv1.Subject{}
-	if len(subjects) == 0 {
-		return shards
-	}
-	if len(subjects) <= singleShardMaxMember {
-		shards[0] = subjects
-		return shards
-	}
-	for _, s := range subjects {
-		n := int(fnv32a(s.Name) % Shards)
-		if shards[n] == nil {
-			shards[n] = make([]rbacv1.Subject, 0, len(subjects)/Shards*5/4)
+// has reports whether sub is desired. A subject is in the shard of its hash,
+// or in shard 0 when there are few: two binary searches, where a set of
+// every subject would cost a map of 100,000 entries per pass.
+func (s subjectShards) has(sub rbacv1.Subject) bool {
+	for _, n := range []int{int(fnv32a(sub.Name) % Shards), 0} {
+		ss := s[n]
+		i, ok := slices.BinarySearchFunc(ss, sub.Name, func(x rbacv1.Subject, name string) int { return strings.Compare(x.Name, name) })
+		if ok && ss[i] == sub {
+			return true
 		}
-		shards[n] = append(shards[n], s)
 	}
-	return shards
+	return false
+}
+
+// projection is what a pass grants and whom it comes from.
+type projection struct {
+	shards subjectShards
+	// active is the number of active users found, skipped those among them
+	// whose subject name is not safe.
+	active, skipped int
+	// sources are every user found, active or not, by the shard their
+	// subject name falls in (Shards: without a name). Only the users of the
+	// children a pass wrote are read for the projection lag: a write of
+	// anyone else was not applied by it.
+	sources [Shards + 1][]*scimv1.ScimUser
+}
+
+// desiredSubjects returns the desired subjects — every active user found in
+// User mode, or the group itself in Group mode — with the number of active
+// users and of those skipped because their subject name is not safe, and
+// the users found by shard.
+func desiredSubjects(s scimv1.Subjects, group *scimv1.ScimGroup, found []*scimv1.ScimUser, active func(*scimv1.ScimUser) bool) projection {
+	p := projection{shards: subjectShards{}}
+	if s.Kind == scimv1.SubjectGroup {
+		for _, u := range found {
+			if active(u) {
+				p.active++
+			}
+		}
+		p.sources[0] = found
+		name := GroupSubject(group, s)
+		if !SafeSubjectName(name) {
+			p.skipped = 1
+			return p
+		}
+		p.shards[0] = []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: name}}
+		return p
+	}
+	// The names are bucketed by hash before they are sorted: 64 sorts of
+	// 1,600 names cost less than one of 100,000, and no set is needed to
+	// drop duplicates, which always share a bucket.
+	var buckets [Shards][]string
+	for _, u := range found {
+		name := UserSubject(u, s)
+		n := Shards
+		if name != "" {
+			n = int(fnv32a(name) % Shards)
+		}
+		p.sources[n] = append(p.sources[n], u)
+		if !active(u) {
+			continue
+		}
+		p.active++
+		if !SafeSubjectName(name) {
+			p.skipped++
+			continue
+		}
+		if buckets[n] == nil {
+			buckets[n] = make([]string, 0, len(found)/Shards*5/4+1)
+		}
+		buckets[n] = append(buckets[n], name)
+	}
+	total := 0
+	for n := range buckets {
+		slices.Sort(buckets[n])
+		buckets[n] = slices.Compact(buckets[n])
+		total += len(buckets[n])
+	}
+	if total == 0 {
+		return p
+	}
+	if total <= singleShardMaxMember {
+		names := make([]string, 0, total)
+		for _, b := range buckets {
+			names = append(names, b...)
+		}
+		slices.Sort(names)
+		p.shards[0] = appendUserSubjects(make([]rbacv1.Subject, 0, total), names)
+		return p
+	}
+	// One array holds every shard; each shard's capacity ends where it
+	// does, so appending to one never overwrites the next.
+	all := make([]rbacv1.Subject, 0, total)
+	for n, b := range buckets {
+		if len(b) > 0 {
+			from := len(all)
+			all = appendUserSubjects(all, b)
+			p.shards[n] = all[from:len(all):len(all)]
+		}
+	}
+	return p
+}
+
+// appendUserSubjects appends a User subject per name to out.
+func appendUserSubjects(out []rbacv1.Subject, names []string) []rbacv1.Subject {
+	for _, name := range names {
+		out = append(out, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: name})
+	}
+	return out
 }
 
 // fnv32a is hash/fnv's FNV-1a of s, without a hasher and a byte slice per call.
@@ -169,7 +240,7 @@ func bindingRef(b binding) string {
 }
 
 // desiredRoleBindings builds the RoleBindings of one grant in one target namespace.
-func desiredRoleBindings(b binding, g grant, namespace string, shards map[int][]rbacv1.Subject) []*rbacv1.RoleBinding {
+func desiredRoleBindings(b binding, g grant, namespace string, shards subjectShards) []*rbacv1.RoleBinding {
 	ref := g.roleRef
 	out := make([]*rbacv1.RoleBinding, 0, len(shards))
 	for n, subjects := range shards {
@@ -186,7 +257,7 @@ func desiredRoleBindings(b binding, g grant, namespace string, shards map[int][]
 }
 
 // desiredClusterRoleBindings builds the ClusterRoleBindings of a cluster-wide grant.
-func desiredClusterRoleBindings(b binding, g grant, shards map[int][]rbacv1.Subject) []*rbacv1.ClusterRoleBinding {
+func desiredClusterRoleBindings(b binding, g grant, shards subjectShards) []*rbacv1.ClusterRoleBinding {
 	ref := g.roleRef
 	out := make([]*rbacv1.ClusterRoleBinding, 0, len(shards))
 	for n, subjects := range shards {

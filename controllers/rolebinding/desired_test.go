@@ -3,8 +3,10 @@ package rolebinding
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -75,8 +77,12 @@ func TestDesiredSubjects(t *testing.T) {
 			userSubjects(strings.Repeat("y", 512)), 3},
 	} {
 		t.Run(tc.reason, func(t *testing.T) {
-			got, skipped := desiredSubjects(tc.s, tc.group, tc.members)
-			if diff := cmp.Diff(tc.want, got); diff != "" {
+			p := desiredSubjects(tc.s, tc.group, tc.members, everyone)
+			shards, skipped := p.shards, p.skipped
+			if len(shards) > 1 {
+				t.Errorf("%s: %d shards for %d subjects, want one", tc.reason, len(shards), shards.count())
+			}
+			if diff := cmp.Diff(tc.want, shards[0]); diff != "" {
 				t.Errorf("%s: desiredSubjects (-want +got):\n%s", tc.reason, diff)
 			}
 			if skipped != tc.skipped {
@@ -86,14 +92,56 @@ func TestDesiredSubjects(t *testing.T) {
 	}
 }
 
-func TestShardSubjects(t *testing.T) {
-	var names []string
-	for i := 0; i < 5000; i++ {
-		names = append(names, fmt.Sprintf("user-%05d", i))
+func everyone(*scimv1.ScimUser) bool { return true }
+
+// TestSubjectSources: inactive users grant nothing but are sources, each in
+// the shard of its subject name, so the lag of a write of one shard is read
+// from the users of that shard.
+func TestSubjectSources(t *testing.T) {
+	var members []*scimv1.ScimUser
+	for i := 0; i < 3000; i++ {
+		name := fmt.Sprintf("user-%05d", i)
+		members = append(members, user(name, name))
 	}
-	subjects := userSubjects(names...)
-	shards := shardSubjects(subjects)
-	total := 0
+	members = append(members, user("nameless", ""))
+	inactive := func(u *scimv1.ScimUser) bool { return u.Name != "user-00007" && u.Name != "nameless" }
+	p := desiredSubjects(scimv1.Subjects{Kind: scimv1.SubjectUser}, nil, members, inactive)
+	if p.active != len(members)-2 || p.shards.count() != len(members)-2 || p.skipped != 0 {
+		t.Errorf("active %d, subjects %d, skipped %d; want %d, %d, 0", p.active, p.shards.count(), p.skipped, len(members)-2, len(members)-2)
+	}
+	if p.shards.has(rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "user-00007"}) {
+		t.Error("an inactive user is granted")
+	}
+	sources := 0
+	for n, users := range p.sources {
+		for _, u := range users {
+			sources++
+			want := Shards
+			if u.Spec.UserName != "" {
+				want = int(fnv32a(u.Spec.UserName) % Shards)
+			}
+			if n != want {
+				t.Errorf("source %s is in shard %d, want %d", u.Name, n, want)
+			}
+		}
+	}
+	if sources != len(members) {
+		t.Errorf("%d sources, want every user found (%d)", sources, len(members))
+	}
+}
+
+func TestShardSubjects(t *testing.T) {
+	byUserName := scimv1.Subjects{Kind: scimv1.SubjectUser}
+	var members []*scimv1.ScimUser
+	for i := 0; i < 5000; i++ {
+		name := fmt.Sprintf("user-%05d", i)
+		members = append(members, user(name, name))
+	}
+	// Every user twice, in reverse order: the shards are sorted and hold
+	// each subject once.
+	twice := append(slices.Clone(members), members...)
+	slices.Reverse(twice)
+	shards := desiredSubjects(byUserName, nil, twice, everyone).shards
 	for n, ss := range shards {
 		if len(ss) == 0 {
 			t.Errorf("shard %d is empty but present", n)
@@ -109,16 +157,32 @@ func TestShardSubjects(t *testing.T) {
 			if i > 0 && ss[i-1].Name >= s.Name {
 				t.Fatalf("shard %d is not sorted: %s before %s", n, ss[i-1].Name, s.Name)
 			}
+			if !shards.has(s) {
+				t.Fatalf("%s is in shard %d but not found there", s.Name, n)
+			}
 		}
-		total += len(ss)
 	}
-	if total != len(subjects) {
-		t.Errorf("shards hold %d subjects, want %d", total, len(subjects))
+	if got := shards.count(); got != len(members) {
+		t.Errorf("shards hold %d subjects, want %d", got, len(members))
 	}
-	if small := shardSubjects(subjects[:singleShardMaxMember]); len(small) != 1 || len(small[0]) != singleShardMaxMember {
-		t.Errorf("%d subjects should stay in shard 0, got %d shards", singleShardMaxMember, len(small))
+	for _, s := range []rbacv1.Subject{
+		{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "user-99999"},
+		{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "user-00001"},
+	} {
+		if shards.has(s) {
+			t.Errorf("%s %s is not desired but found", s.Kind, s.Name)
+		}
 	}
-	if empty := shardSubjects(nil); len(empty) != 0 {
+	small := desiredSubjects(byUserName, nil, members[:singleShardMaxMember], everyone).shards
+	if len(small) != 1 || len(small[0]) != singleShardMaxMember || !slices.IsSortedFunc(small[0], func(x, y rbacv1.Subject) int { return strings.Compare(x.Name, y.Name) }) {
+		t.Errorf("%d subjects should stay in shard 0, sorted, got %d shards", singleShardMaxMember, len(small))
+	}
+	for _, s := range small[0] {
+		if !small.has(s) {
+			t.Fatalf("%s is in shard 0 but not found there", s.Name)
+		}
+	}
+	if empty := desiredSubjects(byUserName, nil, nil, everyone).shards; len(empty) != 0 {
 		t.Errorf("no subject should make no shard, got %d", len(empty))
 	}
 }
@@ -158,7 +222,7 @@ func TestTrustedChildren(t *testing.T) {
 	}
 	// Only bob left the group: the tampered and forged children add nothing.
 	current := []*rbacv1.RoleBinding{ours, tampered, forged}
-	if n := revocations(b, userSubjects("alice"), current, places); n != 1 {
+	if n := revocations(b, subjectShards{0: userSubjects("alice")}, current, places); n != 1 {
 		t.Errorf("revocations %d, want 1 (bob, in the operator's own child)", n)
 	}
 	// Held: bob stays in namespace a only; nothing of the tampered or forged
@@ -215,6 +279,79 @@ func TestTrustedChildrenOfEntitlements(t *testing.T) {
 	} {
 		if got := trustedChild(tc.o, places); got != tc.want {
 			t.Errorf("%s: trusted %v, want %v", tc.reason, got, tc.want)
+		}
+	}
+}
+
+// TestRevocationsAcrossShards: a revocation is a subject no longer desired
+// anywhere, not one that moved to another child when the group grew past
+// one child.
+func TestRevocationsAcrossShards(t *testing.T) {
+	b := namespaced{&scimv1.ScimRoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "all", UID: "u3"},
+		Spec: scimv1.ScimRoleBindingSpec{RoleRef: scimv1.RoleRef{Kind: "ClusterRole", Name: "view"}}}}
+	g := b.grants()[0]
+	places := []placement{{grant: g, in: map[string]bool{"team": true}}}
+	byUserName := scimv1.Subjects{Kind: scimv1.SubjectUser}
+	var members []*scimv1.ScimUser
+	for i := 0; i < 3000; i++ {
+		name := fmt.Sprintf("user-%05d", i)
+		members = append(members, user(name, name))
+	}
+	shardsOf := func(users []*scimv1.ScimUser) subjectShards {
+		return desiredSubjects(byUserName, nil, users, everyone).shards
+	}
+	all := desiredRoleBindings(b, g, "team", shardsOf(members))
+	few := desiredRoleBindings(b, g, "team", shardsOf(members[:singleShardMaxMember]))
+	for _, tc := range []struct {
+		reason  string
+		desired subjectShards
+		current []*rbacv1.RoleBinding
+		want    int
+	}{
+		{"nothing changed", shardsOf(members), all, 0},
+		{"one member left", shardsOf(members[1:]), all, 1},
+		{"two members left, in different children", shardsOf(append(slices.Clone(members[1:1500]), members[1501:]...)), all, 2},
+		{"the group grew past one child: its subjects moved, none was revoked", shardsOf(members[:singleShardMaxMember+1]), few, 0},
+		{"the group shrank to one child", shardsOf(members[:singleShardMaxMember]), all, len(members) - singleShardMaxMember},
+		{"nothing is desired any more", subjectShards{}, few, singleShardMaxMember},
+	} {
+		if got := revocations(b, tc.desired, tc.current, places); got != tc.want {
+			t.Errorf("%s: revocations %d, want %d", tc.reason, got, tc.want)
+		}
+	}
+}
+
+// TestNewestWriteOfWrittenShards: the lag of a pass is measured from the
+// newest write of the group and of the users of the children it wrote.
+func TestNewestWriteOfWrittenShards(t *testing.T) {
+	b := namespaced{&scimv1.ScimRoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "all", UID: "u4"},
+		Spec: scimv1.ScimRoleBindingSpec{RoleRef: scimv1.RoleRef{Kind: "ClusterRole", Name: "view"}}}}
+	g := b.grants()[0]
+	places := []placement{{grant: g, in: map[string]bool{"team": true}}}
+	stamped := func(u *scimv1.ScimUser, at string) *scimv1.ScimUser {
+		u.Annotations = map[string]string{scimv1.AnnotationLastModified: at}
+		return u
+	}
+	group := &scimv1.ScimGroup{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{scimv1.AnnotationLastModified: "2026-12-01T10:00:00.000Z"}}}
+	var o outcome
+	o.group, o.sources = group, &[Shards + 1][]*scimv1.ScimUser{}
+	o.sources[3] = []*scimv1.ScimUser{stamped(user("a", "a"), "2026-12-01T10:00:03.000Z")}
+	o.sources[5] = []*scimv1.ScimUser{stamped(user("b", "b"), "2026-12-01T10:00:05.000Z")}
+	o.sources[Shards] = []*scimv1.ScimUser{stamped(user("c", ""), "2026-12-01T10:00:01.000Z")}
+	at := func(s string) time.Time { t, _ := time.Parse(time.RFC3339Nano, s); return t }
+	for _, tc := range []struct {
+		reason  string
+		written []string
+		want    string
+	}{
+		{"shard 3 written: its user's write", []string{childName(g, 3)}, "2026-12-01T10:00:03.000Z"},
+		{"shards 3 and 5 written: the newer user's write", []string{childName(g, 3), childName(g, 5)}, "2026-12-01T10:00:05.000Z"},
+		{"shard 7 written: the group's and the users' without a name, nobody else's", []string{childName(g, 7)}, "2026-12-01T10:00:01.000Z"},
+		{"shard 0 written: every user's", []string{childName(g, 0)}, "2026-12-01T10:00:05.000Z"},
+		{"a name of no grant: every user's", []string{"someone-else"}, "2026-12-01T10:00:05.000Z"},
+	} {
+		if got := o.newestWrite(tc.written, places); !got.Equal(at(tc.want)) {
+			t.Errorf("%s: newest write %s, want %s", tc.reason, got, tc.want)
 		}
 	}
 }

@@ -60,22 +60,21 @@ func (r *Reconciler) getUser(ctx context.Context, ns, name string) (*scimv1.Scim
 	return u, nil
 }
 
-// activeMembers returns the group's member users that are active and not
-// being deleted, and every member user found (the sources of the grant). The
-// users are the cache's own objects (read without a copy: a group of 50,000
-// would cost 50,000 copies per pass) and must not be modified.
-func (r *Reconciler) activeMembers(ctx context.Context, ep client.ObjectKey, group string) (active, found []*scimv1.ScimUser, err error) {
+// memberUsers returns every member user of the group found (the sources of
+// the grant). The users are the cache's own objects (read without a copy: a
+// group of 50,000 would cost 50,000 copies per pass) and must not be
+// modified.
+func (r *Reconciler) memberUsers(ctx context.Context, ep client.ObjectKey, group string) ([]*scimv1.ScimUser, error) {
 	var shards scimv1.ScimMembershipList
 	if err := r.Client.List(ctx, &shards, client.InNamespace(ep.Namespace),
 		client.MatchingFields{scimstore.IndexMembershipGroup: group}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, nil, fmt.Errorf("listing members of ScimGroup %s/%s: %w", ep.Namespace, group, err)
+		return nil, fmt.Errorf("listing members of ScimGroup %s/%s: %w", ep.Namespace, group, err)
 	}
 	n := 0
 	for i := range shards.Items {
 		n += len(shards.Items[i].Spec.Members)
 	}
-	active = make([]*scimv1.ScimUser, 0, n)
-	found = make([]*scimv1.ScimUser, 0, n)
+	found := make([]*scimv1.ScimUser, 0, n)
 	for i := range shards.Items {
 		for _, m := range shards.Items[i].Spec.Members {
 			if !m.IsUser() {
@@ -83,42 +82,46 @@ func (r *Reconciler) activeMembers(ctx context.Context, ep client.ObjectKey, gro
 			}
 			u, err := r.getUser(ctx, ep.Namespace, m.Value)
 			if err != nil {
-				return nil, nil, fmt.Errorf("getting ScimUser %s/%s: %w", ep.Namespace, m.Value, err)
+				return nil, fmt.Errorf("getting ScimUser %s/%s: %w", ep.Namespace, m.Value, err)
 			}
-			if u == nil {
-				continue
-			}
-			found = append(found, u)
-			if u.Spec.Active && u.DeletionTimestamp.IsZero() && u.Spec.Endpoint == ep.Name {
-				active = append(active, u)
+			if u != nil {
+				found = append(found, u)
 			}
 		}
 	}
-	return active, found, nil
+	return found, nil
 }
 
-// entitledUsers returns the active users of the endpoint whose SCIM roles
-// hold the entitlement role, not being deleted, whose roles the identity
-// provider has sent since their last reactivation (RolesCurrent), and every
-// user found whose roles hold it (the sources of the grant). Like activeMembers, the users are
-// the cache's own objects and must not be modified.
-func (r *Reconciler) entitledUsers(ctx context.Context, ep client.ObjectKey, role string) (active, found []*scimv1.ScimUser, err error) {
+// activeMember reports whether a member user of a group of endpoint ep is
+// granted: active, not being deleted, and of that endpoint.
+func activeMember(ep string) func(*scimv1.ScimUser) bool {
+	return func(u *scimv1.ScimUser) bool {
+		return u.Spec.Active && u.DeletionTimestamp.IsZero() && u.Spec.Endpoint == ep
+	}
+}
+
+// entitledUsers returns the users of the endpoint whose SCIM roles hold the
+// entitlement role (the sources of the grant). Like memberUsers, the users
+// are the cache's own objects and must not be modified.
+func (r *Reconciler) entitledUsers(ctx context.Context, ep client.ObjectKey, role string) ([]*scimv1.ScimUser, error) {
 	var users scimv1.ScimUserList
 	if err := r.Client.List(ctx, &users, client.InNamespace(ep.Namespace),
 		client.MatchingFields{scimstore.IndexUserRole: ep.Name + "/" + role}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, nil, fmt.Errorf("listing users granted %s in %s: %w", role, ep, err)
+		return nil, fmt.Errorf("listing users granted %s in %s: %w", role, ep, err)
 	}
-	found = make([]*scimv1.ScimUser, 0, len(users.Items))
-	active = make([]*scimv1.ScimUser, 0, len(users.Items))
+	found := make([]*scimv1.ScimUser, 0, len(users.Items))
 	for i := range users.Items {
 		u := &users.Items[i]
-		if u.Spec.Endpoint != ep.Name || !u.Spec.Granted(role) {
-			continue
-		}
-		found = append(found, u)
-		if u.Spec.Active && u.DeletionTimestamp.IsZero() && u.RolesCurrent() {
-			active = append(active, u)
+		if u.Spec.Endpoint == ep.Name && u.Spec.Granted(role) {
+			found = append(found, u)
 		}
 	}
-	return active, found, nil
+	return found, nil
+}
+
+// entitledActive reports whether a user holding the entitlement is granted:
+// active, not being deleted, and with roles the identity provider has sent
+// since their last reactivation (RolesCurrent).
+func entitledActive(u *scimv1.ScimUser) bool {
+	return u.Spec.Active && u.DeletionTimestamp.IsZero() && u.RolesCurrent()
 }

@@ -102,11 +102,11 @@ type outcome struct {
 	skipped    int // active members whose subject name is unsafe
 	conflict   string
 	namespaces []string
-	// group and sources (every member user found, active or not) are the
-	// sources of the grant: the projection lag is measured from their
-	// newest SCIM write (see newestWrite).
+	// group and sources (every member user found, active or not, by
+	// shard) are the sources of the grant: the projection lag is measured
+	// from their newest SCIM write (see newestWrite).
 	group       *scimv1.ScimGroup
-	sources     []*scimv1.ScimUser
+	sources     *[Shards + 1][]*scimv1.ScimUser
 	activeCount int
 	// held is set when the deprovisioning guard did not admit this pass's
 	// revocations: no subject is removed.
@@ -119,7 +119,7 @@ type outcome struct {
 // Revocations the identity provider caused are admitted by the
 // deprovisioning guard first; those of an administrator's spec change are not.
 func (r *Reconciler) reconcileNormal(ctx context.Context, b binding) (outcome, error) {
-	out, subjects, err := r.resolve(ctx, b)
+	out, shards, err := r.resolve(ctx, b)
 	if err != nil {
 		return out, err
 	}
@@ -140,7 +140,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, b binding) (outcome, e
 		return out, err
 	}
 	if out.reason == ReasonBound || out.reason == ReasonGroupNotFound {
-		n := revocations(b, subjects, rbs, places) + revocations(b, subjects, crbs, places)
+		n := revocations(b, shards, rbs, places) + revocations(b, shards, crbs, places)
 		if n > 0 && r.Guard != nil && !specChanged(b) {
 			admitted, err := r.Guard.Admit(ctx, b.endpoint(), bindingRef(b), n)
 			if err != nil {
@@ -152,7 +152,6 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, b binding) (outcome, e
 	if out.held && out.reason == ReasonGroupNotFound {
 		return out, nil // a deleted group is a revocation too: its grants stay
 	}
-	shards := shardSubjects(subjects)
 	var wantRB []*rbacv1.RoleBinding
 	var wantCRB []*rbacv1.ClusterRoleBinding
 	if out.reason == ReasonBound {
@@ -167,10 +166,11 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, b binding) (outcome, e
 		}
 		out.namespaces = grantedNamespaces(places)
 	}
+	subjects := shards.count()
 	if out.held {
 		wantRB = keepTrusted(wantRB, rbs, places)
 		wantCRB = keepTrusted(wantCRB, crbs, places)
-		subjects = granted(wantRB, wantCRB)
+		subjects = len(granted(wantRB, wantCRB))
 	}
 	// Revocations of both kinds go first; one failing child does not stop
 	// the others.
@@ -179,13 +179,13 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, b binding) (outcome, e
 	if err := errors.Join(errRB, errCRB); err != nil {
 		return out, err
 	}
-	if (wroteRB || wroteCRB) && r.Lag != nil {
-		r.Lag.Applied(telemetry.ProjectionRBAC, string(b.GetUID()), out.newestWrite())
+	if written := append(wroteRB, wroteCRB...); len(written) > 0 && r.Lag != nil {
+		r.Lag.Applied(telemetry.ProjectionRBAC, string(b.GetUID()), out.newestWrite(written, places))
 	}
 	if out.reason == ReasonBound {
-		out.subjects = len(subjects)
-		out.members = len(subjects)
-		if b.subjects().Kind == scimv1.SubjectGroup && len(subjects) > 0 {
+		out.subjects = subjects
+		out.members = subjects
+		if b.subjects().Kind == scimv1.SubjectGroup && subjects > 0 {
 			out.members = out.activeCount
 		}
 	}
@@ -200,7 +200,7 @@ func specChanged(b binding) bool {
 
 // resolve checks the grants are allowed and finds who they reach: the
 // group and its active members, or the active users granted the entitlement.
-func (r *Reconciler) resolve(ctx context.Context, b binding) (outcome, []rbacv1.Subject, error) {
+func (r *Reconciler) resolve(ctx context.Context, b binding) (outcome, subjectShards, error) {
 	out := outcome{groupID: b.status().GroupID, groupFrom: b.status().GroupResolvedFrom}
 	for _, g := range b.grants() {
 		if !r.AllowedRoles.Allows(g.roleRef) {
@@ -226,16 +226,15 @@ func (r *Reconciler) resolve(ctx context.Context, b binding) (outcome, []rbacv1.
 		return out, nil, nil
 	}
 	if role := b.entitlement(); role != "" {
-		active, found, err := r.entitledUsers(ctx, b.endpoint(), role)
+		found, err := r.entitledUsers(ctx, b.endpoint(), role)
 		if err != nil {
 			return out, nil, err
 		}
-		out.sources, out.activeCount, out.reason = found, len(active), ReasonBound
 		users := b.subjects()
 		users.Kind = scimv1.SubjectUser // the API allows no other for an entitlement
-		subjects, skipped := desiredSubjects(users, nil, active)
-		out.skipped = skipped
-		return out, subjects, nil
+		p := desiredSubjects(users, nil, found, entitledActive)
+		out.sources, out.activeCount, out.skipped, out.reason = &p.sources, p.active, p.skipped, ReasonBound
+		return out, p.shards, nil
 	}
 	group, err := r.findGroup(ctx, b)
 	if err != nil {
@@ -246,15 +245,14 @@ func (r *Reconciler) resolve(ctx context.Context, b binding) (outcome, []rbacv1.
 		return out, nil, nil
 	}
 	out.groupID, out.groupFrom = group.Name, groupRefKey(b)
-	active, found, err := r.activeMembers(ctx, b.endpoint(), group.Name)
+	found, err := r.memberUsers(ctx, b.endpoint(), group.Name)
 	if err != nil {
 		return out, nil, err
 	}
-	out.group, out.sources, out.activeCount = group, found, len(active)
+	p := desiredSubjects(b.subjects(), group, found, activeMember(b.endpoint().Name))
+	out.group, out.sources, out.activeCount, out.skipped = group, &p.sources, p.active, p.skipped
 	out.reason = ReasonBound
-	subjects, skipped := desiredSubjects(b.subjects(), group, active)
-	out.skipped = skipped
-	return out, subjects, nil
+	return out, p.shards, nil
 }
 
 // grantsOnlyIn reports whether every grant of b is in namespace ns alone:
@@ -287,17 +285,37 @@ func (r *Reconciler) endpointAllows(ctx context.Context, ep *scimv1.ScimEndpoint
 	return ep.AllowsNamespace(ns, n.Labels), nil
 }
 
-// newestWrite is when the SCIM server last wrote the group or any of its
-// member users. It reads every member's annotation, which costs more than
-// the rest of a pass over a large group: it is computed only for a pass that
-// wrote, the only one whose lag is recorded.
-func (o outcome) newestWrite() time.Time {
+// newestWrite is when the SCIM server last wrote the group or any of the
+// users whose subject the written children hold or held. It reads their
+// annotations, which cost more than the rest of a pass over a large group:
+// it is computed only for a pass that wrote, the only one whose lag is
+// recorded, and only for the users of the shards written (a change of one
+// member of a large group reads 1/64 of them). A write of shard 0, which
+// holds every subject of a small group, reads them all.
+func (o outcome) newestWrite(written []string, places []placement) time.Time {
 	var w scimv1.NewestWrite
-	for _, u := range o.sources {
-		w.Observe(u)
-	}
 	if o.group != nil {
 		w.Observe(o.group)
+	}
+	if o.sources == nil {
+		return w.Time()
+	}
+	read := make([]bool, Shards+1)
+	read[Shards] = true // users without a subject name
+	for _, name := range written {
+		n, ok := childShard(name, places)
+		if !ok || n == 0 {
+			read = nil
+			break
+		}
+		read[n] = true
+	}
+	for n, users := range o.sources {
+		if read == nil || read[n] {
+			for _, u := range users {
+				w.Observe(u)
+			}
+		}
 	}
 	return w.Time()
 }

@@ -3,6 +3,7 @@ package rolebinding
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -111,7 +112,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 			Watches(&scimv1.ScimUser{}, handler.EnqueueRequestsFromMapFunc(m.forUser), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 			Watches(&scimv1.ScimMembership{}, handler.EnqueueRequestsFromMapFunc(m.forMembership)).
-			Watches(&scimv1.ScimGroup{}, handler.EnqueueRequestsFromMapFunc(m.forGroup)).
+			Watches(&scimv1.ScimGroup{}, handler.EnqueueRequestsFromMapFunc(m.forGroup), builder.WithPredicates(groupChanged)).
 			Watches(&scimv1.ScimEndpoint{}, handler.EnqueueRequestsFromMapFunc(m.forEndpoint), builder.WithPredicates(endpointChanged)).
 			Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(m.forChild), builder.WithPredicates(notOurWrite)).
 			Watches(&rbacv1.ClusterRoleBinding{}, handler.EnqueueRequestsFromMapFunc(m.forChild), builder.WithPredicates(notOurWrite))
@@ -287,6 +288,20 @@ var notOurWrite = predicate.Funcs{
 			}
 		}
 		return false
+	},
+}
+
+// groupChanged passes the ScimGroup events that can change a grant:
+// creation, deletion, a spec change (a new generation: a rename or a new
+// externalId), the deletion timestamp and labels. The SCIM server stamps the
+// group's lastModified annotation after every membership change, whose own
+// event already brings the binding back: a second pass over every member
+// would find nothing to do.
+var groupChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		old, cur := e.ObjectOld, e.ObjectNew
+		return old.GetGeneration() != cur.GetGeneration() || !old.GetDeletionTimestamp().Equal(cur.GetDeletionTimestamp()) ||
+			!maps.Equal(old.GetLabels(), cur.GetLabels())
 	},
 }
 

@@ -48,6 +48,18 @@ type placement struct {
 	in map[string]bool
 }
 
+// childShard returns the shard number of a child named name when it is a
+// child name of one of the grants.
+func childShard(name string, places []placement) (int, bool) {
+	for _, p := range places {
+		n, err := strconv.Atoi(strings.TrimPrefix(name, p.prefix))
+		if strings.HasPrefix(name, p.prefix) && err == nil && n >= 0 && n < Shards && childName(p.grant, n) == name {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
 // trustedChild reports whether a child carrying this binding's label is one
 // the operator wrote where it would write it: a child name of one of the
 // binding's grants, in a namespace of that grant (none for a
@@ -74,19 +86,21 @@ func trustedChild(o client.Object, places []placement) bool {
 
 // revocations counts the users this pass would take the role from, in the
 // children the operator itself wrote: the User subjects no longer desired,
-// or, when the Group subject goes, the active members it reached.
-func revocations[T child](b binding, desired []rbacv1.Subject, current []T, places []placement) int {
-	want := make(map[rbacv1.Subject]bool, len(desired))
-	for _, s := range desired {
-		want[s] = true
-	}
+// or, when the Group subject goes, the active members it reached. A child
+// whose subjects are those desired for its shard takes nothing away and is
+// passed over at the cost of one comparison: a change of one member of a
+// large group looks into one child.
+func revocations[T child](b binding, desired subjectShards, current []T, places []placement) int {
 	gone := map[rbacv1.Subject]bool{}
 	for _, c := range current {
+		if n, ok := childShard(c.GetName(), places); ok && slices.Equal(subjectsOf(c), desired[n]) {
+			continue
+		}
 		if !trustedChild(c, places) {
 			continue
 		}
 		for _, s := range subjectsOf(c) {
-			if !want[s] {
+			if !desired.has(s) {
 				gone[s] = true
 			}
 		}
