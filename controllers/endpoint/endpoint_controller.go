@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -40,6 +41,9 @@ type Reconciler struct {
 	Client    client.Client
 	APIReader client.Reader
 	Recorder  events.EventRecorder
+	// Informers are the cache's (the manager's cache): the endpoint's users
+	// and groups are counted in its indexes without copying them.
+	Informers cache.Informers
 	// Guard applies approvals and limit changes (nil: no guard).
 	Guard *deprovision.Guard
 }
@@ -68,20 +72,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	var users scimv1.ScimUserList
-	if err := r.Client.List(ctx, &users, client.InNamespace(ep.Namespace),
-		client.MatchingFields{scimstore.IndexUserEndpoint: ep.Name}, client.UnsafeDisableDeepCopy); err != nil {
-		return ctrl.Result{}, fmt.Errorf("listing users of %s: %w", req.NamespacedName, err)
+	users, err := r.count(ctx, &scimv1.ScimUser{}, scimstore.IndexUserEndpoint, &ep)
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("counting users of %s: %w", req.NamespacedName, err)
 	}
-	var groups scimv1.ScimGroupList
-	if err := r.Client.List(ctx, &groups, client.InNamespace(ep.Namespace),
-		client.MatchingFields{scimstore.IndexGroupEndpoint: ep.Name}, client.UnsafeDisableDeepCopy); err != nil {
-		return ctrl.Result{}, fmt.Errorf("listing groups of %s: %w", req.NamespacedName, err)
+	groups, err := r.count(ctx, &scimv1.ScimGroup{}, scimstore.IndexGroupEndpoint, &ep)
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("counting groups of %s: %w", req.NamespacedName, err)
 	}
 
 	before := ep.Status.DeepCopy()
 	status, changed := endpointStatus(&ep, observed{ValidTokens: len(tokens), Problems: problems,
-		Users: len(users.Items), Groups: len(groups.Items), Now: time.Now()})
+		Users: users, Groups: groups, Now: time.Now()})
 	ep.Status = status
 	if changed && r.Recorder != nil {
 		cond := meta.FindStatusCondition(ep.Status.Conditions, scimv1.ConditionReady)
@@ -108,6 +110,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// Counts change with every provisioning action; refresh them periodically
 	// rather than on every ScimUser event.
 	return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+}
+
+// count returns how many objects of kind the endpoint holds in the cache
+// (field indexes them by endpoint), those being deleted included.
+func (r *Reconciler) count(ctx context.Context, kind client.Object, field string, ep *scimv1.ScimEndpoint) (int, error) {
+	return scimstore.CountIndexed(ctx, r.Informers, kind, field, ep.Namespace, ep.Name)
 }
 
 func apiequal(a, b *scimv1.ScimEndpointStatus) bool {

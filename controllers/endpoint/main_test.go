@@ -84,7 +84,7 @@ func startManager(cp *controlplane.ControlPlane) (stop func(), err error) {
 			Users:    deprovision.CachedUsers(mgr.GetClient()),
 		}
 		return (&endpoint.Reconciler{
-			Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+			Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Informers: mgr.GetCache(),
 			Recorder: mgr.GetEventRecorder("scim-operator"), Guard: guard,
 		}).SetupWithManager(mgr)
 	})

@@ -228,7 +228,7 @@ func addControllers(mgr manager.Manager, opts *Options) (*tenantapp.Reconciler, 
 		Metrics:  deprovision.NewMetrics(metrics.Registry),
 	}
 	if err := (&endpoint.Reconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Informers: mgr.GetCache(),
 		Recorder: mgr.GetEventRecorder("scim-operator"), Guard: guard,
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the ScimEndpoint controller: %w", err)

@@ -317,7 +317,19 @@ func listIndexed[T client.Object](ctx context.Context, s *Store, kind T, ep endp
 // namespace) whose field index (registered with client.FieldIndexer, see
 // RegisterIndexes) holds value, without copying them.
 func (s *Store) byIndex(ctx context.Context, kind client.Object, field, namespace, value string) ([]any, error) {
-	indexer, err := s.indexer(ctx, kind)
+	return byIndex(ctx, s.informers, kind, field, namespace, value)
+}
+
+// CountIndexed returns how many cached objects of kind in namespace the
+// field index (RegisterIndexes) holds under value, without copying them: a
+// cached List of an endpoint's 100,000 users copies each into the list.
+func CountIndexed(ctx context.Context, informers cache.Informers, kind client.Object, field, namespace, value string) (int, error) {
+	items, err := byIndex(ctx, informers, kind, field, namespace, value)
+	return len(items), err
+}
+
+func byIndex(ctx context.Context, informers cache.Informers, kind client.Object, field, namespace, value string) ([]any, error) {
+	indexer, err := informerIndexer(ctx, informers, kind)
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +344,11 @@ func (s *Store) byIndex(ctx context.Context, kind client.Object, field, namespac
 
 // indexer is the store of the kind's informer, read without copies.
 func (s *Store) indexer(ctx context.Context, kind client.Object) (toolscache.Indexer, error) {
-	inf, err := s.informers.GetInformer(ctx, kind)
+	return informerIndexer(ctx, s.informers, kind)
+}
+
+func informerIndexer(ctx context.Context, informers cache.Informers, kind client.Object) (toolscache.Indexer, error) {
+	inf, err := informers.GetInformer(ctx, kind)
 	if err != nil {
 		return nil, errWrap("reading the cache", err)
 	}
