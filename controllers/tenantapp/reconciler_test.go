@@ -9,8 +9,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/controllers/tenantapp"
@@ -165,4 +168,85 @@ func TestDeletedTenantAppReleasesUsers(t *testing.T) {
 	if st, err := tn.DB.Observe(ctxDB); err != nil || len(st.Users) != 3 {
 		t.Errorf("tables after the TenantApp's deletion: %d users (err %v), want the 3 rows left in place", len(st.Users), err)
 	}
+}
+
+// TestGroupStampStartsNoPass: the SCIM server stamps a group's lastModified
+// annotation after each member change, whose membership shard already
+// starts a pass; the tables hold nothing of the stamp, so it starts no pass
+// of its own (a pass reads every user of the endpoint). A displayName
+// change still does.
+func TestGroupStampStartsNoPass(t *testing.T) {
+	c, ns := seedTenant(t)
+	tn := newTenant(t, c, ns, "app", "okta", "")
+	waitTables(t, tn, tenantdb.State{
+		Users:   []tenantdb.User{row("alice", "Alice", "A", true), row("bob", "Bob", "B", true), row("carol", "Carol", "C", false)},
+		Groups:  seededGroups,
+		Members: map[string][]string{"devs": {"alice", "carol"}, "ops": {"bob"}},
+	})
+	passes := quietPasses(t)
+	ctx := context.Background()
+	for i := range 3 {
+		g := &scimv1.ScimGroup{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "devs"}}
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:"2026-12-07T10:00:0%dZ"}}}`, scimv1.AnnotationLastModified, i)
+		if err := c.Patch(ctx, g, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := quietPasses(t); after != passes {
+		t.Errorf("three lastModified stamps started %v passes, want none", after-passes)
+	}
+
+	var g scimv1.ScimGroup
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "devs"}, &g); err != nil {
+		t.Fatal(err)
+	}
+	g.Spec.DisplayName = "Developers and friends"
+	if err := c.Update(ctx, &g); err != nil {
+		t.Fatal(err)
+	}
+	waitTables(t, tn, tenantdb.State{
+		Users:   []tenantdb.User{row("alice", "Alice", "A", true), row("bob", "Bob", "B", true), row("carol", "Carol", "C", false)},
+		Groups:  []tenantdb.Group{{ID: "devs", DisplayName: "Developers and friends"}, {ID: "ops", DisplayName: "Operations"}},
+		Members: map[string][]string{"devs": {"alice", "carol"}, "ops": {"bob"}},
+	})
+}
+
+// quietPasses waits until the TenantApp controller has run no pass for two
+// seconds and returns how many it ran (controller-runtime's reconcile
+// counter; the suite's tests run one at a time).
+func quietPasses(t *testing.T) float64 {
+	t.Helper()
+	count := func() float64 {
+		families, err := ctrlmetrics.Registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := 0.0
+		for _, f := range families {
+			if f.GetName() != "controller_runtime_reconcile_total" {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "controller" && l.GetValue() == "tenantapp" {
+						total += m.GetCounter().GetValue()
+					}
+				}
+			}
+		}
+		return total
+	}
+	last, quiet := count(), 0
+	for range 60 {
+		time.Sleep(500 * time.Millisecond)
+		if cur := count(); cur != last {
+			last, quiet = cur, 0
+			continue
+		}
+		if quiet++; quiet == 4 {
+			return last
+		}
+	}
+	t.Fatal("the TenantApp controller never went quiet")
+	return 0
 }

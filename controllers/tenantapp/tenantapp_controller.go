@@ -307,7 +307,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("tenantapp").
 		For(&scimv1.TenantApp{}, changed).
 		Watches(&scimv1.ScimUser{}, handler.EnqueueRequestsFromMapFunc(r.requestsForUser), changed).
-		Watches(&scimv1.ScimGroup{}, handler.EnqueueRequestsFromMapFunc(r.requestsForGroup), changed).
+		// A group's rows carry its spec alone; the SCIM server stamps its
+		// lastModified annotation after every member change, whose shards
+		// already start a pass.
+		Watches(&scimv1.ScimGroup{}, handler.EnqueueRequestsFromMapFunc(r.requestsForGroup),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&scimv1.ScimMembership{}, handler.EnqueueRequestsFromMapFunc(r.requestsForMembership)).
 		Watches(&scimv1.ScimEndpoint{}, handler.EnqueueRequestsFromMapFunc(
 			func(ctx context.Context, o client.Object) []reconcile.Request {
