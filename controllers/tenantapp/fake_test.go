@@ -65,7 +65,7 @@ func startReconciler(t *testing.T, factory tenantapp.ClientFactory) {
 	if err := scimstore.RegisterIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
 		t.Fatal(err)
 	}
-	if err := (&tenantapp.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+	if err := (&tenantapp.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Informers: mgr.GetCache(),
 		Recorder: mgr.GetEventRecorder("test"), NewClient: factory}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}

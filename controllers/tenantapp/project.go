@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -36,23 +37,20 @@ func resyncInterval(app *scimv1.TenantApp) time.Duration {
 func (r *Reconciler) gather(ctx context.Context, app *scimv1.TenantApp) (inputs, error) {
 	ref := app.EndpointRef()
 	ns, ep := client.InNamespace(ref.Namespace), ref.Name
-	var users scimv1.ScimUserList
-	if err := r.Client.List(ctx, &users, ns, client.MatchingFields{scimstore.IndexUserEndpoint: ep},
-		client.UnsafeDisableDeepCopy); err != nil {
+	users, err := cached(ctx, r, &scimv1.ScimUser{}, &scimv1.ScimUserList{}, ns, scimstore.IndexUserEndpoint, ep)
+	if err != nil {
 		return inputs{}, fmt.Errorf("listing ScimUsers of endpoint %s: %w", ep, err)
 	}
-	var groups scimv1.ScimGroupList
-	if err := r.Client.List(ctx, &groups, ns, client.MatchingFields{scimstore.IndexGroupEndpoint: ep},
-		client.UnsafeDisableDeepCopy); err != nil {
+	groups, err := cached(ctx, r, &scimv1.ScimGroup{}, &scimv1.ScimGroupList{}, ns, scimstore.IndexGroupEndpoint, ep)
+	if err != nil {
 		return inputs{}, fmt.Errorf("listing ScimGroups of endpoint %s: %w", ep, err)
 	}
-	var shards scimv1.ScimMembershipList
-	if err := r.Client.List(ctx, &shards, ns, client.MatchingFields{IndexMembershipEndpoint: ep},
-		client.UnsafeDisableDeepCopy); err != nil {
+	shards, err := cached(ctx, r, &scimv1.ScimMembership{}, &scimv1.ScimMembershipList{}, ns, IndexMembershipEndpoint, ep)
+	if err != nil {
 		return inputs{}, fmt.Errorf("listing ScimMemberships of endpoint %s: %w", ep, err)
 	}
 	var endpoint scimv1.ScimEndpoint
-	err := r.Client.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ep}, &endpoint)
+	err = r.Client.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ep}, &endpoint)
 	if client.IgnoreNotFound(err) != nil {
 		return inputs{}, fmt.Errorf("getting ScimEndpoint %s: %w", ref, err)
 	}
@@ -63,23 +61,32 @@ func (r *Reconciler) gather(ctx context.Context, app *scimv1.TenantApp) (inputs,
 			return inputs{}, err
 		}
 	}
-	in := inputs{
-		endpointFound:   found,
-		endpointAllowed: allowed,
-		users:           make([]*scimv1.ScimUser, len(users.Items)),
-		groups:          make([]*scimv1.ScimGroup, len(groups.Items)),
-		shards:          make([]*scimv1.ScimMembership, len(shards.Items)),
+	return inputs{endpointFound: found, endpointAllowed: allowed, users: users, groups: groups, shards: shards}, nil
+}
+
+// cached returns the cached objects of kind T in namespace ns whose field
+// index holds value. They are the cache's own, read from the informers
+// without a copy when the Reconciler has them (a pass over 10,000 users
+// otherwise copies each into a list); the client's List serves otherwise.
+func cached[T client.Object](ctx context.Context, r *Reconciler, kind T, list client.ObjectList, ns client.InNamespace,
+	field, value string) ([]T, error) {
+	if r.Informers != nil {
+		return scimstore.CachedByIndex(ctx, r.Informers, kind, field, string(ns), value)
 	}
-	for i := range users.Items {
-		in.users[i] = &users.Items[i]
+	if err := r.Client.List(ctx, list, ns, client.MatchingFields{field: value}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
 	}
-	for i := range groups.Items {
-		in.groups[i] = &groups.Items[i]
+	items, err := apimeta.ExtractList(list)
+	if err != nil {
+		return nil, err
 	}
-	for i := range shards.Items {
-		in.shards[i] = &shards.Items[i]
+	out := make([]T, 0, len(items))
+	for _, item := range items {
+		if o, ok := item.(T); ok {
+			out = append(out, o)
+		}
 	}
-	return in, nil
+	return out, nil
 }
 
 // project writes the pass's changes: a full pass when this process does not

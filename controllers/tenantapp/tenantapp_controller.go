@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -49,6 +50,9 @@ type Reconciler struct {
 	// Client is the manager's cached client; the cache must have the SCIM
 	// server's indexes and this package's (RegisterIndexes) registered.
 	Client client.Client
+	// Informers, when set, are the cache's: a pass reads the endpoint's
+	// users, groups and shards from their indexes without copying them.
+	Informers cache.Informers
 	// APIReader reads Secrets, which are not cached, and users live after a conflict.
 	APIReader client.Reader
 	// Recorder records an Event when a condition changes.

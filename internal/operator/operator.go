@@ -234,7 +234,7 @@ func addControllers(mgr manager.Manager, opts *Options) (*tenantapp.Reconciler, 
 		return nil, fmt.Errorf("setting up the ScimEndpoint controller: %w", err)
 	}
 	tenants := &tenantapp.Reconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Informers: mgr.GetCache(),
 		Recorder:  mgr.GetEventRecorder("scim-operator"),
 		NewClient: tenantapp.PostgresClientWithCAFile(opts.TenantDBCAFile), Metrics: tenantapp.NewMetrics(metrics.Registry),
 		Guard: guard,

@@ -328,6 +328,24 @@ func CountIndexed(ctx context.Context, informers cache.Informers, kind client.Ob
 	return len(items), err
 }
 
+// CachedByIndex returns the cached objects of kind T in namespace whose
+// field index holds value, without copying them (the cached client's List
+// copies each object into the list). They are the cache's own and must not
+// be modified.
+func CachedByIndex[T client.Object](ctx context.Context, informers cache.Informers, kind T, field, namespace, value string) ([]T, error) {
+	items, err := byIndex(ctx, informers, kind, field, namespace, value)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(items))
+	for _, item := range items {
+		if o, ok := item.(T); ok {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
 func byIndex(ctx context.Context, informers cache.Informers, kind client.Object, field, namespace, value string) ([]any, error) {
 	indexer, err := informerIndexer(ctx, informers, kind)
 	if err != nil {

@@ -210,7 +210,7 @@ func benchReconciler(b *testing.B) (ctrl.Manager, *tenantapp.Reconciler) {
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
 		b.Fatal("cache did not sync")
 	}
-	return mgr, &tenantapp.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+	return mgr, &tenantapp.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Informers: mgr.GetCache(),
 		Recorder: mgr.GetEventRecorder("bench"), NewClient: tenantapp.PostgresClient}
 }
 
