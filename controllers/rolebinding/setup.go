@@ -177,8 +177,17 @@ func (m mapper) forUser(ctx context.Context, o client.Object) []reconcile.Reques
 	return reqs
 }
 
+// forMembership maps a shard to the bindings of its group: by the group's
+// id, and by its name too, for a binding whose pass found the group by name
+// but whose pin (status.groupID) has not reached the cache yet. The group's
+// lastModified stamp, which groupChanged drops, was what reached those.
 func (m mapper) forMembership(ctx context.Context, o client.Object) []reconcile.Request {
-	return m.forGroupID(ctx, o.GetNamespace(), o.(*scimv1.ScimMembership).Spec.Group)
+	id := o.(*scimv1.ScimMembership).Spec.Group
+	var g scimv1.ScimGroup
+	if err := m.c.Get(ctx, client.ObjectKey{Namespace: o.GetNamespace(), Name: id}, &g); err == nil {
+		return m.forGroup(ctx, &g)
+	}
+	return m.forGroupID(ctx, o.GetNamespace(), id)
 }
 
 func (m mapper) forGroup(ctx context.Context, o client.Object) []reconcile.Request {
