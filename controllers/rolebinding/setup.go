@@ -171,23 +171,32 @@ func (m mapper) forUser(ctx context.Context, o client.Object) []reconcile.Reques
 		return nil
 	}
 	var reqs []reconcile.Request
+	seen := map[string]bool{}
 	for _, sh := range shards.Items {
-		reqs = append(reqs, m.forGroupID(ctx, o.GetNamespace(), sh.Spec.Group)...)
+		if !seen[sh.Spec.Group] {
+			seen[sh.Spec.Group] = true
+			reqs = append(reqs, m.forGroupOf(ctx, o.GetNamespace(), sh.Spec.Group)...)
+		}
 	}
 	return reqs
 }
 
-// forMembership maps a shard to the bindings of its group: by the group's
-// id, and by its name too, for a binding whose pass found the group by name
+// forMembership maps a shard to the bindings of its group (as forUser maps a
+// member): by the group's id, and by its name too, for a binding whose pass found the group by name
 // but whose pin (status.groupID) has not reached the cache yet. The group's
 // lastModified stamp, which groupChanged drops, was what reached those.
 func (m mapper) forMembership(ctx context.Context, o client.Object) []reconcile.Request {
-	id := o.(*scimv1.ScimMembership).Spec.Group
+	return m.forGroupOf(ctx, o.GetNamespace(), o.(*scimv1.ScimMembership).Spec.Group)
+}
+
+// forGroupOf maps group id's change (a member's or a shard's) to the
+// bindings of the group by id and, through the cached group, by name.
+func (m mapper) forGroupOf(ctx context.Context, ns, id string) []reconcile.Request {
 	var g scimv1.ScimGroup
-	if err := m.c.Get(ctx, client.ObjectKey{Namespace: o.GetNamespace(), Name: id}, &g); err == nil {
+	if err := m.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: id}, &g); err == nil {
 		return m.forGroup(ctx, &g)
 	}
-	return m.forGroupID(ctx, o.GetNamespace(), id)
+	return m.forGroupID(ctx, ns, id)
 }
 
 func (m mapper) forGroup(ctx context.Context, o client.Object) []reconcile.Request {

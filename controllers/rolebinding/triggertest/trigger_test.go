@@ -129,14 +129,40 @@ func stamp(t *testing.T, g *scimv1.ScimGroup) {
 // was what brought the binding back. A member removed from the group in
 // that window must still lose the role.
 func TestMemberRemovedBeforePinReachesCacheIsRevoked(t *testing.T) {
+	ns, gb, uid, release := repointWhileThePinIsHeld(t)
+	// The IdP removes bob from team-b while the pin is on its way.
+	testharness.SetMembers(t, k8s, gb, "alice")
+	stamp(t, gb)
+	time.Sleep(2 * time.Second) // the events are handled while the status write is held
+	release()
+	testharness.WantBoundSubjects(t, k8s, 15*time.Second, uid, ns, "alice@example.com")
+}
+
+// TestMemberDeactivatedBeforePinReachesCacheIsRevoked: as above, but the IdP
+// deactivates bob (a ScimUser event, mapped through his groups) instead of
+// removing him from the group.
+func TestMemberDeactivatedBeforePinReachesCacheIsRevoked(t *testing.T) {
+	ns, _, uid, release := repointWhileThePinIsHeld(t)
+	testharness.EditUser(t, k8s, client.ObjectKey{Namespace: ns, Name: "bob"}, func(u *scimv1.ScimUser) { u.Spec.Active = false })
+	time.Sleep(2 * time.Second) // the events are handled while the status write is held
+	release()
+	testharness.WantBoundSubjects(t, k8s, 15*time.Second, uid, ns, "alice@example.com")
+}
+
+// repointWhileThePinIsHeld binds team-a (alice), points the binding at
+// team-b (alice and bob), waits until both are bound by the pass that found
+// team-b by name, and holds that pass's status write (the pin to g-b) until
+// release is called. It returns the namespace, team-b and the binding's UID.
+func repointWhileThePinIsHeld(t *testing.T) (ns string, gb *scimv1.ScimGroup, uid string, release func()) {
+	t.Helper()
 	ctx := context.Background()
-	ns := testharness.SeedNamespace(t, k8s)
+	ns = testharness.SeedNamespace(t, k8s)
 	testharness.SeedEndpoint(t, k8s, ns, "okta")
 	for _, id := range []string{"alice", "bob"} {
 		testharness.SeedUser(t, k8s, ns, "okta", id, id+"@example.com", true)
 	}
 	testharness.SeedGroup(t, k8s, ns, "okta", "g-a", "team-a", "alice")
-	gb := testharness.SeedGroup(t, k8s, ns, "okta", "g-b", "team-b", "alice", "bob")
+	gb = testharness.SeedGroup(t, k8s, ns, "okta", "g-b", "team-b", "alice", "bob")
 	b := &scimv1.ScimRoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "viewers"},
 		Spec: scimv1.ScimRoleBindingSpec{Endpoint: "okta", Group: scimv1.GroupReference{DisplayName: "team-a"},
 			RoleRef:  scimv1.RoleRef{Kind: "ClusterRole", Name: "view"},
@@ -144,7 +170,7 @@ func TestMemberRemovedBeforePinReachesCacheIsRevoked(t *testing.T) {
 	if err := k8s.Create(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	uid := string(b.UID)
+	uid = string(b.UID)
 	testharness.WantBoundSubjects(t, k8s, settle, uid, ns, "alice@example.com")
 	testharness.Eventually(t, settle, func() string {
 		var cur scimv1.ScimRoleBinding
@@ -155,13 +181,10 @@ func TestMemberRemovedBeforePinReachesCacheIsRevoked(t *testing.T) {
 			"the binding is pinned to g-a", cur.Status.GroupID)
 	})
 
-	reached, release := hold(client.ObjectKeyFromObject(b))
-	released := false
-	defer func() {
-		if !released {
-			close(release)
-		}
-	}()
+	reached, held := hold(client.ObjectKeyFromObject(b))
+	var once sync.Once
+	release = func() { once.Do(func() { close(held) }) }
+	t.Cleanup(release)
 	var cur scimv1.ScimRoleBinding
 	if err := k8s.Get(ctx, client.ObjectKeyFromObject(b), &cur); err != nil {
 		t.Fatal(err)
@@ -176,13 +199,5 @@ func TestMemberRemovedBeforePinReachesCacheIsRevoked(t *testing.T) {
 		t.Fatal("the pass after the spec change never wrote its status")
 	}
 	testharness.WantBoundSubjects(t, k8s, settle, uid, ns, "alice@example.com", "bob@example.com")
-
-	// The IdP removes bob from team-b while the pin is on its way.
-	testharness.SetMembers(t, k8s, gb, "alice")
-	stamp(t, gb)
-	time.Sleep(2 * time.Second) // the events are handled while the status write is held
-	close(release)
-	released = true
-
-	testharness.WantBoundSubjects(t, k8s, 15*time.Second, uid, ns, "alice@example.com")
+	return ns, gb, uid, release
 }
