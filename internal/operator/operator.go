@@ -156,7 +156,7 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 			return nil, err
 		}
 	}
-	release := &startupRelease{cache: mgr.GetCache(), log: opts.Logger.WithName("memory")}
+	release := &startupRelease{cache: mgr.GetCache(), log: opts.Logger.WithName("memory"), every: releaseEvery}
 	if op.SCIM != nil {
 		release.ready = op.SCIM.ReadyCheck
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -72,5 +73,41 @@ func TestSettledWaitsForQuietAllocation(t *testing.T) {
 	}
 	if calls != 4 {
 		t.Errorf("allocations read %d times, want 4 (settled after the first quiet window)", calls)
+	}
+}
+
+// After the start-up's release it looks again every period and releases
+// only when enough is held and the process is quiet.
+func TestLaterReleasesNeedHeldMemory(t *testing.T) {
+	synced := true
+	held := []uint64{0, releaseMin / 2, releaseMin, 0, 2 * releaseMin}
+	var released []uint64
+	i := 0
+	r := &startupRelease{
+		cache: &informertest.FakeInformers{Synced: &synced},
+		log:   logr.Discard(),
+		every: time.Millisecond,
+		free: func() uint64 {
+			v := held[min(i, len(held)-1)]
+			i++
+			return v
+		},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r.release = func() {
+		released = append(released, held[i-1])
+		if i >= len(held) {
+			cancel()
+		}
+	}
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The first release whatever is held, then only the looks finding
+	// releaseMin or more (this test allocates little: it is quiet).
+	want := []uint64{0, releaseMin, 2 * releaseMin}
+	if !slices.Equal(released, want) {
+		t.Errorf("released with %v held, want %v", released, want)
 	}
 }
