@@ -230,12 +230,21 @@ func (s *Store) touchGroup(ctx context.Context, g *scimv1.ScimGroup) (*scimv1.Sc
 func (s *Store) applyShard(ctx context.Context, ep endpointRef, g *scimv1.ScimGroup, l *layout, n node,
 	b *batch) ([]*scimv1.ScimMembership, error) {
 	key := types.NamespacedName{Namespace: ep.Namespace, Name: l.name(n)}
+	queue, err := s.locks.acquire(ctx, key.String())
+	if err != nil {
+		return nil, errWrap("writing ScimMembership", err)
+	}
 	backoff := wait.Backoff{Steps: 30, Duration: 5 * time.Millisecond, Factor: 1.5, Jitter: 1, Cap: 500 * time.Millisecond}
 	var written, split *scimv1.ScimMembership
 	live := false
-	err := wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
+	err = wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
 		written, split = nil, nil
 		cur, exists, err := s.readShard(ctx, key, live)
+		if err == nil && !live && queue.last != nil {
+			// What this replica wrote last is at least as new as its
+			// cache; another replica's later write shows as a conflict.
+			cur, exists = queue.last, true
+		}
 		if err != nil {
 			return false, err
 		}
@@ -299,8 +308,13 @@ func (s *Store) applyShard(ctx context.Context, ep endpointRef, g *scimv1.ScimGr
 		} else {
 			written = sh
 		}
+		queue.last = sh
+		if sh.ResourceVersion == "" || sh.DeletionTimestamp != nil {
+			queue.last = nil // deleted
+		}
 		return true, nil
 	})
+	s.locks.release(key.String(), queue)
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:

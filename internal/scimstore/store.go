@@ -44,6 +44,8 @@ type Store struct {
 	tombstoneTTL time.Duration
 	// shardMembers is when a membership shard is split (Options.ShardMembers).
 	shardMembers int
+	// locks queues the writers of each membership shard (shardlocks.go).
+	locks shardLocks
 }
 
 // Options configure a Store.
