@@ -128,7 +128,7 @@ func (s *Store) ApplyMembers(ctx context.Context, ep endpointRef, g *scimv1.Scim
 	l := newLayout(g.Name, shards)
 	touched := map[node]bool{}
 	if b.replace {
-		for _, n := range l.roots() {
+		for _, n := range l.leaves() {
 			touched[n] = true
 		}
 	} else {
@@ -411,8 +411,9 @@ func (s *Store) finishParent(ctx context.Context, ep endpointRef, g *scimv1.Scim
 	return err
 }
 
-// holds reports whether sh's copy of member counts (layout.holds), looking
-// up the child of a split shard in the cache.
+// holds reports whether sh's copy of member counts: always in a shard that
+// is not split; in a split shard not yet cleared, only while the cache
+// holds no child to take member over.
 func (s *Store) holds(ctx context.Context, sh *scimv1.ScimMembership, member string) bool {
 	if !sh.Spec.Split {
 		return true

@@ -152,17 +152,29 @@ func (l *layout) leaf(h uint32) node {
 	}
 }
 
-// holds reports whether sh's copy of member counts: always in a shard that
-// is not split; in a split shard not yet cleared, only while the child that
-// takes member over does not exist in this view.
-func (l *layout) holds(sh *scimv1.ScimMembership, member string) bool {
-	if !sh.Spec.Split {
-		return true
+// leaves are the shards that hold members as far as this replica knows,
+// including the missing children of split shards.
+func (l *layout) leaves() []node {
+	var out []node
+	var walk func(n node)
+	walk = func(n node) {
+		if sh := l.shards[n]; sh != nil && sh.Spec.Split && n.depth < scimv1.MaxMembershipDepth {
+			for _, c := range n.children() {
+				walk(c)
+			}
+			return
+		}
+		out = append(out, n)
 	}
-	return l.shards[nodeOf(sh).child(MemberHash(member))] == nil
+	for _, r := range l.roots() {
+		walk(r)
+	}
+	return out
 }
 
-// members returns the group's members, each once.
+// members returns the group's members, each once: all of a shard that is
+// not split; of a split shard not yet cleared, those whose child does not
+// exist in this view yet.
 func (l *layout) members() []scimv1.Member {
 	size := 0
 	for _, sh := range l.shards {
