@@ -248,9 +248,13 @@ func (s *Store) applyShard(ctx context.Context, ep endpointRef, g *scimv1.ScimGr
 		if err != nil {
 			return false, err
 		}
-		if !exists && !l.isRoot(n) {
+		if !l.isRoot(n) {
 			// A child is only missing while its split parent still
 			// holds its members, or when it has none: finish the split.
+			// A split stopped half-way (its clearing write failed) is
+			// finished too before its child is written: the projections
+			// add up every shard, so a member removed from the child
+			// would otherwise keep its access through the frozen parent.
 			if err := s.finishParent(ctx, ep, g, l, n); err != nil {
 				return false, err
 			}
@@ -399,16 +403,28 @@ func (s *Store) finishSplit(ctx context.Context, ep endpointRef, g *scimv1.ScimG
 // shows it still holding members, before n's absence is taken as n being
 // empty.
 func (s *Store) finishParent(ctx context.Context, ep endpointRef, g *scimv1.ScimGroup, l *layout, n node) error {
-	p := node{n.depth - 1, n.index & (1<<uint(n.depth-1) - 1)}
-	sh := l.shards[p]
-	if sh == nil || !sh.Spec.Split || len(sh.Spec.Members) == 0 {
-		return nil
+	// Every ancestor in this view, root first: each holds a copy of the
+	// members below it until its split is finished.
+	var up []node
+	for p := n; !l.isRoot(p) && p.depth > 0; {
+		p = node{p.depth - 1, p.index & (1<<uint(p.depth-1) - 1)}
+		up = append(up, p)
 	}
-	written, err := s.finishSplit(ctx, ep, g, l, p, sh)
-	for _, w := range written {
-		s.waitForCache(ctx, w, w.ResourceVersion)
+	for i := len(up) - 1; i >= 0; i-- {
+		p := up[i]
+		sh := l.shards[p]
+		if sh == nil || !sh.Spec.Split || len(sh.Spec.Members) == 0 {
+			continue
+		}
+		written, err := s.finishSplit(ctx, ep, g, l, p, sh)
+		for _, w := range written {
+			s.waitForCache(ctx, w, w.ResourceVersion)
+		}
+		if err != nil {
+			return err
+		}
 	}
-	return err
+	return nil
 }
 
 // holds reports whether sh's copy of member counts: always in a shard that
