@@ -126,15 +126,9 @@ func (s *Store) ApplyMembers(ctx context.Context, ep endpointRef, g *scimv1.Scim
 		return nil, err
 	}
 	l := newLayout(g.Name, shards)
-	touched := map[node]bool{}
-	if b.replace {
-		for _, n := range l.leaves() {
-			touched[n] = true
-		}
-	} else {
-		for _, h := range b.hash {
-			touched[l.leaf(h)] = true
-		}
+	touched, err := s.touched(ctx, ep, l, b)
+	if err != nil {
+		return nil, err
 	}
 	var (
 		wg      sync.WaitGroup
@@ -143,12 +137,12 @@ func (s *Store) ApplyMembers(ctx context.Context, ep endpointRef, g *scimv1.Scim
 		changed bool
 		sem     = make(chan struct{}, 8)
 	)
-	for n := range touched {
+	for r := range touched {
 		wg.Add(1)
-		go func(n node) {
+		go func(r shardRef) {
 			defer wg.Done()
 			sem <- struct{}{}
-			written, err := s.applyShard(ctx, ep, g, l, n, b)
+			written, err := s.applyShard(ctx, ep, g, l, r, b)
 			<-sem
 			if err != nil {
 				mu.Lock()
@@ -166,7 +160,7 @@ func (s *Store) ApplyMembers(ctx context.Context, ep endpointRef, g *scimv1.Scim
 			for _, sh := range written {
 				s.waitForCache(ctx, sh, sh.ResourceVersion)
 			}
-		}(n)
+		}(r)
 	}
 	wg.Wait()
 	if len(errs) > 0 {
@@ -176,6 +170,45 @@ func (s *Store) ApplyMembers(ctx context.Context, ep endpointRef, g *scimv1.Scim
 		return g, nil
 	}
 	return s.touchGroup(ctx, g)
+}
+
+// touched returns the shards the changes may change: the leaf of every id
+// (every leaf and every legacy shard beside the tree for a replace) and, for
+// a removal, every shard of the group the cache holds the id in, legacy
+// shards beside the tree included: a replica of the previous version adds beside the tree, and a
+// removal answered as done must leave the id in no shard.
+func (s *Store) touched(ctx context.Context, ep endpointRef, l *layout, b *batch) (map[shardRef]bool, error) {
+	out := map[shardRef]bool{}
+	if b.replace {
+		for _, n := range l.leaves() {
+			out[shardRef{n: n}] = true
+		}
+		for n := range l.beside {
+			out[shardRef{n: n, beside: true}] = true
+		}
+	} else {
+		for _, h := range b.hash {
+			out[shardRef{n: l.leaf(h)}] = true
+		}
+	}
+	for _, ch := range b.changes {
+		if ch.Kind != MemberRemove {
+			continue
+		}
+		for _, id := range ch.IDs {
+			var list scimv1.ScimMembershipList
+			if err := s.c.List(ctx, &list, client.InNamespace(ep.Namespace),
+				client.MatchingFields{IndexMembershipMember: id}, client.UnsafeDisableDeepCopy); err != nil {
+				return nil, err
+			}
+			for i := range list.Items {
+				if sh := &list.Items[i]; sh.Spec.Group == l.group {
+					out[l.refOf(sh)] = true
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // batch is one request's member changes, with the hash of every id.
@@ -226,10 +259,18 @@ func (s *Store) touchGroup(ctx context.Context, g *scimv1.ScimGroup) (*scimv1.Sc
 // which the shard is re-read live. That the shard needs no change is only
 // ever concluded from a live read: the cache may not have seen another
 // replica's write yet. A shard found split (or split here because it would
-// pass Options.ShardMembers) passes the changes on to its children.
-func (s *Store) applyShard(ctx context.Context, ep endpointRef, g *scimv1.ScimGroup, l *layout, n node,
+// pass Options.ShardMembers) passes the changes on to its children. A
+// legacy shard beside the tree only loses members, and goes away when empty.
+func (s *Store) applyShard(ctx context.Context, ep endpointRef, g *scimv1.ScimGroup, l *layout, r shardRef,
 	b *batch) ([]*scimv1.ScimMembership, error) {
-	key := types.NamespacedName{Namespace: ep.Namespace, Name: l.name(n)}
+	n := r.n
+	key := types.NamespacedName{Namespace: ep.Namespace, Name: l.refName(r)}
+	changes := func(cur []scimv1.Member) []scimv1.Member {
+		if r.beside {
+			return dropChanges(cur, b)
+		}
+		return applyChanges(cur, n, b)
+	}
 	queue, err := s.locks.acquire(ctx, key.String())
 	if err != nil {
 		return nil, errWrap("writing ScimMembership", err)
@@ -248,7 +289,7 @@ func (s *Store) applyShard(ctx context.Context, ep endpointRef, g *scimv1.ScimGr
 		if err != nil {
 			return false, err
 		}
-		if !l.isRoot(n) {
+		if !r.beside && !l.isRoot(n) {
 			// A child is only missing while its split parent still
 			// holds its members, or when it has none: finish the split.
 			// A split stopped half-way (its clearing write failed) is
@@ -259,28 +300,29 @@ func (s *Store) applyShard(ctx context.Context, ep endpointRef, g *scimv1.ScimGr
 				return false, err
 			}
 		}
-		next := applyChanges(cur.Spec.Members, n, b)
+		next := changes(cur.Spec.Members)
 		// A split shard stays split: the cache is enough to know it.
 		if !cur.Spec.Split && equalMembers(cur.Spec.Members, next) && !live {
 			live = true
 			if cur, exists, err = s.readShard(ctx, key, live); err != nil {
 				return false, err
 			}
-			next = applyChanges(cur.Spec.Members, n, b)
+			next = changes(cur.Spec.Members)
 		}
 		live = true
 		var sh *scimv1.ScimMembership
+		grow := !r.beside && len(next) > s.shardMembers && n.depth < scimv1.MaxMembershipDepth
 		switch {
-		case cur.Spec.Split:
+		case cur.Spec.Split && !r.beside:
 			split = cur
 			return true, nil
 		case equalMembers(cur.Spec.Members, next):
 			return true, nil
-		case len(next) > s.shardMembers && n.depth < scimv1.MaxMembershipDepth && !exists:
+		case grow && !exists:
 			sh = newShard(ep, g, l, n, nil)
 			sh.Spec.Split = true
 			err = s.c.Create(ctx, sh, FieldOwner)
-		case len(next) > s.shardMembers && n.depth < scimv1.MaxMembershipDepth:
+		case grow:
 			// Freeze the shard: from here on only its children change.
 			sh = &scimv1.ScimMembership{ObjectMeta: *cur.ObjectMeta.DeepCopy(), Spec: cur.Spec}
 			sh.Spec.Split = true
@@ -288,10 +330,10 @@ func (s *Store) applyShard(ctx context.Context, ep endpointRef, g *scimv1.ScimGr
 		case !exists:
 			sh = newShard(ep, g, l, n, next)
 			err = s.c.Create(ctx, sh, FieldOwner)
-		case len(next) == 0 && l.isRoot(n) && !l.legacy:
-			// Only a new group's root goes away when empty: a legacy
-			// group's shards say it is one, and a child's place in the
-			// tree is kept by its split parent.
+		case len(next) == 0 && (r.beside || l.isRoot(n) && !l.legacy):
+			// Only a new group's root, and a legacy shard beside it, go
+			// away when empty: a legacy group's shards say it is one, and
+			// a child's place in the tree is kept by its split parent.
 			sh = &scimv1.ScimMembership{ObjectMeta: metav1.ObjectMeta{Namespace: cur.Namespace, Name: cur.Name}}
 			err = s.c.Delete(ctx, sh, client.Preconditions{ResourceVersion: &cur.ResourceVersion})
 		default:
@@ -344,7 +386,7 @@ func (s *Store) applyShard(ctx context.Context, ep endpointRef, g *scimv1.ScimGr
 		if !b.touches(c) {
 			continue
 		}
-		w, err := s.applyShard(ctx, ep, g, l, c, b)
+		w, err := s.applyShard(ctx, ep, g, l, shardRef{n: c}, b)
 		if err != nil {
 			return nil, err
 		}
@@ -500,6 +542,24 @@ func applyChanges(cur []scimv1.Member, n node, b *batch) []scimv1.Member {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Value < out[j].Value })
 	return out
+}
+
+// dropChanges computes the next member list of a legacy shard beside the
+// tree: the removals and replaces of the changes, in order; additions go to
+// the tree. The result keeps the order of cur.
+func dropChanges(cur []scimv1.Member, b *batch) []scimv1.Member {
+	gone := map[string]bool{}
+	for _, ch := range b.changes {
+		switch ch.Kind {
+		case MemberReplace:
+			return nil
+		case MemberRemove:
+			for _, id := range ch.IDs {
+				gone[id] = true
+			}
+		}
+	}
+	return slices.DeleteFunc(slices.Clone(cur), func(m scimv1.Member) bool { return gone[m.Value] })
 }
 
 // storedType is how a member of kind "User" or "Group" records its type.

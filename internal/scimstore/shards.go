@@ -23,7 +23,10 @@ import (
 //
 // Groups written before the tree have up to 32 shards without a depth,
 // named <group>-<i>: they are the depth-5 shards of a tree whose upper
-// levels are implicitly split, and grow from there like any other.
+// levels are implicitly split, and grow from there like any other. A replica
+// of the previous version adds to a tree group the same way, beside the tree
+// (docs/upgrading.md): such shards are extra leaves that are read and
+// emptied, never added to.
 
 // DefaultShardMembers is how many members a shard holds before it is split:
 // about 100 KB of JSON with SCIM ids of 36 characters, so a single member
@@ -74,23 +77,60 @@ func ShardName(group string, depth *int32, index int32) string {
 	return fmt.Sprintf("%s-%d-%d", group, *depth, index)
 }
 
-// layout is what a replica knows of a group's tree: its shards by place, and
-// whether the group was written before the tree.
+// layout is what a replica knows of a group's tree: its shards by place,
+// whether the group was written before the tree, and the legacy shards a
+// replica of the previous version wrote beside the tree (by place too: a
+// legacy shard <group>-<i> is at depth 5, index i).
 type layout struct {
 	group  string
 	legacy bool
 	shards map[node]*scimv1.ScimMembership
+	beside map[node]*scimv1.ScimMembership
 }
 
+// newLayout lays out a group's shards. A group is a legacy one when it has
+// legacy shards and no tree root; legacy shards beside a tree root are kept
+// apart from the tree.
 func newLayout(group string, shards []*scimv1.ScimMembership) *layout {
 	l := &layout{group: group, shards: make(map[node]*scimv1.ScimMembership, len(shards))}
+	tree := slices.ContainsFunc(shards, func(sh *scimv1.ScimMembership) bool {
+		return sh.Spec.Depth != nil && *sh.Spec.Depth == 0
+	})
 	for _, sh := range shards {
-		if sh.Spec.Depth == nil {
+		switch {
+		case sh.Spec.Depth != nil:
+			l.shards[nodeOf(sh)] = sh
+		case tree:
+			if l.beside == nil {
+				l.beside = map[node]*scimv1.ScimMembership{}
+			}
+			l.beside[nodeOf(sh)] = sh
+		default:
 			l.legacy = true
+			l.shards[nodeOf(sh)] = sh
 		}
-		l.shards[nodeOf(sh)] = sh
 	}
 	return l
+}
+
+// shardRef names a shard to write: a place in the tree, or a legacy shard
+// beside it.
+type shardRef struct {
+	n      node
+	beside bool
+}
+
+// refName is the name of the shard ref names.
+func (l *layout) refName(r shardRef) string {
+	if r.beside {
+		return ShardName(l.group, nil, r.n.index)
+	}
+	return l.name(r.n)
+}
+
+// refOf is the shardRef of a shard of this group.
+func (l *layout) refOf(sh *scimv1.ScimMembership) shardRef {
+	return shardRef{n: nodeOf(sh), beside: sh.Spec.Depth == nil && !l.legacy}
 }
 
 // name is the name of the shard at n: a legacy group's depth-5 shards keep
@@ -174,7 +214,8 @@ func (l *layout) leaves() []node {
 
 // members returns the group's members, each once: all of a shard that is
 // not split; of a split shard not yet cleared, those whose child does not
-// exist in this view yet.
+// exist in this view yet; all of a legacy shard beside the tree, unless the
+// tree holds them too.
 func (l *layout) members() []scimv1.Member {
 	size := 0
 	for _, sh := range l.shards {
@@ -192,7 +233,35 @@ func (l *layout) members() []scimv1.Member {
 			}
 		}
 	}
+	if len(l.beside) == 0 {
+		return out
+	}
+	seen := make(map[string]bool, len(out))
+	for _, m := range out {
+		seen[m.Value] = true
+	}
+	for _, sh := range l.beside {
+		for _, m := range sh.Spec.Members {
+			if !seen[m.Value] {
+				seen[m.Value] = true
+				out = append(out, m)
+			}
+		}
+	}
 	return out
+}
+
+// EffectiveMembers returns the members of one group's shards as the Store
+// reads them, each once: a frozen split shard's copy of a member does not
+// count once the child covering it exists, so a member the Store removed
+// from that child is not a member any more. The projections of members
+// (RoleBindings, tenant databases) read through it so that they never grant
+// what a removal took away (docs/architecture.md#group-membership).
+func EffectiveMembers(shards []*scimv1.ScimMembership) []scimv1.Member {
+	if len(shards) == 0 {
+		return nil
+	}
+	return newLayout(shards[0].Spec.Group, shards).members()
 }
 
 // LayoutShards lays members out over a new group's shards as the Store
