@@ -293,9 +293,9 @@ func (s *Store) applyShard(ctx context.Context, ep endpointRef, g *scimv1.ScimGr
 			// A child is only missing while its split parent still
 			// holds its members, or when it has none: finish the split.
 			// A split stopped half-way (its clearing write failed) is
-			// finished too before its child is written: the projections
-			// add up every shard, so a member removed from the child
-			// would otherwise keep its access through the frozen parent.
+			// finished too before its child is written, so that no shard
+			// keeps a stale copy of a member removed from the child (a
+			// reader of an older version adds up every shard).
 			if err := s.finishParent(ctx, ep, g, l, n); err != nil {
 				return false, err
 			}

@@ -57,9 +57,8 @@ func idsByBit(n int, bit uint32) []string {
 	return out
 }
 
-// summedMembers is what the RoleBinding and TenantApp projections read
-// (controllers/rolebinding activeMembers, controllers/tenantapp
-// desiredRows, scope.members): the members of every live shard, added up.
+// summedMembers is the members of every live shard, added up: where a
+// member's id is still written down, whatever EffectiveMembers makes of it.
 func summedMembers(t *testing.T, ep types.NamespacedName, group string) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
