@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -432,25 +431,15 @@ func goldenObjects() []client.Object {
 	return objs
 }
 
-// goldenShards spreads a group's members over its membership shards as the
-// Store does (scimstore.ShardOf), members sorted by id within a shard.
+// goldenShards lays a group's members out over its membership shards as
+// the Store does (scimstore.LayoutShards).
 func goldenShards(objMeta func(name, rv, lastModified string) metav1.ObjectMeta, group string, members []scimv1.Member) []client.Object {
-	byShard := map[int32][]scimv1.Member{}
-	for _, m := range members {
-		n := scimstore.ShardOf(m.Value)
-		byShard[n] = append(byShard[n], m)
-	}
 	var out []client.Object
-	for n := int32(0); n < scimv1.MembershipShards; n++ {
-		ms := byShard[n]
-		if len(ms) == 0 {
-			continue
-		}
-		slices.SortFunc(ms, func(a, b scimv1.Member) int { return strings.Compare(a.Value, b.Value) })
-		om := objMeta(scimstore.ShardName(group, n), "3001", "")
+	for _, sh := range scimstore.LayoutShards(group, members) {
+		om := objMeta(sh.Name, "3001", "")
 		om.Labels[scimv1.LabelGroup] = group
-		out = append(out, &scimv1.ScimMembership{ObjectMeta: om,
-			Spec: scimv1.ScimMembershipSpec{Group: group, Shard: n, Members: ms}})
+		sh.ObjectMeta = om
+		out = append(out, sh)
 	}
 	return out
 }

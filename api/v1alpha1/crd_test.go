@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
@@ -173,7 +174,9 @@ func TestValidationRejectsMistakes(t *testing.T) {
 			&scimv1.TenantApp{ObjectMeta: meta("bad-ep-ns"), Spec: scimv1.TenantAppSpec{Endpoint: "okta", EndpointNamespace: "-x",
 				Database: scimv1.TenantDatabase{ConnectionSecretRef: scimv1.SecretKeyReference{Name: "db", Key: "dsn"}}}}, "endpointNamespace"},
 		{"a membership shard index is bounded",
-			&scimv1.ScimMembership{ObjectMeta: meta("g-99"), Spec: scimv1.ScimMembershipSpec{Group: "g", Shard: 99}}, "shard"},
+			&scimv1.ScimMembership{ObjectMeta: meta("g-99"), Spec: scimv1.ScimMembershipSpec{Group: "g", Shard: 1 << 16}}, "shard"},
+		{"a membership shard depth is bounded",
+			&scimv1.ScimMembership{ObjectMeta: meta("g-17-0"), Spec: scimv1.ScimMembershipSpec{Group: "g", Depth: ptr.To[int32](17)}}, "depth"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {

@@ -70,23 +70,24 @@ func (r *Reconciler) memberUsers(ctx context.Context, ep client.ObjectKey, group
 		client.MatchingFields{scimstore.IndexMembershipGroup: group}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing members of ScimGroup %s/%s: %w", ep.Namespace, group, err)
 	}
-	n := 0
+	list := make([]*scimv1.ScimMembership, len(shards.Items))
 	for i := range shards.Items {
-		n += len(shards.Items[i].Spec.Members)
+		list[i] = &shards.Items[i]
 	}
-	found := make([]*scimv1.ScimUser, 0, n)
-	for i := range shards.Items {
-		for _, m := range shards.Items[i].Spec.Members {
-			if !m.IsUser() {
-				continue // nested groups are not expanded
-			}
-			u, err := r.getUser(ctx, ep.Namespace, m.Value)
-			if err != nil {
-				return nil, fmt.Errorf("getting ScimUser %s/%s: %w", ep.Namespace, m.Value, err)
-			}
-			if u != nil {
-				found = append(found, u)
-			}
+	// The members as the SCIM server reads them: a frozen split shard's
+	// stale copy of a removed member grants nothing.
+	members := scimstore.EffectiveMembers(list)
+	found := make([]*scimv1.ScimUser, 0, len(members))
+	for _, m := range members {
+		if !m.IsUser() {
+			continue // nested groups are not expanded
+		}
+		u, err := r.getUser(ctx, ep.Namespace, m.Value)
+		if err != nil {
+			return nil, fmt.Errorf("getting ScimUser %s/%s: %w", ep.Namespace, m.Value, err)
+		}
+		if u != nil {
+			found = append(found, u)
 		}
 	}
 	return found, nil

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/internal/tenantdb"
 )
 
@@ -64,6 +65,21 @@ type inputs struct {
 	endpointAllowed bool
 }
 
+// groupMembers returns each group's members as the SCIM server reads them
+// from its shards: a frozen split shard's stale copy of a removed member
+// does not count (scimstore.EffectiveMembers).
+func (in inputs) groupMembers() map[string][]scimv1.Member {
+	byGroup := map[string][]*scimv1.ScimMembership{}
+	for _, sh := range in.shards {
+		byGroup[sh.Spec.Group] = append(byGroup[sh.Spec.Group], sh)
+	}
+	out := make(map[string][]scimv1.Member, len(byGroup))
+	for g, shards := range byGroup {
+		out[g] = scimstore.EffectiveMembers(shards)
+	}
+	return out
+}
+
 // newestWrite is when the SCIM server last wrote any of the users and groups
 // (a member change stamps its group), the time the projection lag is
 // measured from.
@@ -110,13 +126,13 @@ func desiredRows(app *scimv1.TenantApp, in inputs, sc scope, hasRow func(id stri
 			DisplayName: g.Spec.DisplayName, Version: g.Generation}
 		want.members[g.Name] = nil
 	}
-	for _, sh := range in.shards {
-		if _, ok := want.groups[sh.Spec.Group]; !ok {
+	for g, ms := range in.groupMembers() {
+		if _, ok := want.groups[g]; !ok {
 			continue
 		}
-		for _, m := range sh.Spec.Members {
+		for _, m := range ms {
 			if _, ok := want.users[m.Value]; ok && m.IsUser() {
-				want.members[sh.Spec.Group] = append(want.members[sh.Spec.Group], m.Value)
+				want.members[g] = append(want.members[g], m.Value)
 			}
 		}
 	}

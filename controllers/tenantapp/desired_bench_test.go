@@ -25,6 +25,7 @@ func benchInputs() inputs {
 			key := [2]int{(u + k*17) % 100, u % 32}
 			if shards[key] == nil {
 				shards[key] = shard(fmt.Sprintf("g%03d", key[0]))
+				shards[key].Spec.Shard = int32(key[1])
 				in.shards = append(in.shards, shards[key])
 			}
 			shards[key].Spec.Members = append(shards[key].Spec.Members, member(id))

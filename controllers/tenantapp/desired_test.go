@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 	"github.com/scim-operator/scim-operator/internal/tenantdb"
 )
 
@@ -196,7 +197,7 @@ func TestDesiredRows(t *testing.T) {
 			in: inputs{
 				users:  []*scimv1.ScimUser{user("a", true), user("off", false)},
 				groups: []*scimv1.ScimGroup{admins, group("g2", "Empty")},
-				shards: []*scimv1.ScimMembership{shard("g1", member("off")), shard("g1", member("a")), shard("gone", member("a"))},
+				shards: []*scimv1.ScimMembership{shard("g1", member("off"), member("a")), shard("gone", member("a"))},
 			},
 			wantUsers:   []tenantdb.User{row("a", true)},
 			wantMembers: map[string][]string{"g1": {"a"}, "g2": nil},
@@ -241,5 +242,34 @@ func TestDesiredRowsSkipsDeletedGroups(t *testing.T) {
 	want := map[string]tenantdb.Group{"g2": {ID: "g2", DisplayName: "Ops", Version: 2}}
 	if diff := cmp.Diff(want, got.groups); diff != "" {
 		t.Errorf("groups (-want +got):\n%s", diff)
+	}
+}
+
+// TestFrozenSplitShardProjectsNoRemovedMember: a split stopped half-way
+// leaves the frozen root of g1 holding a and b; b was since removed from
+// the child covering it. Neither the scope nor the member rows count b.
+func TestFrozenSplitShardProjectsNoRemovedMember(t *testing.T) {
+	placed := func(depth, index int32, split bool, members ...scimv1.Member) *scimv1.ScimMembership {
+		sh := shard("g1", members...)
+		sh.Spec.Depth, sh.Spec.Shard, sh.Spec.Split = &depth, index, split
+		return sh
+	}
+	bit := func(id string) int32 { return int32(scimstore.MemberHash(id) & 1) }
+	shards := []*scimv1.ScimMembership{placed(0, 0, true, member("a"), member("b"))}
+	if bit("a") == bit("b") {
+		shards = append(shards, placed(1, bit("a"), false, member("a")))
+	} else {
+		shards = append(shards, placed(1, bit("a"), false, member("a")), placed(1, bit("b"), false))
+	}
+	a := app("", "admins")
+	in := inputs{users: []*scimv1.ScimUser{user("a", true), user("b", true)},
+		groups: []*scimv1.ScimGroup{group("g1", "Admins")}, shards: shards}
+	sc := resolveScope(a, in.groups, nil)
+	if diff := cmp.Diff(map[string]bool{"a": true}, sc.members(in)); diff != "" {
+		t.Errorf("scope members (-want +got):\n%s", diff)
+	}
+	got := desiredRows(a, in, sc, nil)
+	if diff := cmp.Diff(map[string][]string{"g1": {"a"}}, got.members); diff != "" {
+		t.Errorf("member rows (-want +got):\n%s", diff)
 	}
 }

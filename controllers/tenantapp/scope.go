@@ -88,11 +88,11 @@ func (sc scope) members(in inputs) map[string]bool {
 		return nil
 	}
 	members := map[string]bool{}
-	for _, sh := range in.shards {
-		if !sc.ids[sh.Spec.Group] {
+	for g, ms := range in.groupMembers() {
+		if !sc.ids[g] {
 			continue
 		}
-		for _, m := range sh.Spec.Members {
+		for _, m := range ms {
 			if m.IsUser() {
 				members[m.Value] = true
 			}

@@ -220,8 +220,8 @@ func (s *Store) parentGroups(ctx context.Context, ep endpointRef, member string)
 		return nil, err
 	}
 	out := make([]string, 0, len(list.Items))
-	for _, sh := range list.Items {
-		if sh.Labels[scimv1.LabelEndpoint] == ep.Name {
+	for i := range list.Items {
+		if sh := &list.Items[i]; sh.Labels[scimv1.LabelEndpoint] == ep.Name && s.holds(ctx, sh, member) {
 			out = append(out, sh.Spec.Group)
 		}
 	}

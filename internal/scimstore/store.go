@@ -43,6 +43,10 @@ type Store struct {
 	// tombstoneTTL is how long a retired id's tombstone is kept
 	// (Options.TombstoneTTL); 0 when tombstones are kept forever.
 	tombstoneTTL time.Duration
+	// shardMembers is when a membership shard is split (Options.ShardMembers).
+	shardMembers int
+	// locks queues the writers of each membership shard (shardlocks.go).
+	locks shardLocks
 }
 
 // Options configure a Store.
@@ -64,6 +68,10 @@ type Options struct {
 	// the id again. 0: DefaultTombstoneTTL; negative: tombstones are kept
 	// forever and names do not depend on time, as before epochs.
 	TombstoneTTL time.Duration
+	// ShardMembers is how many members a membership shard holds before it
+	// is split (shards.go); 0: DefaultShardMembers. Tests set it low to grow
+	// a group's tree with few members.
+	ShardMembers int
 }
 
 // New returns a Store over the manager's cached client, its uncached
@@ -78,8 +86,12 @@ func New(c client.Client, live client.Reader, informers cache.Informers, opts Op
 	case ttl < minTombstoneTTL:
 		ttl = minTombstoneTTL
 	}
+	shardMembers := opts.ShardMembers
+	if shardMembers <= 0 {
+		shardMembers = DefaultShardMembers
+	}
 	return &Store{c: c, live: live, informers: informers, userFinalizers: opts.UserFinalizers,
-		maxMembers: opts.MaxMembersPerRequest, idKey: opts.IDKey, tombstoneTTL: ttl}
+		maxMembers: opts.MaxMembersPerRequest, idKey: opts.IDKey, tombstoneTTL: ttl, shardMembers: shardMembers}
 }
 
 // Follow registers the streams that writes wait on and createUnique checks

@@ -2,7 +2,6 @@ package testharness
 
 import (
 	"context"
-	"sort"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -113,16 +112,21 @@ func SeedGroup(t testing.TB, c client.Client, ns, endpoint, id, displayName stri
 	return g
 }
 
-// SetMembers makes the shards of group g hold exactly the user ids members:
-// shards are created, rewritten or deleted as the SCIM store does, each
-// holding the ids that hash to it (scimstore.ShardOf), sorted.
+// SetMembers makes the shards of group g hold exactly the user ids members,
+// laid out as the SCIM store lays out a group built in one go
+// (scimstore.LayoutShards): shards are created, rewritten or deleted.
 func SetMembers(t testing.TB, c client.Client, g *scimv1.ScimGroup, members ...string) {
 	t.Helper()
 	ctx := context.Background()
-	want := map[int32][]scimv1.Member{}
-	for _, id := range members {
-		n := scimstore.ShardOf(id)
-		want[n] = append(want[n], scimv1.Member{Value: id, Type: "User"})
+	ms := make([]scimv1.Member, len(members))
+	for i, id := range members {
+		ms[i] = scimv1.Member{Value: id, Type: "User"}
+	}
+	want := map[string]*scimv1.ScimMembership{}
+	if len(members) > 0 {
+		for _, sh := range scimstore.LayoutShards(g.Name, ms) {
+			want[sh.Name] = sh
+		}
 	}
 	var have scimv1.ScimMembershipList
 	if err := c.List(ctx, &have, client.InNamespace(g.Namespace), client.MatchingLabels{scimv1.LabelGroup: g.Name}); err != nil {
@@ -130,25 +134,24 @@ func SetMembers(t testing.TB, c client.Client, g *scimv1.ScimGroup, members ...s
 	}
 	for i := range have.Items {
 		sh := &have.Items[i]
-		if _, ok := want[sh.Spec.Shard]; ok {
+		if _, ok := want[sh.Name]; ok {
 			continue
 		}
 		if err := c.Delete(ctx, sh); client.IgnoreNotFound(err) != nil {
 			t.Fatalf("deleting ScimMembership %s: %v", sh.Name, err)
 		}
 	}
-	for n, ms := range want {
-		sort.Slice(ms, func(i, j int) bool { return ms[i].Value < ms[j].Value })
-		sh := &scimv1.ScimMembership{ObjectMeta: metav1.ObjectMeta{Namespace: g.Namespace, Name: scimstore.ShardName(g.Name, n)}}
+	for name, w := range want {
+		sh := &scimv1.ScimMembership{ObjectMeta: metav1.ObjectMeta{Namespace: g.Namespace, Name: name}}
 		err := c.Get(ctx, client.ObjectKeyFromObject(sh), sh)
 		switch {
 		case apierrors.IsNotFound(err):
 			sh.Labels = map[string]string{scimv1.LabelEndpoint: g.Spec.Endpoint, scimv1.LabelGroup: g.Name}
 			sh.OwnerReferences = []metav1.OwnerReference{{APIVersion: scimv1.GroupVersion.String(), Kind: "ScimGroup", Name: g.Name, UID: g.UID}}
-			sh.Spec = scimv1.ScimMembershipSpec{Group: g.Name, Shard: n, Members: ms}
+			sh.Spec = w.Spec
 			err = c.Create(ctx, sh)
 		case err == nil:
-			sh.Spec.Members = ms
+			sh.Spec = w.Spec
 			err = c.Update(ctx, sh)
 		}
 		if err != nil {

@@ -46,16 +46,14 @@ func BenchmarkDeprovisioning(b *testing.B) {
 			Spec: scimv1.ScimGroupSpec{Endpoint: "okta", DisplayName: name}}); err != nil {
 			b.Fatal(err)
 		}
-		shards := map[int32][]scimv1.Member{}
+		var ms []scimv1.Member
 		for i := g; i < users; i += groups {
-			n := scimstore.ShardOf(ids[i])
-			shards[n] = append(shards[n], scimv1.Member{Value: ids[i], Type: "User"})
+			ms = append(ms, scimv1.Member{Value: ids[i], Type: "User"})
 		}
-		for n, ms := range shards {
-			sort.Slice(ms, func(i, j int) bool { return ms[i].Value < ms[j].Value })
-			if err := op.Client.Create(ctx, &scimv1.ScimMembership{ObjectMeta: metav1.ObjectMeta{Namespace: ns,
-				Name: scimstore.ShardName(name, n), Labels: map[string]string{scimv1.LabelEndpoint: "okta", scimv1.LabelGroup: name}},
-				Spec: scimv1.ScimMembershipSpec{Group: name, Shard: n, Members: ms}}); err != nil {
+		for _, sh := range scimstore.LayoutShards(name, ms) {
+			sh.Namespace = ns
+			sh.Labels = map[string]string{scimv1.LabelEndpoint: "okta", scimv1.LabelGroup: name}
+			if err := op.Client.Create(ctx, sh); err != nil {
 				b.Fatal(err)
 			}
 		}

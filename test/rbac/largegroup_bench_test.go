@@ -128,16 +128,13 @@ func seedGroup(tb testing.TB, ns, group, displayName string, n int) []string {
 		Spec: scimv1.ScimGroupSpec{Endpoint: "okta", DisplayName: displayName}}); err != nil {
 		tb.Fatal(err)
 	}
-	shards := map[int32][]scimv1.Member{}
-	for _, id := range ids {
-		s := scimstore.ShardOf(id)
-		shards[s] = append(shards[s], scimv1.Member{Value: id, Type: "User"})
+	ms := make([]scimv1.Member, len(ids))
+	for i, id := range ids {
+		ms[i] = scimv1.Member{Value: id, Type: "User"}
 	}
-	for s, ms := range shards {
-		sort.Slice(ms, func(i, j int) bool { return ms[i].Value < ms[j].Value })
-		sh := &scimv1.ScimMembership{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: scimstore.ShardName(group, s),
-			Labels: map[string]string{scimv1.LabelEndpoint: "okta", scimv1.LabelGroup: group}},
-			Spec: scimv1.ScimMembershipSpec{Group: group, Shard: s, Members: ms}}
+	for _, sh := range scimstore.LayoutShards(group, ms) {
+		sh.Namespace = ns
+		sh.Labels = map[string]string{scimv1.LabelEndpoint: "okta", scimv1.LabelGroup: group}
 		if err := op.Client.Create(ctx, sh); err != nil {
 			tb.Fatal(err)
 		}

@@ -376,8 +376,9 @@ func eventuallyMembers(t *testing.T, ctx context.Context, e *testharness.Endpoin
 }
 
 // storedMembers reads a group's ScimMembership shards from the API server,
-// checks each member sits in the shard its id hashes to, and returns the
-// sorted member ids (duplicates kept, so a test sees them).
+// checks each member sits in a shard its id's hash leads to at that shard's
+// depth (scimstore.ShardCovers) and that split shards were emptied, and
+// returns the sorted member ids (duplicates kept, so a test sees them).
 func storedMembers(t testing.TB, ctx context.Context, c client.Client, ns, group string) []string {
 	t.Helper()
 	var shards scimv1.ScimMembershipList
@@ -386,12 +387,15 @@ func storedMembers(t testing.TB, ctx context.Context, c client.Client, ns, group
 	}
 	var ids []string
 	for _, sh := range shards.Items {
-		if sh.Spec.Group != group || sh.Name != scimstore.ShardName(group, sh.Spec.Shard) {
+		if sh.Spec.Group != group || sh.Name != scimstore.ShardName(group, sh.Spec.Depth, sh.Spec.Shard) {
 			t.Errorf("shard %s claims group %s shard %d", sh.Name, sh.Spec.Group, sh.Spec.Shard)
 		}
+		if sh.Spec.Split && len(sh.Spec.Members) > 0 {
+			t.Errorf("split shard %s still holds %d members", sh.Name, len(sh.Spec.Members))
+		}
 		for _, m := range sh.Spec.Members {
-			if n := scimstore.ShardOf(m.Value); n != sh.Spec.Shard {
-				t.Errorf("member %s is in shard %d, hashes to %d", m.Value, sh.Spec.Shard, n)
+			if !scimstore.ShardCovers(&sh, m.Value) {
+				t.Errorf("member %s is in shard %s, which its hash does not lead to", m.Value, sh.Name)
 			}
 			if m.Type != "" && m.Type != "User" { // empty means User
 				t.Errorf("member %s has type %q, want User", m.Value, m.Type)

@@ -285,8 +285,7 @@ func createBenchTenant(b *testing.B, c client.Client, ns string) int {
 			Spec: scimv1.ScimGroupSpec{Endpoint: "okta", DisplayName: fmt.Sprintf("Team %d", g)}}
 		objs = append(objs, groups[g])
 	}
-	type shardKey struct{ group, shard int }
-	shards := map[shardKey][]scimv1.Member{}
+	members := make([][]scimv1.Member, benchGroups)
 	for u := range benchUsers {
 		id := uuid.NewString()
 		email := fmt.Sprintf("user%d@example.com", u)
@@ -296,22 +295,16 @@ func createBenchTenant(b *testing.B, c client.Client, ns string) int {
 				Emails: []scimv1.MultiValuedAttribute{{Value: email, Type: "work", Primary: true}}}})
 		for k := range benchGroupsPerUser {
 			g := (u + k*17) % benchGroups
-			key := shardKey{g, int(scimstore.ShardOf(id))}
-			shards[key] = append(shards[key], scimv1.Member{Value: id, Type: "User"})
+			members[g] = append(members[g], scimv1.Member{Value: id, Type: "User"})
 		}
 	}
-	for key, members := range shards {
-		slices.SortFunc(members, func(a, b scimv1.Member) int {
-			if a.Value < b.Value {
-				return -1
-			}
-			return 1
-		})
-		g := groups[key.group]
-		objs = append(objs, &scimv1.ScimMembership{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: scimstore.ShardName(g.Name, int32(key.shard)),
-				Labels: map[string]string{scimv1.LabelEndpoint: "okta", scimv1.LabelGroup: g.Name}},
-			Spec: scimv1.ScimMembershipSpec{Group: g.Name, Shard: int32(key.shard), Members: members}})
+	for gi, ms := range members {
+		g := groups[gi]
+		for _, sh := range scimstore.LayoutShards(g.Name, ms) {
+			sh.Namespace = ns
+			sh.Labels = map[string]string{scimv1.LabelEndpoint: "okta", scimv1.LabelGroup: g.Name}
+			objs = append(objs, sh)
+		}
 	}
 	createAll(b, c, objs)
 	return benchUsers + benchGroups + benchUsers*benchGroupsPerUser
