@@ -11,7 +11,7 @@ import (
 // through random inserts, repeats and removals that split and empty blocks.
 func TestSortedNames(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	var got sortedNames
+	got := newSortedNames()
 	want := map[string]bool{}
 	for step := range 20_000 {
 		name := fmt.Sprintf("user-%05d", rng.IntN(3_000))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -101,7 +102,7 @@ func (r *orderings[T]) get(endpoint, key string, cmp func(a, b T) int, list func
 	if err != nil {
 		return nil, err
 	}
-	ord = &ordering[T]{cmp: cmp}
+	ord = newOrdering(cmp)
 	ord.build(items)
 	if r.endpoints[endpoint] == nil {
 		r.endpoints[endpoint] = map[string]*ordering[T]{}
@@ -169,12 +170,17 @@ func (o *Ordered[T]) All(descending bool) []T {
 	return out
 }
 
-// ordering is a sorted list of objects in blocks of at most blockSize, as
-// sortedNames: by cmp, then by name. An object is in it at most once.
+// ordering is a sorted list of objects (see blockList): by cmp, then by
+// name. An object is in it at most once.
 type ordering[T client.Object] struct {
-	cmp    func(a, b T) int
-	blocks [][]T
-	n      int
+	cmp func(a, b T) int
+	blockList[T]
+}
+
+func newOrdering[T client.Object](cmp func(a, b T) int) *ordering[T] {
+	ord := &ordering[T]{cmp: cmp}
+	ord.blockList.cmp = ord.compare
+	return ord
 }
 
 // compare is the ordering's order: cmp, then name.
@@ -182,97 +188,13 @@ func (ord *ordering[T]) compare(a, b T) int {
 	if c := ord.cmp(a, b); c != 0 {
 		return c
 	}
-	switch an, bn := a.GetName(), b.GetName(); {
-	case an < bn:
-		return -1
-	case an > bn:
-		return 1
-	}
-	return 0
+	return strings.Compare(a.GetName(), b.GetName())
 }
 
 func (ord *ordering[T]) build(items []T) {
 	items = slices.Clone(items)
 	slices.SortFunc(items, ord.compare)
-	items = slices.CompactFunc(items, func(a, b T) bool { return a.GetName() == b.GetName() })
-	ord.blocks, ord.n = nil, len(items)
-	for len(items) > 0 {
-		k := min(len(items), blockSize/2)
-		ord.blocks = append(ord.blocks, slices.Clip(items[:k]))
-		items = items[k:]
-	}
-}
-
-// find returns the block that holds o's place and the position in it.
-func (ord *ordering[T]) find(o T) (int, int) {
-	b := sort.Search(len(ord.blocks), func(i int) bool {
-		blk := ord.blocks[i]
-		return ord.compare(blk[len(blk)-1], o) >= 0
-	})
-	if b == len(ord.blocks) {
-		b = len(ord.blocks) - 1
-		return b, len(ord.blocks[b])
-	}
-	i, _ := slices.BinarySearchFunc(ord.blocks[b], o, ord.compare)
-	return b, i
-}
-
-// insert puts o at its place, replacing the entry of o's name there.
-func (ord *ordering[T]) insert(o T) {
-	if len(ord.blocks) == 0 {
-		ord.blocks = [][]T{{o}}
-		ord.n = 1
-		return
-	}
-	b, i := ord.find(o)
-	blk := ord.blocks[b]
-	if i < len(blk) && ord.compare(blk[i], o) == 0 {
-		blk[i] = o
-		return
-	}
-	blk = slices.Insert(blk, i, o)
-	ord.n++
-	if len(blk) <= blockSize {
-		ord.blocks[b] = blk
-		return
-	}
-	half := len(blk) / 2
-	left := slices.Clone(blk[:half])
-	right := slices.Clone(blk[half:])
-	ord.blocks = slices.Replace(ord.blocks, b, b+1, left, right)
-}
-
-// remove removes the entry of o's name at o's place, if there is one.
-func (ord *ordering[T]) remove(o T) {
-	if len(ord.blocks) == 0 {
-		return
-	}
-	b, i := ord.find(o)
-	blk := ord.blocks[b]
-	if i >= len(blk) || ord.compare(blk[i], o) != 0 {
-		return
-	}
-	var zero T
-	copy(blk[i:], blk[i+1:])
-	blk[len(blk)-1] = zero // let go of the object
-	blk = blk[:len(blk)-1]
-	ord.n--
-	if len(blk) == 0 {
-		ord.blocks = slices.Delete(ord.blocks, b, b+1)
-		return
-	}
-	ord.blocks[b] = blk
-}
-
-// at returns the object at position i.
-func (ord *ordering[T]) at(i int) T {
-	for _, blk := range ord.blocks {
-		if i < len(blk) {
-			return blk[i]
-		}
-		i -= len(blk)
-	}
-	panic("ordering: position out of range")
+	ord.fill(slices.CompactFunc(items, func(a, b T) bool { return a.GetName() == b.GetName() }))
 }
 
 // run returns the positions [lo, hi) of the objects whose keys equal that
@@ -282,24 +204,6 @@ func (ord *ordering[T]) run(q int) (int, int) {
 	lo := sort.Search(q, func(i int) bool { return ord.cmp(ord.at(i), x) >= 0 })
 	hi := q + 1 + sort.Search(ord.n-q-1, func(i int) bool { return ord.cmp(ord.at(q+1+i), x) > 0 })
 	return lo, hi
-}
-
-// appendRange appends the objects at positions [start, end) to out.
-func (ord *ordering[T]) appendRange(out []T, start, end int) []T {
-	for _, blk := range ord.blocks {
-		if start >= end {
-			break
-		}
-		if start >= len(blk) {
-			start -= len(blk)
-			end -= len(blk)
-			continue
-		}
-		k := min(end, len(blk))
-		out = append(out, blk[start:k]...)
-		start, end = 0, end-len(blk)
-	}
-	return out
 }
 
 // OrderedUsers returns the endpoint's users in the order cmp gives (equal
