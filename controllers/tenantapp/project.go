@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -37,15 +36,15 @@ func resyncInterval(app *scimv1.TenantApp) time.Duration {
 func (r *Reconciler) gather(ctx context.Context, app *scimv1.TenantApp) (inputs, error) {
 	ref := app.EndpointRef()
 	ns, ep := client.InNamespace(ref.Namespace), ref.Name
-	users, err := cached(ctx, r, &scimv1.ScimUser{}, &scimv1.ScimUserList{}, ns, scimstore.IndexUserEndpoint, ep)
+	users, err := cached(ctx, r, &scimv1.ScimUser{}, ns, scimstore.IndexUserEndpoint, ep)
 	if err != nil {
 		return inputs{}, fmt.Errorf("listing ScimUsers of endpoint %s: %w", ep, err)
 	}
-	groups, err := cached(ctx, r, &scimv1.ScimGroup{}, &scimv1.ScimGroupList{}, ns, scimstore.IndexGroupEndpoint, ep)
+	groups, err := cached(ctx, r, &scimv1.ScimGroup{}, ns, scimstore.IndexGroupEndpoint, ep)
 	if err != nil {
 		return inputs{}, fmt.Errorf("listing ScimGroups of endpoint %s: %w", ep, err)
 	}
-	shards, err := cached(ctx, r, &scimv1.ScimMembership{}, &scimv1.ScimMembershipList{}, ns, IndexMembershipEndpoint, ep)
+	shards, err := cached(ctx, r, &scimv1.ScimMembership{}, ns, IndexMembershipEndpoint, ep)
 	if err != nil {
 		return inputs{}, fmt.Errorf("listing ScimMemberships of endpoint %s: %w", ep, err)
 	}
@@ -64,29 +63,11 @@ func (r *Reconciler) gather(ctx context.Context, app *scimv1.TenantApp) (inputs,
 	return inputs{endpointFound: found, endpointAllowed: allowed, users: users, groups: groups, shards: shards}, nil
 }
 
-// cached returns the cached objects of kind T in namespace ns whose field
-// index holds value. They are the cache's own, read from the informers
-// without a copy when the Reconciler has them (a pass over 10,000 users
-// otherwise copies each into a list); the client's List serves otherwise.
-func cached[T client.Object](ctx context.Context, r *Reconciler, kind T, list client.ObjectList, ns client.InNamespace,
-	field, value string) ([]T, error) {
-	if r.Informers != nil {
-		return scimstore.CachedByIndex(ctx, r.Informers, kind, field, string(ns), value)
-	}
-	if err := r.Client.List(ctx, list, ns, client.MatchingFields{field: value}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	items, err := apimeta.ExtractList(list)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]T, 0, len(items))
-	for _, item := range items {
-		if o, ok := item.(T); ok {
-			out = append(out, o)
-		}
-	}
-	return out, nil
+// cached returns the cache's own objects of kind T in namespace ns whose
+// field index holds value, read from the informers without a copy (a
+// cached List would copy each of 10,000 users on every pass).
+func cached[T client.Object](ctx context.Context, r *Reconciler, kind T, ns client.InNamespace, field, value string) ([]T, error) {
+	return scimstore.CachedByIndex(ctx, r.Informers, kind, field, string(ns), value)
 }
 
 // project writes the pass's changes: a full pass when this process does not

@@ -50,8 +50,8 @@ type Reconciler struct {
 	// Client is the manager's cached client; the cache must have the SCIM
 	// server's indexes and this package's (RegisterIndexes) registered.
 	Client client.Client
-	// Informers, when set, are the cache's: a pass reads the endpoint's
-	// users, groups and shards from their indexes without copying them.
+	// Informers are the cache's (the manager's cache): a pass reads the
+	// endpoint's users, groups and shards from their indexes.
 	Informers cache.Informers
 	// APIReader reads Secrets, which are not cached, and users live after a conflict.
 	APIReader client.Reader

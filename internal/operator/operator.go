@@ -192,7 +192,7 @@ func addSCIMServer(mgr manager.Manager, opts Options, tenants *tenantapp.Reconci
 		if err := tenantapp.RegisterIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
 			return nil, err
 		}
-		tenants = &tenantapp.Reconciler{Client: mgr.GetClient()}
+		tenants = &tenantapp.Reconciler{Client: mgr.GetClient(), Informers: mgr.GetCache()}
 	}
 	if opts.SCIMTLS.Enabled() {
 		var err error
