@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/scimstore"
 )
 
 // Labels and annotations on the RoleBindings and ClusterRoleBindings the
@@ -102,7 +103,7 @@ func (s subjectShards) count() int {
 // or in shard 0 when there are few: two binary searches, where a set of
 // every subject would cost a map of 100,000 entries per pass.
 func (s subjectShards) has(sub rbacv1.Subject) bool {
-	for _, n := range []int{int(fnv32a(sub.Name) % Shards), 0} {
+	for _, n := range []int{int(scimstore.FNV1a32(sub.Name) % Shards), 0} {
 		ss := s[n]
 		i, ok := slices.BinarySearchFunc(ss, sub.Name, func(x rbacv1.Subject, name string) int { return strings.Compare(x.Name, name) })
 		if ok && ss[i] == sub {
@@ -154,7 +155,7 @@ func desiredSubjects(s scimv1.Subjects, group *scimv1.ScimGroup, found []*scimv1
 		name := UserSubject(u, s)
 		n := Shards
 		if name != "" {
-			n = int(fnv32a(name) % Shards)
+			n = int(scimstore.FNV1a32(name) % Shards)
 		}
 		p.sources[n] = append(p.sources[n], u)
 		if !active(u) {
@@ -207,17 +208,6 @@ func appendUserSubjects(out []rbacv1.Subject, names []string) []rbacv1.Subject {
 		out = append(out, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: name})
 	}
 	return out
-}
-
-// fnv32a is hash/fnv's FNV-1a of s, without a hasher and a byte slice per call.
-func fnv32a(s string) uint32 {
-	const offset, prime = 2166136261, 16777619
-	h := uint32(offset)
-	for i := 0; i < len(s); i++ {
-		h ^= uint32(s[i])
-		h *= prime
-	}
-	return h
 }
 
 // childName is the stable name of shard n of a grant's children.

@@ -3,7 +3,6 @@ package scimstore
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"strconv"
 	"strings"
 
@@ -172,9 +171,7 @@ const userBuckets = 1 << 12
 
 // bucketOf is the bucket of a value in a bucketed index, as an index value.
 func bucketOf(value string) string {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(value))
-	return strconv.FormatUint(uint64(h.Sum32()%userBuckets), 16)
+	return strconv.FormatUint(uint64(FNV1a32(value)%userBuckets), 16)
 }
 
 // bucketIndex indexes ScimUsers under "<endpoint>/<bucket>" of the value of

@@ -449,7 +449,7 @@ func (s *Store) finishParent(ctx context.Context, ep endpointRef, g *scimv1.Scim
 	// members below it until its split is finished.
 	var up []node
 	for p := n; !l.isRoot(p) && p.depth > 0; {
-		p = node{p.depth - 1, p.index & (1<<uint(p.depth-1) - 1)}
+		p = p.parent()
 		up = append(up, p)
 	}
 	for i := len(up) - 1; i >= 0; i-- {

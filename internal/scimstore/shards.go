@@ -2,7 +2,6 @@ package scimstore
 
 import (
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"strings"
 
@@ -41,10 +40,19 @@ const legacyDepth = 5
 type node struct{ depth, index int32 }
 
 // MemberHash is the hash that places a member id in a group's shard tree.
-func MemberHash(id string) uint32 {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(id))
-	return h.Sum32()
+func MemberHash(id string) uint32 { return FNV1a32(id) }
+
+// FNV1a32 is hash/fnv's 32-bit FNV-1a of s, without a hasher and a byte
+// slice per call: shard placement, index buckets and RoleBinding shards
+// hash every member of a group on hot paths.
+func FNV1a32(s string) uint32 {
+	const offset, prime = 2166136261, 16777619
+	h := uint32(offset)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= prime
+	}
+	return h
 }
 
 // covers reports whether the shard at n holds the members hashing to h.
@@ -53,6 +61,11 @@ func (n node) covers(h uint32) bool { return h&(1<<uint(n.depth)-1) == uint32(n.
 // child is the child of n covering h.
 func (n node) child(h uint32) node {
 	return node{n.depth + 1, n.index | int32(h&(1<<uint(n.depth)))}
+}
+
+// parent is the shard n's members came from when it was split (n is not a root).
+func (n node) parent() node {
+	return node{n.depth - 1, n.index & (1<<uint(n.depth-1) - 1)}
 }
 
 // children are n's two children.
@@ -135,13 +148,7 @@ func (l *layout) refOf(sh *scimv1.ScimMembership) shardRef {
 
 // name is the name of the shard at n: a legacy group's depth-5 shards keep
 // their old names.
-func (l *layout) name(n node) string {
-	if l.legacy && n.depth == legacyDepth {
-		return ShardName(l.group, nil, n.index)
-	}
-	d := n.depth
-	return ShardName(l.group, &d, n.index)
-}
+func (l *layout) name(n node) string { return ShardName(l.group, l.depthOf(n), n.index) }
 
 // depthOf is what Spec.Depth holds for the shard at n.
 func (l *layout) depthOf(n node) *int32 {
