@@ -126,6 +126,11 @@ func (s *Store) ApplyMembers(ctx context.Context, ep endpointRef, g *scimv1.Scim
 		return nil, err
 	}
 	l := newLayout(g.Name, shards)
+	if s.legacyLayout != nil && s.legacyLayout() {
+		// Older replicas may serve: keep to what they remove from.
+		b.noSplit = true
+		l.legacy = l.legacy || len(shards) == 0
+	}
 	touched, err := s.touched(ctx, ep, l, b)
 	if err != nil {
 		return nil, err
@@ -217,6 +222,9 @@ type batch struct {
 	kinds   map[string]string
 	hash    map[string]uint32
 	replace bool
+	// noSplit keeps every shard whole, however many members it gets
+	// (Options.LegacyLayout).
+	noSplit bool
 }
 
 // touches reports whether the changes may change the shard at n.
@@ -311,7 +319,7 @@ func (s *Store) applyShard(ctx context.Context, ep endpointRef, g *scimv1.ScimGr
 		}
 		live = true
 		var sh *scimv1.ScimMembership
-		grow := !r.beside && len(next) > s.shardMembers && n.depth < scimv1.MaxMembershipDepth
+		grow := !r.beside && !b.noSplit && len(next) > s.shardMembers && n.depth < scimv1.MaxMembershipDepth
 		switch {
 		case cur.Spec.Split && !r.beside:
 			split = cur

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -60,4 +62,65 @@ func TestTreeGroupWithAnOldReplicasShard(t *testing.T) {
 			t.Errorf("legacy shard %s is left with %d members after a replace", sh.Name, len(sh.Spec.Members))
 		}
 	}
+}
+
+// oldReplicaRemoves does what a replica of the previous version does to
+// remove id from group: it takes id out of the legacy shard
+// <group>-<fnv32a % 32>, and of no other shard.
+func oldReplicaRemoves(t *testing.T, ep types.NamespacedName, group, id string) {
+	t.Helper()
+	ctx := context.Background()
+	var sh scimv1.ScimMembership
+	key := types.NamespacedName{Namespace: ep.Namespace, Name: fmt.Sprintf("%s-%d", group, scimstore.MemberHash(id)%scimv1.MembershipShards)}
+	if err := k8s.Get(ctx, key, &sh); err != nil {
+		if apierrors.IsNotFound(err) {
+			return // nothing to remove, as far as it knows
+		}
+		t.Fatal(err)
+	}
+	sh.Spec.Members = slices.DeleteFunc(sh.Spec.Members, func(m scimv1.Member) bool { return m.Value == id })
+	if err := k8s.Update(ctx, &sh); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOlderReplicasKeepTheLegacyLayout: while older replicas may serve
+// (Options.LegacyLayout), a new group's members go to the shards such a
+// replica removes from, and no shard is split, so each removal it handles
+// revokes the member. Once they are gone, new groups use the tree again.
+func TestOlderReplicasKeepTheLegacyLayout(t *testing.T) {
+	var older atomic.Bool
+	older.Store(true)
+	st := replicaWith(t, scimstore.Options{ShardMembers: 4, LegacyLayout: older.Load})
+	ep := namespace(t)
+	group := newGroup(t, st, ep, "rolling")
+	ids := memberIDs(60)
+	patch(t, st, ep, group, scimstore.MemberAdd, ids, 20)
+	for _, sh := range liveShards(t, ep, group) {
+		if sh.Spec.Depth != nil || sh.Spec.Split {
+			t.Errorf("while older replicas serve, shard %s was written in the tree layout (has a depth: %v, split: %v)",
+				sh.Name, sh.Spec.Depth != nil, sh.Spec.Split)
+		}
+	}
+	// An older replica removes half of them; the group no longer has them.
+	for _, id := range ids[:30] {
+		oldReplicaRemoves(t, ep, group, id)
+	}
+	checkMembers(t, st, ep, group, ids[30:])
+
+	// The older replicas are gone: a new group is a tree again, and the
+	// legacy group grows on as a legacy group does.
+	older.Store(false)
+	tree := newGroup(t, st, ep, "after")
+	patch(t, st, ep, tree, scimstore.MemberAdd, ids[:10], 10)
+	checkShards(t, ep, tree, ids[:10], 4)
+	if !slices.ContainsFunc(liveShards(t, ep, tree), func(sh scimv1.ScimMembership) bool {
+		return sh.Spec.Depth != nil && *sh.Spec.Depth == 0
+	}) {
+		t.Errorf("with no older replica, the new group %s has no tree root", tree)
+	}
+	more := memberIDs(20)
+	patch(t, st, ep, group, scimstore.MemberAdd, more, 20)
+	checkShards(t, ep, group, append(slices.Clone(ids[30:]), more...), len(ids)+len(more))
+	checkMembers(t, st, ep, group, append(slices.Clone(ids[30:]), more...))
 }

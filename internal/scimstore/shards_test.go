@@ -26,6 +26,12 @@ import (
 // SCIM server replica has, splitting shards past shardMembers members.
 func replica(t *testing.T, shardMembers int) *scimstore.Store {
 	t.Helper()
+	return replicaWith(t, scimstore.Options{ShardMembers: shardMembers})
+}
+
+// replicaWith is replica with more options.
+func replicaWith(t *testing.T, opts scimstore.Options) *scimstore.Store {
+	t.Helper()
 	mgr, err := ctrl.NewManager(cp.Config, ctrl.Options{Scheme: controlplane.Scheme(),
 		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
 	if err != nil {
@@ -34,8 +40,8 @@ func replica(t *testing.T, shardMembers int) *scimstore.Store {
 	if err := scimstore.RegisterIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
 		t.Fatal(err)
 	}
-	st := scimstore.New(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetCache(), scimstore.Options{
-		MaxMembersPerRequest: scimstore.DefaultMaxMembersPerRequest, ShardMembers: shardMembers})
+	opts.MaxMembersPerRequest = scimstore.DefaultMaxMembersPerRequest
+	st := scimstore.New(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetCache(), opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()

@@ -47,6 +47,9 @@ type Store struct {
 	shardMembers int
 	// locks queues the writers of each membership shard (shardlocks.go).
 	locks shardLocks
+	// legacyLayout reports whether writes keep the previous version's
+	// layout (Options.LegacyLayout); nil: never.
+	legacyLayout func() bool
 }
 
 // Options configure a Store.
@@ -72,6 +75,14 @@ type Options struct {
 	// is split (shards.go); 0: DefaultShardMembers. Tests set it low to grow
 	// a group's tree with few members.
 	ShardMembers int
+	// LegacyLayout, when set, is asked before every member write whether
+	// replicas of the version before the shard tree may be serving too
+	// (docs/upgrading.md item 20). While it answers true, writes keep the
+	// layout such a replica removes from: a group without shards gets the
+	// 32 shards <group>-<fnv32a % 32>, and no shard is split. Otherwise a
+	// removal that replica handles would find nothing to remove and answer
+	// it done, leaving the member its access. nil: never.
+	LegacyLayout func() bool
 }
 
 // New returns a Store over the manager's cached client, its uncached
@@ -91,7 +102,8 @@ func New(c client.Client, live client.Reader, informers cache.Informers, opts Op
 		shardMembers = DefaultShardMembers
 	}
 	return &Store{c: c, live: live, informers: informers, userFinalizers: opts.UserFinalizers,
-		maxMembers: opts.MaxMembersPerRequest, idKey: opts.IDKey, tombstoneTTL: ttl, shardMembers: shardMembers}
+		maxMembers: opts.MaxMembersPerRequest, idKey: opts.IDKey, tombstoneTTL: ttl, shardMembers: shardMembers,
+		legacyLayout: opts.LegacyLayout}
 }
 
 // Follow registers the streams that writes wait on and createUnique checks
