@@ -40,6 +40,9 @@ func main() {
 		"PEM certificate (chain) the SCIM server serves HTTPS with, reread when it changes (a mounted kubernetes.io/tls Secret's tls.crt); empty: plain HTTP. Needs --scim-tls-key-file.")
 	flag.StringVar(&opts.SCIMTLS.KeyFile, "scim-tls-key-file", "",
 		"PEM private key of --scim-tls-cert-file (the Secret's tls.key).")
+	flag.StringVar(&opts.SCIMPeers.Namespace, "scim-peer-namespace", "", "Namespace of the SCIM Deployment's pods (--scim-peer-selector).")
+	flag.StringVar(&opts.SCIMPeers.Selector, "scim-peer-selector", "",
+		"Label selector of the SCIM Deployment's pods: while one runs a version before the membership shard tree, members are written in the layout it reads (docs/upgrading.md). Empty: not watched.")
 	flag.StringVar(&opts.SCIM.ExternalURL, "scim-external-url", "", "scheme://host[:port] the IdP reaches the SCIM server at; used in meta.location (default: the request's Host).")
 	flag.Int64Var(&opts.SCIM.MaxBodyBytes, "scim-max-body-bytes", 1<<20, "Largest SCIM request body accepted (413 above).")
 	flag.IntVar(&opts.SCIM.MaxMembersPerRequest, "scim-max-members-per-request", scimstore.DefaultMaxMembersPerRequest,

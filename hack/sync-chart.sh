@@ -17,6 +17,9 @@
 #   its ClusterRole's Lease rule -> <chart>/templates/leader-election-role.yaml
 #       a Role in the Lease's namespace only (leader election needs Leases in
 #       one namespace, not cluster-wide); only the controllers elect a leader;
+#   the scim ClusterRole's Pod rule -> <chart>/templates/rbac/scim-peers-role.yaml
+#       a Role in the release's namespace only: the SCIM server watches the
+#       pods of its own Deployment (internal/operator/peers.go);
 #   its Role (Secrets)       -> <chart>/templates/rbac/<component>-secrets-role.yaml
 #       one Role in each namespace of secretNamespaces: no rule anywhere
 #       reads every Secret of the cluster.
@@ -62,15 +65,16 @@ done
 
 # rules <file> <kind> <which> prints the rules of the document of that kind
 # (ClusterRole or Role) in a controller-gen role.yaml: which=lease only those
-# of API group coordination.k8s.io, which=rest every other rule except those
-# with verb bind, which=all every rule.
+# of API group coordination.k8s.io, which=pods only those of resource pods,
+# which=rest every other rule except those with verb bind, which=all every rule.
 rules() {
   awk -v kind="$2" -v which="$3" '
     function flush() {
       if (block != "") {
         lease = block ~ /\n  - coordination\.k8s\.io\n/
         bind = block ~ /\n  - bind\n/
-        if (which == "all" || (which == "lease" && lease) || (which == "rest" && !lease && !bind)) printf "%s", block
+        pods = block ~ /\n  - pods\n/
+        if (which == "all" || (which == "lease" && lease) || (which == "pods" && pods) || (which == "rest" && !lease && !bind && !pods)) printf "%s", block
       }
       block = ""
     }
@@ -142,3 +146,20 @@ EOF
   rules "${root}/config/rbac/controllers/role.yaml" ClusterRole lease
   echo '{{- end }}'
 } > "${chart}/templates/leader-election-role.yaml"
+
+{
+  printf "${header}\n" "config/rbac/scim/role.yaml"
+  cat <<'EOF'
+{{- if .Values.rbac.create }}
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {{ include "scim-operator.fullname" . }}-scim-peers
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "scim-operator.labels" . | nindent 4 }}
+rules:
+EOF
+  rules "${root}/config/rbac/scim/role.yaml" ClusterRole pods
+  echo '{{- end }}'
+} > "${chart}/templates/rbac/scim-peers-role.yaml"

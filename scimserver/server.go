@@ -49,6 +49,11 @@ type Options struct {
 	// TombstoneTTL is how long a deleted resource's id stays retired
 	// (scimstore.Options.TombstoneTTL): 0 the default, negative forever.
 	TombstoneTTL time.Duration
+	// LegacyMembershipLayout, when set and answering true, keeps member
+	// writes to the layout replicas of the version before the shard tree
+	// remove from (scimstore.Options.LegacyLayout); the operator answers
+	// from the SCIM Deployment's pods (internal/operator/peers.go).
+	LegacyMembershipLayout func() bool
 	// RequestTimeout bounds the work of one request. Default 30 s (Okta gives up at 60 s).
 	RequestTimeout time.Duration
 	// MaxInFlight caps the SCIM requests the process serves at once, across
@@ -123,6 +128,10 @@ const DefaultMaxInFlight = 256
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimusers;scimgroups;scimmemberships;scimclaims,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=tenantapps;scimentitlements,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// The operator's watch of the SCIM Deployment's own pods
+// (Options.LegacyMembershipLayout); the chart grants it in the release's
+// namespace only (hack/sync-chart.sh).
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 
 // Server is the SCIM HTTP server. It is a manager Runnable that runs on every
 // replica and starts listening only after the informer cache has synced, so it
@@ -161,7 +170,8 @@ func New(opts Options, c client.Client, apiReader client.Reader, ca cache.Cache,
 		endpointBusy: newEndpointSlots(opts.MaxInFlightPerEndpoint),
 		opts:         opts,
 		store: scimstore.New(c, apiReader, ca, scimstore.Options{UserFinalizers: opts.UserFinalizers,
-			MaxMembersPerRequest: opts.MaxMembersPerRequest, IDKey: opts.IDKey, TombstoneTTL: opts.TombstoneTTL}),
+			MaxMembersPerRequest: opts.MaxMembersPerRequest, IDKey: opts.IDKey, TombstoneTTL: opts.TombstoneTTL,
+			LegacyLayout: opts.LegacyMembershipLayout}),
 		registry:     reg,
 		cache:        ca,
 		log:          log.WithName("scim"),

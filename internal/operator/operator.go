@@ -61,6 +61,10 @@ type Options struct {
 	KeepLeaseOnStop bool
 	// SCIM configures the SCIM server.
 	SCIM scimserver.Options
+	// SCIMPeers names the pods of the SCIM Deployment: while one of them
+	// runs a version before the membership shard tree, member writes keep
+	// the layout it removes from (peers.go). Zero: not watched.
+	SCIMPeers Peers
 	// SCIMTLS, when set, makes the SCIM server serve HTTPS with this key
 	// pair, reread when the files change; New fails when it cannot be loaded.
 	SCIMTLS TLSFiles
@@ -199,6 +203,16 @@ func addSCIMServer(mgr manager.Manager, opts Options, tenants *tenantapp.Reconci
 		if opts.SCIM.GetCertificate, err = addCertWatcher(mgr, opts.SCIMTLS, opts.Logger); err != nil {
 			return nil, err
 		}
+	}
+	if opts.SCIMPeers.Selector != "" {
+		gate, err := newPeerGate(mgr.GetConfig(), opts.SCIMPeers, opts.Logger.WithName("peers"))
+		if err != nil {
+			return nil, err
+		}
+		if err := mgr.Add(gate); err != nil {
+			return nil, fmt.Errorf("adding the SCIM peer watch: %w", err)
+		}
+		opts.SCIM.LegacyMembershipLayout = gate.Legacy
 	}
 	opts.SCIM.Preload = loader.LoadAll
 	opts.SCIM.UserFinalizers = tenants.NewUserFinalizers

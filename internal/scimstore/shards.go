@@ -25,7 +25,9 @@ import (
 // levels are implicitly split, and grow from there like any other. A replica
 // of the previous version adds to a tree group the same way, beside the tree
 // (docs/upgrading.md): such shards are extra leaves that are read and
-// emptied, never added to.
+// emptied, never added to. That replica removes a member only from
+// <group>-<h % 32>, so while one may serve (Options.LegacyLayout) new groups
+// get the legacy shards and nothing is split.
 
 // DefaultShardMembers is how many members a shard holds before it is split:
 // about 100 KB of JSON with SCIM ids of 36 characters, so a single member

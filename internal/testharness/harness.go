@@ -82,6 +82,8 @@ type Options struct {
 	// then trust TLSRoots.
 	TLS      operator.TLSFiles
 	TLSRoots *x509.CertPool
+	// SCIMPeers is operator.Options.SCIMPeers (--scim-peer-selector).
+	SCIMPeers operator.Peers
 }
 
 // StartOperatorWith is StartOperator with more knobs: a metrics address and
@@ -107,6 +109,7 @@ func StartOperatorWith(cp *controlplane.ControlPlane, opts Options) (*Operator, 
 		Components:       opts.Components,
 		SCIM:             scimOpts,
 		SCIMTLS:          opts.TLS,
+		SCIMPeers:        opts.SCIMPeers,
 		// Tests start many operators in one process, several at once.
 		SkipControllerNameValidation: true,
 	})

@@ -104,6 +104,12 @@ func TestRenderedRBACIsLeastPrivilege(t *testing.T) {
 		access{scimSA, "patch", rbacGroup, "clusterrolebindings", "", "", false},
 		access{scimSA, "create", "coordination.k8s.io", "leases", releaseNamespace, "", false},
 		access{scimSA, "get", scim, "tenantapps", "elsewhere", "app", true},
+		// The SCIM server watches its own Deployment's pods (peers.go), there only.
+		access{scimSA, "watch", "", "pods", releaseNamespace, "", true},
+		access{scimSA, "list", "", "pods", "elsewhere", "", false},
+		access{scimSA, "list", "", "pods", "", "", false},
+		access{scimSA, "create", "", "pods", releaseNamespace, "", false},
+		access{controllersSA, "list", "", "pods", releaseNamespace, "", false},
 		access{controllersSA, "bind", rbacGroup, "clusterroles", "", "view", true},
 		access{controllersSA, "bind", rbacGroup, "clusterroles", "elsewhere", "edit", true},
 		access{controllersSA, "bind", rbacGroup, "roles", "elsewhere", "app-reader", false},

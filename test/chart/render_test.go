@@ -244,10 +244,11 @@ func TestOptionalFeatures(t *testing.T) {
 	}
 	for kind, want := range map[string]int{
 		// One per component; Roles and RoleBindings: the Secret Role of each
-		// component in the release namespace, and leader election;
+		// component in the release namespace, leader election, and the SCIM
+		// server's read of its own pods;
 		// ClusterRoles: one per component, metrics-reader, tenant-edit and tenant-view.
 		"Deployment": 2, "PodDisruptionBudget": 2, "ServiceAccount": 2, "ClusterRole": 5, "ClusterRoleBinding": 2,
-		"Role": 3, "RoleBinding": 3, "ValidatingAdmissionPolicy": 2, "ValidatingAdmissionPolicyBinding": 2,
+		"Role": 4, "RoleBinding": 4, "ValidatingAdmissionPolicy": 2, "ValidatingAdmissionPolicyBinding": 2,
 	} {
 		if n := len(find(defaults, kind)); n != want {
 			t.Errorf("default values render %d %s, want %d", n, kind, want)

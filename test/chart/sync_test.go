@@ -121,7 +121,8 @@ func TestChartCRDsEqualConfig(t *testing.T) {
 // TestRenderedRBACEqualsConfig: for each component, the chart's ClusterRole,
 // its Secret Roles and (controllers) the leader election Role grant exactly the
 // rules controller-gen generated into config/rbac/<component>/role.yaml, with
-// Leases granted in the Lease's namespace only, Secrets in the Secret
+// Leases granted in the Lease's namespace only, (scim) the pods of its own
+// Deployment in the release's namespace only, Secrets in the Secret
 // namespaces only, and bind limited to the allow-list by resourceNames.
 func TestRenderedRBACEqualsConfig(t *testing.T) {
 	objs := render(t, nil, "--set", "secretNamespaces={identity}")
@@ -155,6 +156,8 @@ func TestRenderedRBACEqualsConfig(t *testing.T) {
 					t.Errorf("ClusterRole grants %v cluster-wide; Leases belong in the namespaced Role", r)
 				case slices.Contains(r.Resources, "secrets"):
 					t.Errorf("ClusterRole grants %v cluster-wide; Secrets belong in the namespaced Roles", r)
+				case slices.Contains(r.Resources, "pods"):
+					t.Errorf("ClusterRole grants %v cluster-wide; Pods belong in the release namespace's Role", r)
 				case slices.Contains(r.Verbs, "bind"):
 					// Rendered from rbac.allowedRoles; generated without names.
 					if len(r.ResourceNames) == 0 {
@@ -166,6 +169,10 @@ func TestRenderedRBACEqualsConfig(t *testing.T) {
 			}
 			if component == "controllers" {
 				got = append(got, lease.Rules...)
+			} else {
+				var peers rbacv1.Role
+				typed(t, namedIn(t, objs, "Role", releaseNamespace, "scim-scim-operator-scim-peers"), &peers)
+				got = append(got, peers.Rules...)
 			}
 			for _, ns := range []string{releaseNamespace, "identity"} {
 				var role rbacv1.Role

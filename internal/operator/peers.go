@@ -1,0 +1,164 @@
+package operator
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+// AnnotationMembershipLayout is set on the pods of the SCIM Deployment by
+// the chart; MembershipLayoutTree marks a version that reads and removes
+// from the membership shard tree (docs/upgrading.md item 20). A pod of the
+// Deployment without it runs an older version, which removes a member only
+// from the legacy shard <group>-<fnv32a % 32>.
+const (
+	AnnotationMembershipLayout = "scim.scim-operator.io/membership-layout"
+	MembershipLayoutTree       = "tree"
+)
+
+// Peers names the pods of the SCIM Deployment: every replica that may
+// serve the same IdPs.
+type Peers struct {
+	// Namespace holds them.
+	Namespace string
+	// Selector is the Deployment's label selector; empty: no peers are
+	// watched, and member writes never keep the legacy layout (one process,
+	// local mode, tests).
+	Selector string
+}
+
+// legacyLayout reports 1 while this replica keeps the legacy membership layout.
+var legacyLayout = prometheus.NewGauge(prometheus.GaugeOpts{
+	Name: "scim_membership_legacy_layout",
+	Help: "1 while this SCIM replica writes group members in the legacy 32-shard layout, because a pod of its " +
+		"Deployment runs a version before the shard tree (or the pods are not known yet); 0 otherwise.",
+})
+
+func init() { metrics.Registry.MustRegister(legacyLayout) }
+
+// peerGate watches the SCIM Deployment's pods and answers whether one of
+// them may run a version before the shard tree. Until its first listing it
+// answers yes: keeping the legacy layout is always safe, only slower for
+// big groups; writing the tree beside an older replica is not
+// (scimstore.Options.LegacyLayout). Pods that have finished are not
+// counted; terminating ones are, since they may still answer requests.
+type peerGate struct {
+	peers  Peers
+	client kubernetes.Interface
+	log    logr.Logger
+	// synced is set once the pods were listed; older counts the older pods;
+	// said is what was last logged (0 nothing, 1 tree, 2 legacy). mu
+	// orders the counts, so the last one stands.
+	mu     sync.Mutex
+	synced atomic.Bool
+	older  atomic.Int32
+	said   atomic.Int32
+}
+
+func newPeerGate(cfg *rest.Config, peers Peers, log logr.Logger) (*peerGate, error) {
+	if _, err := labels.Parse(peers.Selector); err != nil {
+		return nil, fmt.Errorf("--scim-peer-selector: %w", err)
+	}
+	if peers.Namespace == "" {
+		return nil, fmt.Errorf("--scim-peer-selector needs --scim-peer-namespace")
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	legacyLayout.Set(1)
+	return &peerGate{peers: peers, client: client, log: log}, nil
+}
+
+// Legacy reports whether member writes must keep the legacy layout.
+func (g *peerGate) Legacy() bool { return !g.synced.Load() || g.older.Load() > 0 }
+
+// NeedLeaderElection is false: every replica writes members.
+func (g *peerGate) NeedLeaderElection() bool { return false }
+
+// Start watches the pods until ctx ends.
+func (g *peerGate) Start(ctx context.Context) error {
+	pods := g.client.CoreV1().Pods(g.peers.Namespace)
+	lw := &toolscache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = g.peers.Selector
+			return pods.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = g.peers.Selector
+			return pods.Watch(ctx, o)
+		},
+	}
+	inf := toolscache.NewSharedIndexInformer(lw, &corev1.Pod{}, 0, toolscache.Indexers{})
+	// Only names, annotations and phases are read.
+	if err := inf.SetTransform(func(o any) (any, error) {
+		if p, ok := o.(*corev1.Pod); ok {
+			return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace,
+				ResourceVersion: p.ResourceVersion, Annotations: p.Annotations}, Status: corev1.PodStatus{Phase: p.Status.Phase}}, nil
+		}
+		return o, nil
+	}); err != nil {
+		return err
+	}
+	recount := func(any) { g.recount(inf.GetStore()) }
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc: recount, DeleteFunc: recount, UpdateFunc: func(_, o any) { recount(o) },
+	}); err != nil {
+		return err
+	}
+	go inf.RunWithContext(ctx)
+	if !toolscache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		return nil // stopping
+	}
+	g.synced.Store(true)
+	g.recount(inf.GetStore())
+	<-ctx.Done()
+	return nil
+}
+
+// recount counts the older pods and says so when the answer changes.
+func (g *peerGate) recount(store toolscache.Store) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var older []string
+	for _, o := range store.List() {
+		p := o.(*corev1.Pod)
+		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		if p.Annotations[AnnotationMembershipLayout] != MembershipLayoutTree {
+			older = append(older, p.Name)
+		}
+	}
+	sort.Strings(older)
+	g.older.Store(int32(len(older)))
+	if !g.synced.Load() {
+		return
+	}
+	if len(older) > 0 {
+		legacyLayout.Set(1)
+		if g.said.Swap(2) != 2 {
+			g.log.Info("pods of an older version serve SCIM too: group members are written in the legacy layout until they are gone",
+				"pods", older, "docs", "docs/upgrading.md")
+		}
+		return
+	}
+	legacyLayout.Set(0)
+	if g.said.Swap(1) != 1 {
+		g.log.Info("every SCIM pod runs the shard tree: group members are written in the tree layout")
+	}
+}
