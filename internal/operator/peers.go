@@ -110,7 +110,7 @@ func (g *peerGate) Start(ctx context.Context) error {
 			return g.client.Watch(ctx, &corev1.PodList{}, opts(o))
 		},
 	}
-	inf := toolscache.NewSharedIndexInformer(lw, &corev1.Pod{}, 0, toolscache.Indexers{})
+	inf := toolscache.NewSharedIndexInformer(listFirst(lw), &corev1.Pod{}, 0, toolscache.Indexers{})
 	// Only names, annotations and phases are read.
 	if err := inf.SetTransform(func(o any) (any, error) {
 		if p, ok := o.(*corev1.Pod); ok {
