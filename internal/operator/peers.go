@@ -56,8 +56,11 @@ func init() { metrics.Registry.MustRegister(legacyLayout) }
 // them may run a version before the shard tree. Until its first listing it
 // answers yes: keeping the legacy layout is always safe, only slower for
 // big groups; writing the tree beside an older replica is not
-// (scimstore.Options.LegacyLayout). Pods that have finished are not
-// counted; terminating ones are, since they may still answer requests.
+// (scimstore.Options.LegacyLayout). Every older pod counts until it is
+// deleted: a terminating one may still answer requests, and a finished one
+// (Failed: evicted by the kubelet) is about to be replaced by its
+// ReplicaSet with another pod of the same version, which that ReplicaSet
+// creates only after it saw it finish.
 type peerGate struct {
 	peers    Peers
 	selector labels.Selector
@@ -65,9 +68,10 @@ type peerGate struct {
 	// typed clientset, which would add 12 MB to the binary for one kind.
 	client client.WithWatch
 	log    logr.Logger
-	// synced is set once the pods were listed; older counts the older pods;
-	// said is what was last logged (0 nothing, 1 tree, 2 legacy). mu
-	// orders the counts, so the last one stands.
+	// synced is set once the pods were listed and counted (never before
+	// older holds that count); older counts the older pods; said is what
+	// was last logged (0 nothing, 1 tree, 2 legacy). mu orders the counts,
+	// so the last one stands.
 	mu     sync.Mutex
 	synced atomic.Bool
 	older  atomic.Int32
@@ -111,17 +115,17 @@ func (g *peerGate) Start(ctx context.Context) error {
 		},
 	}
 	inf := toolscache.NewSharedIndexInformer(listFirst(lw), &corev1.Pod{}, 0, toolscache.Indexers{})
-	// Only names, annotations and phases are read.
+	// Only names and annotations are read.
 	if err := inf.SetTransform(func(o any) (any, error) {
 		if p, ok := o.(*corev1.Pod); ok {
 			return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace,
-				ResourceVersion: p.ResourceVersion, Annotations: p.Annotations}, Status: corev1.PodStatus{Phase: p.Status.Phase}}, nil
+				ResourceVersion: p.ResourceVersion, Annotations: p.Annotations}}, nil
 		}
 		return o, nil
 	}); err != nil {
 		return err
 	}
-	recount := func(any) { g.recount(inf.GetStore()) }
+	recount := func(any) { g.recount(inf.GetStore(), false) }
 	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc: recount, DeleteFunc: recount, UpdateFunc: func(_, o any) { recount(o) },
 	}); err != nil {
@@ -131,28 +135,31 @@ func (g *peerGate) Start(ctx context.Context) error {
 	if !toolscache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 		return nil // stopping
 	}
-	g.synced.Store(true)
-	g.recount(inf.GetStore())
+	// Counted, then synced: the handlers' counts run on their own
+	// goroutines, and may not have seen the whole listing yet.
+	g.recount(inf.GetStore(), true)
 	<-ctx.Done()
 	return nil
 }
 
-// recount counts the older pods and says so when the answer changes.
-func (g *peerGate) recount(store toolscache.Store) {
+// recount counts the older pods and says so when the answer changes;
+// listed marks the count made once the informer has synced, after which
+// Legacy answers from the counts.
+func (g *peerGate) recount(store toolscache.Store, listed bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var older []string
 	for _, o := range store.List() {
 		p := o.(*corev1.Pod)
-		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
-			continue
-		}
 		if p.Annotations[AnnotationMembershipLayout] != MembershipLayoutTree {
 			older = append(older, p.Name)
 		}
 	}
 	sort.Strings(older)
 	g.older.Store(int32(len(older)))
+	if listed {
+		g.synced.Store(true)
+	}
 	if !g.synced.Load() {
 		return
 	}
