@@ -142,6 +142,12 @@ func TestRenderedRBACEqualsConfig(t *testing.T) {
 						if slices.Contains(r.Resources, "secrets") {
 							t.Errorf("config/rbac/%s/role.yaml grants Secrets cluster-wide: %v", component, r)
 						}
+						// Installed without the chart, the SCIM server (the part
+						// facing the IdP) reads the pods of its own Deployment
+						// only (BRIEF §4.1), not every pod of the cluster.
+						if slices.Contains(r.Resources, "pods") {
+							t.Errorf("config/rbac/%s/role.yaml grants Pods cluster-wide: %v", component, r)
+						}
 					}
 				}
 				generated = append(generated, role.Rules...)
@@ -177,6 +183,11 @@ func TestRenderedRBACEqualsConfig(t *testing.T) {
 			for _, ns := range []string{releaseNamespace, "identity"} {
 				var role rbacv1.Role
 				typed(t, namedIn(t, objs, "Role", ns, "scim-scim-operator-"+component+"-secrets"), &role)
+				for _, r := range role.Rules {
+					if !slices.Equal(r.Resources, []string{"secrets"}) {
+						t.Errorf("Secret Role in %s grants %v", ns, r)
+					}
+				}
 				if ns == releaseNamespace {
 					got = append(got, role.Rules...)
 				}
