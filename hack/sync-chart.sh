@@ -17,7 +17,7 @@
 #   its ClusterRole's Lease rule -> <chart>/templates/leader-election-role.yaml
 #       a Role in the Lease's namespace only (leader election needs Leases in
 #       one namespace, not cluster-wide); only the controllers elect a leader;
-#   the scim ClusterRole's Pod rule -> <chart>/templates/rbac/scim-peers-role.yaml
+#   the scim Role's Pod rule -> <chart>/templates/rbac/scim-peers-role.yaml
 #       a Role in the release's namespace only: the SCIM server watches the
 #       pods of its own Deployment (internal/operator/peers.go);
 #   its Role (Secrets)       -> <chart>/templates/rbac/<component>-secrets-role.yaml
@@ -124,7 +124,7 @@ metadata:
     {{- include "scim-operator.labels" \$ | nindent 4 }}
 rules:
 EOF
-    rules "${src}" Role all
+    rules "${src}" Role rest
     echo '{{- end }}'
     echo '{{- end }}'
   } > "${chart}/templates/rbac/${component}-secrets-role.yaml"
@@ -160,6 +160,6 @@ metadata:
     {{- include "scim-operator.labels" . | nindent 4 }}
 rules:
 EOF
-  rules "${root}/config/rbac/scim/role.yaml" ClusterRole pods
+  rules "${root}/config/rbac/scim/role.yaml" Role pods
   echo '{{- end }}'
 } > "${chart}/templates/rbac/scim-peers-role.yaml"

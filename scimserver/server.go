@@ -129,9 +129,10 @@ const DefaultMaxInFlight = 256
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=tenantapps;scimentitlements,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // The operator's watch of the SCIM Deployment's own pods
-// (Options.LegacyMembershipLayout); the chart grants it in the release's
-// namespace only (hack/sync-chart.sh).
-// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// (Options.LegacyMembershipLayout): a namespaced marker, so that
+// config/rbac grants it in scim-system only, and the chart in the
+// release's namespace only (hack/sync-chart.sh); an informer needs no get.
+// +kubebuilder:rbac:groups="",namespace=scim-system,resources=pods,verbs=list;watch
 
 // Server is the SCIM HTTP server. It is a manager Runnable that runs on every
 // replica and starts listening only after the informer cache has synced, so it

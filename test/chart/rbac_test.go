@@ -106,6 +106,7 @@ func TestRenderedRBACIsLeastPrivilege(t *testing.T) {
 		access{scimSA, "get", scim, "tenantapps", "elsewhere", "app", true},
 		// The SCIM server watches its own Deployment's pods (peers.go), there only.
 		access{scimSA, "watch", "", "pods", releaseNamespace, "", true},
+		access{scimSA, "get", "", "pods", releaseNamespace, "", false},
 		access{scimSA, "list", "", "pods", "elsewhere", "", false},
 		access{scimSA, "list", "", "pods", "", "", false},
 		access{scimSA, "create", "", "pods", releaseNamespace, "", false},
