@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"time"
 )
 
@@ -92,6 +93,17 @@ func (b *bench) groupBinding(ctx context.Context, env *bigEnv, sc *Scenario, s *
 
 	only := map[string]bool{"all-employees": true}
 	var scimRemove, scimAdd, rbRemove, rbAdd latencies
+	// The member changes get a CPU profile of their own: the build's
+	// dwarfs them in the scenario's. The scenario's profile ends here; the
+	// changes' one ends with the scenario.
+	if err := env.op.StopCPUProfile(ctx); err == nil {
+		rel := filepath.Join("profiles", "group-changes.pprof")
+		if err := env.op.StartCPUProfile(ctx, filepath.Join(b.out, rel)); err != nil {
+			sc.note("no CPU profile of the member changes: %v", err)
+		} else {
+			sc.note("Operator CPU profile of the member changes alone: `%s`.", rel)
+		}
+	}
 	cpu0, err := env.op.Mem(ctx, false)
 	if err != nil {
 		return err
