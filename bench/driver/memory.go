@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/operator"
 )
 
 // Settling: the operator counts as quiet after quietWindows consecutive
@@ -116,8 +117,8 @@ const limitTarget = 4 << 10
 // limitedRestart removes the large group, then starts the operator on the
 // largest scale's users as a container sized at the target would run it:
 // limit = baseline RSS + 4 KiB per user, and the Go soft memory limit
-// (GOMEMLIMIT) at 90% of it, which is what --memory-limit-ratio sets from a
-// container's limit. Without a limit the collector lets the heap grow to
+// (GOMEMLIMIT) that --memory-limit-ratio 0.9 sets from a container's limit
+// (operator.SoftLimit). Without a limit the collector lets the heap grow to
 // twice its live size; this measures whether the operator fits, and what
 // fitting costs at start-up.
 func (b *bench) limitedRestart(ctx context.Context, env *bigEnv) error {
@@ -137,7 +138,7 @@ func (b *bench) limitedRestart(ctx context.Context, env *bigEnv) error {
 	}
 	n := len(env.ids)
 	limit := median(base.Values)*(1<<20) + float64(limitTarget*n)
-	soft := uint64(limit * 0.9)
+	soft := uint64(operator.SoftLimit(int64(limit), 0.9))
 	ready, err := b.startReady(ctx, env, "limited", fmt.Sprintf("GOMEMLIMIT=%d", soft))
 	if err != nil {
 		return err
@@ -158,7 +159,7 @@ func (b *bench) limitedRestart(ctx context.Context, env *bigEnv) error {
 	const mib = 1 << 20
 	users := thousands(n)
 	sc.record("limited.limit_mib", fmt.Sprintf("%s users, limited: container size (baseline RSS + 4 KiB per user)", users), "MiB", limit/mib)
-	sc.record("limited.gomemlimit_mib", fmt.Sprintf("%s users, limited: GOMEMLIMIT (90%% of it)", users), "MiB", float64(soft)/mib)
+	sc.record("limited.gomemlimit_mib", fmt.Sprintf("%s users, limited: GOMEMLIMIT (--memory-limit-ratio 0.9 of it)", users), "MiB", float64(soft)/mib)
 	sc.record("limited.ready_s", fmt.Sprintf("%s users, limited: start to ready", users), "s", ready.Seconds())
 	sc.record("limited.peak_rss_mib", fmt.Sprintf("%s users, limited: peak RSS since start", users), "MiB", float64(m.PeakRSSBytes)/mib)
 	sc.record("limited.rss_mib", fmt.Sprintf("%s users, limited: RSS when quiet", users), "MiB", float64(m.RSSBytes)/mib)

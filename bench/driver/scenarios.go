@@ -46,7 +46,7 @@ func scenarios() []*Scenario {
 				"pass) and reads VmRSS from /proc and the live Go heap after a forced GC (runtime/metrics). Per user = (value − " +
 				"median at 0 users) ÷ users. Users only: no groups or memberships. Last, after scenario 6 (its group removed), the " +
 				"operator starts once more at the largest size as a container sized at the target runs it: limit = baseline RSS + " +
-				"4 KiB per user, GOMEMLIMIT = 90% of that (what --memory-limit-ratio derives from a container's limit); \"limited\" " +
+				"4 KiB per user, GOMEMLIMIT = what --memory-limit-ratio 0.9 derives from that limit (90% of what is left once 48 MiB the Go runtime does not manage are set aside); \"limited\" " +
 				"figures are that start's ready time and RSS."},
 		{ID: scGroup, Title: "6. A 100,000-member group",
 			Method: "On the largest seeded endpoint, one client builds a group the way an IdP pushes one: `POST /Groups`, then member-add " +

@@ -32,3 +32,23 @@ func TestCgroupMemoryLimit(t *testing.T) {
 		})
 	}
 }
+
+func TestSoftLimit(t *testing.T) {
+	gib := int64(1 << 30)
+	for _, tc := range []struct {
+		limit int64
+		ratio float64
+		want  int64
+	}{
+		// What the runtime does not manage is set aside before the ratio.
+		{gib, 0.9, int64(float64(gib-nonGoReserve) * 0.9)},
+		{1 << 30, 1, 1<<30 - nonGoReserve},
+		{1 << 30, 2, 1<<30 - nonGoReserve},
+		// A small container keeps a quarter of its limit for the heap.
+		{64 << 20, 0.9, 16 << 20},
+	} {
+		if got := SoftLimit(tc.limit, tc.ratio); got != tc.want {
+			t.Errorf("SoftLimit(%d, %v) = %d, want %d", tc.limit, tc.ratio, got, tc.want)
+		}
+	}
+}
