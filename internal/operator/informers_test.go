@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
@@ -38,5 +40,54 @@ func TestListFirstRefusesWatchList(t *testing.T) {
 	}
 	if _, err := withCtx.ListWithContext(context.Background(), metav1.ListOptions{}); err != nil || !listed {
 		t.Errorf("ListWithContext did not reach lw (err %v)", err)
+	}
+}
+
+// The reflector's first LIST asks for pages at resourceVersion "0", which
+// the API server answers in one piece; paged informers ask for the latest
+// instead, in pages of listPageSize, and leave later pages and lists at a
+// given resourceVersion alone. Each page comes back without managed fields.
+func TestListFirstPagesTheFirstList(t *testing.T) {
+	var got []metav1.ListOptions
+	lw := &toolscache.ListWatch{
+		ListWithContextFunc: func(_ context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			got = append(got, o)
+			return &corev1.PodList{Items: []corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Name: "p",
+				ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "scim-operator"}}}}}}, nil
+		},
+		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (watch.Interface, error) {
+			return watch.NewEmptyWatch(), nil
+		},
+	}
+	l := listPaged(lw, listPageSize).(toolscache.ListerWatcherWithContext)
+	for _, o := range []metav1.ListOptions{
+		{ResourceVersion: "0", Limit: 500},
+		{Continue: "next", Limit: 500},
+		{ResourceVersion: "42"},
+	} {
+		list, err := l.ListWithContext(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mf := list.(*corev1.PodList).Items[0].ManagedFields; mf != nil {
+			t.Errorf("a page kept its managed fields: %v", mf)
+		}
+	}
+	want := []metav1.ListOptions{
+		{ResourceVersion: "", Limit: listPageSize},
+		{Continue: "next", Limit: 500},
+		{ResourceVersion: "42"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("options sent (-want +got):\n%s", diff)
+	}
+	// Without pages, the first LIST is left as the reflector asks.
+	got = nil
+	if _, err := listFirst(lw).(toolscache.ListerWatcherWithContext).ListWithContext(context.Background(),
+		metav1.ListOptions{ResourceVersion: "0", Limit: 500}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]metav1.ListOptions{{ResourceVersion: "0", Limit: 500}}, got); diff != "" {
+		t.Errorf("options sent without pages (-want +got):\n%s", diff)
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -139,8 +141,9 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 		// Managed fields are a third of a cached ScimUser and nothing reads
 		// them (an update that omits them keeps them): they are dropped.
 		// Informers LIST rather than stream their first sync (informers.go).
+		// Under a memory limit, their first LIST comes in pages.
 		Cache: cache.Options{ByObject: cacheByObject(opts.SecretNamespaces), DefaultTransform: cache.TransformStripManagedFields(),
-			NewInformer: newListingInformer},
+			NewInformer: newListingInformer(firstListPages())},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
@@ -292,6 +295,16 @@ func durationOrNil(d time.Duration) *time.Duration {
 		return nil
 	}
 	return &d
+}
+
+// firstListPages is the page size of the informers' first LIST: pages
+// (listPageSize) when a soft memory limit is set (SetMemoryLimit, or
+// GOMEMLIMIT), else the whole list at once, which is faster (informers.go).
+func firstListPages() int64 {
+	if debug.SetMemoryLimit(-1) < math.MaxInt64 {
+		return listPageSize
+	}
+	return 0
 }
 
 // cacheSynced is the readiness of a process without the SCIM server: its
