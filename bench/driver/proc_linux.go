@@ -3,6 +3,7 @@ package driver
 import (
 	"bufio"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -54,3 +55,61 @@ func loadAverage() string {
 	}
 	return strings.Join(f[:3], " ")
 }
+
+// descendantCPU returns the user plus system CPU seconds used so far by the
+// descendants of this process whose command is one of names (the control
+// plane's kube-apiserver and etcd, which envtest starts), by name.
+func descendantCPU(names ...string) map[string]float64 {
+	out := map[string]float64{}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return out
+	}
+	type proc struct {
+		comm       string
+		parent     int
+		utime, sys float64
+	}
+	procs := map[int]proc{}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid … utime(14) stime(15): comm may hold spaces.
+		s := string(data)
+		open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || close < open {
+			continue
+		}
+		f := strings.Fields(s[close+1:])
+		if len(f) < 13 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		ut, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		procs[pid] = proc{comm: s[open+1 : close], parent: ppid, utime: ut / clockTicks, sys: st / clockTicks}
+	}
+	self := os.Getpid()
+	for _, p := range procs {
+		if !slices.Contains(names, p.comm) {
+			continue
+		}
+		for up, seen := p.parent, 0; up > 1 && seen < 64; up, seen = procs[up].parent, seen+1 {
+			if up == self {
+				out[p.comm] += p.utime + p.sys
+				break
+			}
+		}
+	}
+	return out
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's CPU times: 100 on
+// every Linux architecture Go supports.
+const clockTicks = 100
