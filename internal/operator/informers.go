@@ -58,10 +58,6 @@ type listingOnly struct {
 // IsWatchListSemanticsUnSupported makes the reflector LIST, then WATCH.
 func (listingOnly) IsWatchListSemanticsUnSupported() bool { return true }
 
-func (l listingOnly) List(o metav1.ListOptions) (runtime.Object, error) {
-	return unmanaged(l.listerWatcherBoth.List(paged(o, l.pages)))
-}
-
 func (l listingOnly) ListWithContext(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 	return unmanaged(l.listerWatcherBoth.ListWithContext(ctx, paged(o, l.pages)))
 }
@@ -75,6 +71,7 @@ type listingOnlyLegacy struct {
 func (listingOnlyLegacy) IsWatchListSemanticsUnSupported() bool { return true }
 
 func (l listingOnlyLegacy) List(o metav1.ListOptions) (runtime.Object, error) {
+	//lint:ignore SA1019 this ListerWatcher has no ListWithContext.
 	return unmanaged(l.ListerWatcher.List(paged(o, l.pages)))
 }
 
