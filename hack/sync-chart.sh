@@ -17,9 +17,9 @@
 #   its ClusterRole's Lease rule -> <chart>/templates/leader-election-role.yaml
 #       a Role in the Lease's namespace only (leader election needs Leases in
 #       one namespace, not cluster-wide); only the controllers elect a leader;
-#   the scim Role's Pod rule -> <chart>/templates/rbac/scim-peers-role.yaml
+#   the scim Role's Pod and ReplicaSet rules -> <chart>/templates/rbac/scim-peers-role.yaml
 #       a Role in the release's namespace only: the SCIM server watches the
-#       pods of its own Deployment (internal/operator/peers.go);
+#       pods and ReplicaSets of its own Deployment (internal/operator/peers.go);
 #   its Role (Secrets)       -> <chart>/templates/rbac/<component>-secrets-role.yaml
 #       one Role in each namespace of secretNamespaces: no rule anywhere
 #       reads every Secret of the cluster.
@@ -65,7 +65,8 @@ done
 
 # rules <file> <kind> <which> prints the rules of the document of that kind
 # (ClusterRole or Role) in a controller-gen role.yaml: which=lease only those
-# of API group coordination.k8s.io, which=pods only those of resource pods,
+# of API group coordination.k8s.io, which=pods only those of resource pods or
+# replicasets (the SCIM server's peers),
 # which=rest every other rule except those with verb bind, which=all every rule.
 rules() {
   awk -v kind="$2" -v which="$3" '
@@ -73,7 +74,7 @@ rules() {
       if (block != "") {
         lease = block ~ /\n  - coordination\.k8s\.io\n/
         bind = block ~ /\n  - bind\n/
-        pods = block ~ /\n  - pods\n/
+        pods = block ~ /\n  - (pods|replicasets)\n/
         if (which == "all" || (which == "lease" && lease) || (which == "pods" && pods) || (which == "rest" && !lease && !bind && !pods)) printf "%s", block
       }
       block = ""

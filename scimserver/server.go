@@ -128,11 +128,12 @@ const DefaultMaxInFlight = 256
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=scimusers;scimgroups;scimmemberships;scimclaims,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=scim.scim-operator.io,resources=tenantapps;scimentitlements,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-// The operator's watch of the SCIM Deployment's own pods
-// (Options.LegacyMembershipLayout): a namespaced marker, so that
+// The operator's watch of the SCIM Deployment's own pods and ReplicaSets
+// (Options.LegacyMembershipLayout): namespaced markers, so that
 // config/rbac grants it in scim-system only, and the chart in the
 // release's namespace only (hack/sync-chart.sh); an informer needs no get.
 // +kubebuilder:rbac:groups="",namespace=scim-system,resources=pods,verbs=list;watch
+// +kubebuilder:rbac:groups=apps,namespace=scim-system,resources=replicasets,verbs=list;watch
 
 // Server is the SCIM HTTP server. It is a manager Runnable that runs on every
 // replica and starts listening only after the informer cache has synced, so it

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -100,59 +101,90 @@ func (g *peerGate) Legacy() bool { return !g.synced.Load() || g.older.Load() > 0
 // NeedLeaderElection is false: every replica writes members.
 func (g *peerGate) NeedLeaderElection() bool { return false }
 
-// Start watches the pods until ctx ends.
+// Start watches the pods and ReplicaSets until ctx ends.
 func (g *peerGate) Start(ctx context.Context) error {
+	// Only names, annotations and wanted replicas are read.
+	pods, err := g.informer(&corev1.PodList{}, &corev1.Pod{}, func(o any) any {
+		p := o.(*corev1.Pod)
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace,
+			ResourceVersion: p.ResourceVersion, Annotations: p.Annotations}}
+	})
+	if err != nil {
+		return err
+	}
+	sets, err := g.informer(&appsv1.ReplicaSetList{}, &appsv1.ReplicaSet{}, func(o any) any {
+		rs := o.(*appsv1.ReplicaSet)
+		return &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: rs.Name, Namespace: rs.Namespace, ResourceVersion: rs.ResourceVersion},
+			Spec: appsv1.ReplicaSetSpec{Replicas: rs.Spec.Replicas,
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Annotations: rs.Spec.Template.Annotations}}}}
+	})
+	if err != nil {
+		return err
+	}
+	recount := func(any) { g.recount(pods.GetStore(), sets.GetStore(), false) }
+	for _, inf := range []toolscache.SharedIndexInformer{pods, sets} {
+		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+			AddFunc: recount, DeleteFunc: recount, UpdateFunc: func(_, o any) { recount(o) },
+		}); err != nil {
+			return err
+		}
+		go inf.RunWithContext(ctx)
+	}
+	if !toolscache.WaitForCacheSync(ctx.Done(), pods.HasSynced, sets.HasSynced) {
+		return nil // stopping
+	}
+	// Counted, then synced: the handlers' counts run on their own
+	// goroutines, and may not have seen the whole listing yet.
+	g.recount(pods.GetStore(), sets.GetStore(), true)
+	<-ctx.Done()
+	return nil
+}
+
+// informer returns an informer of the peers' objects of list's kind, which
+// keeps only what slim returns of each.
+func (g *peerGate) informer(list client.ObjectList, obj runtime.Object, slim func(any) any) (toolscache.SharedIndexInformer, error) {
 	opts := func(o metav1.ListOptions) *client.ListOptions {
 		return &client.ListOptions{Namespace: g.peers.Namespace, LabelSelector: g.selector, Limit: o.Limit, Continue: o.Continue, Raw: &o}
 	}
 	lw := &toolscache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			list := &corev1.PodList{}
-			return list, g.client.List(ctx, list, opts(o))
+			l := list.DeepCopyObject().(client.ObjectList)
+			return l, g.client.List(ctx, l, opts(o))
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return g.client.Watch(ctx, &corev1.PodList{}, opts(o))
+			return g.client.Watch(ctx, list.DeepCopyObject().(client.ObjectList), opts(o))
 		},
 	}
-	inf := toolscache.NewSharedIndexInformer(listFirst(lw), &corev1.Pod{}, 0, toolscache.Indexers{})
-	// Only names and annotations are read.
-	if err := inf.SetTransform(func(o any) (any, error) {
-		if p, ok := o.(*corev1.Pod); ok {
-			return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace,
-				ResourceVersion: p.ResourceVersion, Annotations: p.Annotations}}, nil
+	inf := toolscache.NewSharedIndexInformer(listFirst(lw), obj, 0, toolscache.Indexers{})
+	err := inf.SetTransform(func(o any) (any, error) {
+		if _, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
+			return o, nil
 		}
-		return o, nil
-	}); err != nil {
-		return err
-	}
-	recount := func(any) { g.recount(inf.GetStore(), false) }
-	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc: recount, DeleteFunc: recount, UpdateFunc: func(_, o any) { recount(o) },
-	}); err != nil {
-		return err
-	}
-	go inf.RunWithContext(ctx)
-	if !toolscache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
-		return nil // stopping
-	}
-	// Counted, then synced: the handlers' counts run on their own
-	// goroutines, and may not have seen the whole listing yet.
-	g.recount(inf.GetStore(), true)
-	<-ctx.Done()
-	return nil
+		return slim(o), nil
+	})
+	return inf, err
 }
 
-// recount counts the older pods and says so when the answer changes;
-// listed marks the count made once the informer has synced, after which
-// Legacy answers from the counts.
-func (g *peerGate) recount(store toolscache.Store, listed bool) {
+// recount counts the older pods, and the ReplicaSets of an older version
+// that still want pods, and says so when the answer changes; listed marks
+// the count made once the informers have synced, after which Legacy
+// answers from the counts. A ReplicaSet counts because a pod of it can be
+// gone for a moment while the ReplicaSet is about to replace it: force
+// deleted, or removed with a lost node.
+func (g *peerGate) recount(pods, sets toolscache.Store, listed bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var older []string
-	for _, o := range store.List() {
-		p := o.(*corev1.Pod)
-		if p.Annotations[AnnotationMembershipLayout] != MembershipLayoutTree {
-			older = append(older, p.Name)
+	for _, o := range pods.List() {
+		if p := o.(*corev1.Pod); p.Annotations[AnnotationMembershipLayout] != MembershipLayoutTree {
+			older = append(older, "pod/"+p.Name)
+		}
+	}
+	for _, o := range sets.List() {
+		rs := o.(*appsv1.ReplicaSet)
+		if rs.Spec.Template.Annotations[AnnotationMembershipLayout] != MembershipLayoutTree &&
+			(rs.Spec.Replicas == nil || *rs.Spec.Replicas > 0) {
+			older = append(older, "replicaset/"+rs.Name)
 		}
 	}
 	sort.Strings(older)
@@ -166,8 +198,8 @@ func (g *peerGate) recount(store toolscache.Store, listed bool) {
 	if len(older) > 0 {
 		legacyLayout.Set(1)
 		if g.said.Swap(2) != 2 {
-			g.log.Info("pods of an older version serve SCIM too: group members are written in the legacy layout until they are gone",
-				"pods", older, "docs", "docs/upgrading.md")
+			g.log.Info("pods of an older version serve SCIM, or are wanted: group members are written in the legacy layout until they are gone",
+				"older", older, "docs", "docs/upgrading.md")
 		}
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -124,5 +125,31 @@ func TestPeerGateCountsFinishedOlderPods(t *testing.T) {
 	counted(t, g)
 	if !g.Legacy() {
 		t.Fatal("an older pod is Failed (its ReplicaSet is about to replace it), and the gate answers tree")
+	}
+}
+
+// A ReplicaSet of the older version that still wants pods counts even while
+// none of its pods exists: a force-deleted pod (or one removed with a lost
+// node) is gone before its replacement appears. Scaled to zero at the end
+// of a rollout, it no longer counts.
+func TestPeerGateCountsOlderReplicaSetsThatWantPods(t *testing.T) {
+	rs := func(name string, tree bool, replicas int32) *appsv1.ReplicaSet {
+		r := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "scim-system",
+			Labels: map[string]string{"app.kubernetes.io/component": "scim"}},
+			Spec: appsv1.ReplicaSetSpec{Replicas: &replicas}}
+		if tree {
+			r.Spec.Template.Annotations = map[string]string{AnnotationMembershipLayout: MembershipLayoutTree}
+		}
+		return r
+	}
+	g := startGate(t, peerPod("new", true, corev1.PodRunning), rs("new", true, 2), rs("old", false, 1))
+	counted(t, g)
+	if !g.Legacy() {
+		t.Fatal("an older ReplicaSet wants a pod, and the gate answers tree")
+	}
+	done := startGate(t, peerPod("new", true, corev1.PodRunning), rs("new", true, 2), rs("old", false, 0))
+	counted(t, done)
+	if done.Legacy() {
+		t.Fatal("the older ReplicaSet is scaled to zero and has no pod, and the gate answers legacy")
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -24,7 +26,8 @@ import (
 // annotation) serves beside the new one. It removes a member only from the
 // legacy shard <group>-<fnv32a % 32>, so the new replica writes groups
 // there while that pod exists, and the old replica's removal revokes. Once
-// the pod is gone, new groups get the tree (docs/upgrading.md item 20).
+// the pod is gone and its ReplicaSet wants no more, new groups get the tree
+// (docs/upgrading.md item 20).
 func TestRollingUpgradeKeepsTheOlderReplicasLayout(t *testing.T) {
 	ctx := context.Background()
 	c, err := cp.Client()
@@ -104,8 +107,37 @@ func TestRollingUpgradeKeepsTheOlderReplicasLayout(t *testing.T) {
 		return testharness.Unless(len(members) == 30, "the removals revoked", fmt.Sprintf("%d members", len(members)))
 	})
 
-	// The rollout ends: the older pod is gone, and new groups are trees.
+	// The older pod is force-deleted while its ReplicaSet still wants it:
+	// a replacement of the older version is coming, so writes stay legacy.
+	replicas := int32(1)
+	rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: podNS, Name: "scim-old",
+		Labels: map[string]string{"app.kubernetes.io/component": "scim"}},
+		Spec: appsv1.ReplicaSetSpec{Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/component": "scim"}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app.kubernetes.io/component": "scim"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "manager", Image: "scim-operator:old"}}}}}}
+	if err := c.Create(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Delete(ctx, old, client.GracePeriodSeconds(0)); err != nil {
+		t.Fatal(err)
+	}
+	testharness.Eventually(t, 10*time.Second, func() string {
+		var p corev1.Pod
+		err := c.Get(ctx, client.ObjectKeyFromObject(old), &p)
+		return testharness.Unless(apierrors.IsNotFound(err), "the older pod is gone", fmt.Sprintf("get: %v", err))
+	})
+	time.Sleep(time.Second) // the gate's watch sees the deletion
+	for _, sh := range shards(newGroup("replacing")) {
+		if sh.Spec.Depth != nil {
+			t.Errorf("while an older ReplicaSet wants a pod, shard %s was written in the tree layout", sh.Name)
+		}
+	}
+
+	// The rollout ends: the older ReplicaSet is scaled to zero, and new
+	// groups are trees.
+	rs.Spec.Replicas = new(int32)
+	if err := c.Update(ctx, rs); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
