@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -15,18 +16,30 @@ import (
 	"github.com/scim-operator/scim-operator/internal/scimstore"
 )
 
-// oldReplicaAdds writes what a replica of the previous version writes to
-// add id to group: the legacy shard <group>-<fnv32a % 32>.
-func oldReplicaAdds(t *testing.T, ep types.NamespacedName, group, id string) string {
+// oldReplicaWrites creates what a replica of the previous version writes
+// for ids of group: each id in the legacy shard <group>-<fnv32a % 32>,
+// sorted. It returns the shards' names by id.
+func oldReplicaWrites(t *testing.T, ep types.NamespacedName, group string, ids ...string) map[string]string {
 	t.Helper()
-	n := int32(scimstore.MemberHash(id) % scimv1.MembershipShards)
-	sh := &scimv1.ScimMembership{ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: fmt.Sprintf("%s-%d", group, n),
-		Labels: map[string]string{scimv1.LabelEndpoint: ep.Name, scimv1.LabelGroup: group}},
-		Spec: scimv1.ScimMembershipSpec{Group: group, Shard: n, Members: []scimv1.Member{{Value: id}}}}
-	if err := k8s.Create(context.Background(), sh); err != nil {
-		t.Fatal(err)
+	byShard := map[int32][]scimv1.Member{}
+	for _, id := range ids {
+		n := int32(scimstore.MemberHash(id) % scimv1.MembershipShards)
+		byShard[n] = append(byShard[n], scimv1.Member{Value: id})
 	}
-	return sh.Name
+	names := map[string]string{}
+	for n, ms := range byShard {
+		slices.SortFunc(ms, func(a, b scimv1.Member) int { return strings.Compare(a.Value, b.Value) })
+		sh := &scimv1.ScimMembership{ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: fmt.Sprintf("%s-%d", group, n),
+			Labels: map[string]string{scimv1.LabelEndpoint: ep.Name, scimv1.LabelGroup: group}},
+			Spec: scimv1.ScimMembershipSpec{Group: group, Shard: n, Members: ms}}
+		if err := k8s.Create(context.Background(), sh); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			names[m.Value] = sh.Name
+		}
+	}
+	return names
 }
 
 // TestTreeGroupWithAnOldReplicasShard: beside an old replica's legacy
@@ -39,7 +52,7 @@ func TestTreeGroupWithAnOldReplicasShard(t *testing.T) {
 	ids := memberIDs(3)
 	patch(t, st, ep, group, scimstore.MemberAdd, ids, 3)
 	x := memberIDs(1)[0]
-	legacy := oldReplicaAdds(t, ep, group, x)
+	legacy := oldReplicaWrites(t, ep, group, x)[x]
 	checkMembers(t, st, ep, group, append(slices.Clone(ids), x))
 
 	// An add of x and y lands in the tree; x is still read once.

@@ -7,12 +7,10 @@ import (
 	"sync"
 	"testing"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	scimv1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/controlplane"
 	"github.com/scim-operator/scim-operator/internal/scimstore"
 )
@@ -109,7 +107,6 @@ func TestSplitStoppedHalfwayRevokesRemovedMembers(t *testing.T) {
 // in the 32 legacy shards: a removal of a member of <group>-0-0 is
 // answered as done, and the member keeps its access.
 func TestRemovalFindsMemberAnOldReplicaLeftBeside(t *testing.T) {
-	ctx := context.Background()
 	st := replica(t, 16)
 	ep := namespace(t)
 	group := newGroup(t, st, ep, "mixed")
@@ -117,13 +114,7 @@ func TestRemovalFindsMemberAnOldReplicaLeftBeside(t *testing.T) {
 	patch(t, st, ep, group, scimstore.MemberAdd, ids, 5)
 	// The old version's add of x.
 	x := memberIDs(1)[0]
-	n := int32(scimstore.MemberHash(x) % scimv1.MembershipShards)
-	old := &scimv1.ScimMembership{ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: fmt.Sprintf("%s-%d", group, n),
-		Labels: map[string]string{scimv1.LabelEndpoint: ep.Name, scimv1.LabelGroup: group}},
-		Spec: scimv1.ScimMembershipSpec{Group: group, Shard: n, Members: []scimv1.Member{{Value: x}}}}
-	if err := k8s.Create(ctx, old); err != nil {
-		t.Fatal(err)
-	}
+	oldReplicaWrites(t, ep, group, x)
 	want := append(slices.Clone(ids), x)
 	checkMembers(t, st, ep, group, want)
 	patch(t, st, ep, group, scimstore.MemberRemove, ids, 5)

@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -283,25 +281,11 @@ func TestReplicasGrowAGroupConcurrently(t *testing.T) {
 // without a depth (before shards grew with their group) is read, added to,
 // removed from and split correctly, with no migration.
 func TestLegacyShardsKeepWorking(t *testing.T) {
-	ctx := context.Background()
 	st := replica(t, 16)
 	ep := namespace(t)
 	group := newGroup(t, st, ep, "legacy")
 	old := memberIDs(200)
-	byShard := map[int32][]scimv1.Member{}
-	for _, id := range old {
-		n := int32(scimstore.MemberHash(id) % scimv1.MembershipShards)
-		byShard[n] = append(byShard[n], scimv1.Member{Value: id})
-	}
-	for n, ms := range byShard {
-		slices.SortFunc(ms, func(a, b scimv1.Member) int { return strings.Compare(a.Value, b.Value) })
-		sh := &scimv1.ScimMembership{ObjectMeta: metav1.ObjectMeta{Namespace: ep.Namespace, Name: fmt.Sprintf("%s-%d", group, n),
-			Labels: map[string]string{scimv1.LabelEndpoint: ep.Name, scimv1.LabelGroup: group}},
-			Spec: scimv1.ScimMembershipSpec{Group: group, Shard: n, Members: ms}}
-		if err := k8s.Create(ctx, sh); err != nil {
-			t.Fatal(err)
-		}
-	}
+	oldReplicaWrites(t, ep, group, old...)
 	checkMembers(t, st, ep, group, old)
 	added := memberIDs(300)
 	patch(t, st, ep, group, scimstore.MemberAdd, added, 50)
