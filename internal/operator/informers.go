@@ -59,7 +59,8 @@ type listingOnly struct {
 func (listingOnly) IsWatchListSemanticsUnSupported() bool { return true }
 
 func (l listingOnly) ListWithContext(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-	return unmanaged(l.listerWatcherBoth.ListWithContext(ctx, paged(o, l.pages)))
+	list, err := l.listerWatcherBoth.ListWithContext(ctx, paged(o, l.pages))
+	return unmanaged(l.pages, list, err)
 }
 
 type listingOnlyLegacy struct {
@@ -72,7 +73,8 @@ func (listingOnlyLegacy) IsWatchListSemanticsUnSupported() bool { return true }
 
 func (l listingOnlyLegacy) List(o metav1.ListOptions) (runtime.Object, error) {
 	//lint:ignore SA1019 this ListerWatcher has no ListWithContext.
-	return unmanaged(l.ListerWatcher.List(paged(o, l.pages)))
+	list, err := l.ListerWatcher.List(paged(o, l.pages))
+	return unmanaged(l.pages, list, err)
 }
 
 // listPageSize is how many objects one page of an informer's first LIST
@@ -94,12 +96,13 @@ func paged(o metav1.ListOptions, pages int64) metav1.ListOptions {
 	return o
 }
 
-// unmanaged drops the managed fields of a page's objects before the
-// reflector copies them into the list it keeps until the cache is filled:
-// they are a third of a ScimUser, and the cache drops them anyway
-// (cache.TransformStripManagedFields).
-func unmanaged(list runtime.Object, err error) (runtime.Object, error) {
-	if err != nil {
+// unmanaged drops the managed fields of a page's objects (pages above 0)
+// before the reflector copies them into the list it keeps until the cache
+// is filled: they are a third of a ScimUser, and the cache drops them
+// anyway (cache.TransformStripManagedFields). A list in one piece is left
+// to the cache: its objects are all in memory by then.
+func unmanaged(pages int64, list runtime.Object, err error) (runtime.Object, error) {
+	if err != nil || pages == 0 {
 		return list, err
 	}
 	_ = meta.EachListItem(list, func(o runtime.Object) error {
