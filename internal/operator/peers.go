@@ -53,8 +53,8 @@ var legacyLayout = prometheus.NewGauge(prometheus.GaugeOpts{
 
 func init() { metrics.Registry.MustRegister(legacyLayout) }
 
-// peerGate watches the SCIM Deployment's pods and answers whether one of
-// them may run a version before the shard tree. Until its first listing it
+// peerGate watches the SCIM Deployment's pods and ReplicaSets and answers
+// whether a pod of a version before the shard tree may serve. Until its first listing it
 // answers yes: keeping the legacy layout is always safe, only slower for
 // big groups; writing the tree beside an older replica is not
 // (scimstore.Options.LegacyLayout). Every older pod counts until it is
@@ -63,8 +63,9 @@ func init() { metrics.Registry.MustRegister(legacyLayout) }
 // ReplicaSet with another pod of the same version, which that ReplicaSet
 // creates only after it saw it finish.
 type peerGate struct {
-	peers    Peers
-	selector labels.Selector
+	// namespace and selector are Peers', parsed.
+	namespace string
+	selector  labels.Selector
 	// client lists and watches; controller-runtime's, not client-go's
 	// typed clientset, which would add 12 MB to the binary for one kind.
 	client client.WithWatch
@@ -92,7 +93,7 @@ func newPeerGate(cfg *rest.Config, peers Peers, log logr.Logger) (*peerGate, err
 		return nil, err
 	}
 	legacyLayout.Set(1)
-	return &peerGate{peers: peers, selector: selector, client: c, log: log}, nil
+	return &peerGate{namespace: peers.Namespace, selector: selector, client: c, log: log}, nil
 }
 
 // Legacy reports whether member writes must keep the legacy layout.
@@ -144,7 +145,7 @@ func (g *peerGate) Start(ctx context.Context) error {
 // keeps only what slim returns of each.
 func (g *peerGate) informer(list client.ObjectList, obj runtime.Object, slim func(any) any) (toolscache.SharedIndexInformer, error) {
 	opts := func(o metav1.ListOptions) *client.ListOptions {
-		return &client.ListOptions{Namespace: g.peers.Namespace, LabelSelector: g.selector, Limit: o.Limit, Continue: o.Continue, Raw: &o}
+		return &client.ListOptions{Namespace: g.namespace, LabelSelector: g.selector, Limit: o.Limit, Continue: o.Continue, Raw: &o}
 	}
 	lw := &toolscache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {

@@ -37,8 +37,7 @@ func fakePods(objs ...client.Object) client.WithWatch {
 // testGate is a gate over a fake API holding objs.
 func testGate(objs ...client.Object) *peerGate {
 	sel := labels.SelectorFromSet(labels.Set{"app.kubernetes.io/component": "scim"})
-	return &peerGate{peers: Peers{Namespace: "scim-system", Selector: sel.String()}, selector: sel,
-		client: fakePods(objs...), log: logr.Discard()}
+	return &peerGate{namespace: "scim-system", selector: sel, client: fakePods(objs...), log: logr.Discard()}
 }
 
 // startGate runs a peerGate over a fake API holding objs until the test ends.
